@@ -1,0 +1,22 @@
+# The two commands: `make demo` and `make test`. Both bootstrap what they need.
+VENV := .venv
+PY := $(VENV)/bin/python
+export PREFECT_HOME ?= $(CURDIR)/var/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: setup demo test bench lint
+
+setup:
+	@bash scripts/bootstrap.sh
+
+demo: setup
+	@$(PY) -m hub.demo
+
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) -m bench
+
+lint: setup
+	@$(VENV)/bin/ruff check hub connectors flows sandbox tests bench

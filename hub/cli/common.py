@@ -1,0 +1,36 @@
+"""Helpers shared by CLI modules: JSON output, error reporting, store access."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from hub.errors import HubError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def emit_json(doc: Any) -> None:
+    """Print one JSON document on stdout (callers pass data that is already masked)."""
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def operator_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn HubErrors into a one-line message and exit code 2, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HubError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+
+    return wrapper

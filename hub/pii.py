@@ -1,0 +1,229 @@
+"""Personal data: encryption at rest, keyed hashes for matching, masking for display.
+
+Phones, ID numbers and names travel inside the hub as `Phone`, `IdNumber` and
+`PersonName` values. Their `str`, `repr` and default JSON form are *masked*
+(`138****5678`, `3301**********1234`, `张*`); the raw value is reachable only
+through `.reveal()` (or `model_dump(context={"reveal_pii": True})`), which the
+store uses to encrypt it and the connectors use to talk to a source.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import GetCoreSchemaHandler, SerializationInfo
+from pydantic_core import core_schema
+
+from hub.errors import ConfigError
+from hub.settings import get_settings
+
+# --- masking -----------------------------------------------------------------
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
+
+
+def mask_phone(value: str) -> str:
+    """`13812345678` → `138****5678`; landlines keep area code and last 4."""
+    digits = re.sub(r"\D", "", value or "")
+    if len(digits) >= 11 and digits[-11] == "1":
+        d = digits[-11:]
+        return f"{d[:3]}****{d[-4:]}"
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}" if len(digits) > 8 else f"****{digits[-4:]}"
+    return "****" if digits else ""
+
+
+def mask_id_number(value: str) -> str:
+    """`330102195001011234` → `3301**********1234`."""
+    v = (value or "").strip()
+    if len(v) < 8:
+        return "*" * len(v)
+    return f"{v[:4]}{'*' * (len(v) - 8)}{v[-4:]}"
+
+
+def mask_name(value: str) -> str:
+    """`张三` → `张*`, `欧阳娜娜` → `欧***`; Latin names keep the first letter."""
+    v = (value or "").strip()
+    if not v:
+        return ""
+    return v[0] + "*" * max(1, len(v) - 1)
+
+
+def scrub_text(text: str | None) -> str:
+    """Mask phone and ID numbers found inside free text (logs, notifications)."""
+    if not text:
+        return text or ""
+    text = _ID18.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-4:]}", text)
+
+
+# --- sensitive value types ---------------------------------------------------------
+
+
+class _Sensitive:
+    """A string that masks itself everywhere except `.reveal()`."""
+
+    __slots__ = ("_raw",)
+    kind = "pii"
+
+    def __init__(self, raw: str):
+        self._raw = raw
+
+    def reveal(self) -> str:
+        return self._raw
+
+    def masked(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.masked()!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(self.masked(), spec)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Sensitive) and type(other) is type(self) and other._raw == self._raw
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._raw))
+
+    def __bool__(self) -> bool:
+        return bool(self._raw)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any) -> _Sensitive:
+            if isinstance(value, cls):
+                return value
+            if isinstance(value, _Sensitive):
+                return cls(value.reveal())
+            if isinstance(value, int | str):
+                return cls(str(value).strip())
+            raise ValueError(f"expected a string for {cls.__name__}")
+
+        def serialize(value: _Sensitive, info: SerializationInfo) -> str:
+            ctx = info.context or {}
+            return value.reveal() if ctx.get("reveal_pii") else value.masked()
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(serialize, info_arg=True),
+            json_schema_input_schema=core_schema.str_schema(),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "string", "description": f"{cls.kind}, masked unless revealed"}
+
+
+class Phone(_Sensitive):
+    kind = "phone"
+
+    def masked(self) -> str:
+        return mask_phone(self._raw)
+
+
+class IdNumber(_Sensitive):
+    kind = "id_number"
+
+    def masked(self) -> str:
+        return mask_id_number(self._raw)
+
+
+class PersonName(_Sensitive):
+    kind = "name"
+
+    def masked(self) -> str:
+        return mask_name(self._raw)
+
+
+PhoneField = Annotated[Phone, "pii"]
+
+# --- keys, encryption, hashing ---------------------------------------------------
+
+
+def _load_or_create_key() -> bytes:
+    settings = get_settings()
+    if settings.pii_key is not None:
+        key = settings.pii_key.get_secret_value().encode()
+    else:
+        path: Path = settings.key_file
+        if path.exists():
+            key = path.read_bytes().strip()
+        else:
+            # Embedded default only: a production deployment sets HUB_PII_KEY.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            key = Fernet.generate_key()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+    try:
+        Fernet(key)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("HUB_PII_KEY is not a valid Fernet key (32 url-safe base64 bytes)",
+                          hint="generate one with: python -c 'from cryptography.fernet import Fernet;"
+                               " print(Fernet.generate_key().decode())'") from exc
+    return key
+
+
+class PiiVault:
+    """Encrypts PII for storage and derives the keyed hash used for matching."""
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+        # A separate sub-key for hashing so the hash never reveals the cipher key.
+        self._hash_key = hmac.new(base64.urlsafe_b64decode(key), b"hub-pii-hash-v1", hashlib.sha256).digest()
+
+    def encrypt(self, value: str | _Sensitive | None) -> bytes | None:
+        if value is None:
+            return None
+        raw = value.reveal() if isinstance(value, _Sensitive) else value
+        return self._fernet.encrypt(raw.encode("utf-8"))
+
+    def decrypt(self, token: bytes | None) -> str | None:
+        if token is None:
+            return None
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken as exc:
+            raise ConfigError("cannot decrypt stored personal data: HUB_PII_KEY differs from the key"
+                              " the data was written with") from exc
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ConfigError("cannot decrypt stored data: wrong HUB_PII_KEY") from exc
+
+    def hash(self, value: str | _Sensitive | None) -> str | None:
+        """HMAC-SHA256 of the normalised value (digits only for phones), hex."""
+        if value is None:
+            return None
+        raw = value.reveal() if isinstance(value, _Sensitive) else value
+        norm = re.sub(r"[\s\-+]", "", raw).upper()
+        if not norm:
+            return None
+        return hmac.new(self._hash_key, norm.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@functools.cache
+def get_vault() -> PiiVault:
+    """The process's vault (key from HUB_PII_KEY or var/pii.key)."""
+    return PiiVault(_load_or_create_key())

@@ -1,0 +1,315 @@
+"""The unified shapes every part of the hub agrees on (pydantic v2).
+
+Raw record → Ticket (with Customer, Matter, Judgement, Handling, Clocks) →
+TicketEvent (timeline) → StatusUpdate (what goes back to a source) → PushReceipt.
+Times are tz-aware and normalised to UTC; `to_local()` shows Asia/Shanghai.
+Amounts are `Decimal` CNY. Personal data uses the masking types of `hub.pii`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializationInfo, field_serializer, field_validator
+
+from hub.pii import IdNumber, PersonName, Phone, scrub_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    """Now, tz-aware UTC (the only clock domain code should read)."""
+    return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Normalise an aware datetime to UTC; naive input is taken as Asia/Shanghai."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(UTC)
+
+
+def to_local(value: datetime) -> datetime:
+    """Show a stored UTC time in Asia/Shanghai."""
+    return to_utc(value).astimezone(SHANGHAI)
+
+
+class Source(StrEnum):
+    GOV12315 = "gov12315"
+    BLACKCAT = "blackcat"
+    APP = "app"
+    SMS = "sms"
+    CALLCENTER = "callcenter"
+
+
+class Category(StrEnum):
+    PRODUCT = "product"
+    SERVICE = "service"
+    INFO_SECURITY = "info_security"
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"
+    GENERAL = "general"
+    CONSULTATION = "consultation"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Status.RESOLVED, Status.CLOSED)
+
+
+OPEN_STATUSES = tuple(s for s in Status if s.is_open)
+
+
+class ClockKind(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+    REVISIT = "revisit"
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+
+
+class EscalationTarget(StrEnum):
+    REGULATOR = "regulator"
+    MEDIA = "media"
+    LAWSUIT = "lawsuit"
+    POLICE = "police"
+
+
+class MessageKind(StrEnum):
+    """What an inbound record is: only complaints become tickets."""
+
+    COMPLAINT = "complaint"
+    SURVEY_REPLY = "survey_reply"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+class HubModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False)
+
+
+# --- landing ---------------------------------------------------------------------
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """Stable SHA-256 of a payload (sorted keys) — detects changed records."""
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class RawRecord(HubModel):
+    """One record as the connector got it from the source, before any mapping."""
+
+    source: Source
+    external_id: str = Field(min_length=1, max_length=200)
+    payload: dict[str, Any]
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    payload_hash: str = ""
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.payload_hash:
+            object.__setattr__(self, "payload_hash", payload_hash(self.payload))
+
+
+# --- the ticket --------------------------------------------------------------------
+
+
+class Customer(HubModel):
+    name: PersonName | None = None
+    phone: Phone | None = None
+    id_number: IdNumber | None = None
+    customer_id: str | None = None
+    #: HMAC hashes for matching across channels (see hub.pii.PiiVault.hash)
+    phone_hash: str | None = None
+    id_hash: str | None = None
+    elderly: bool = False
+    vip: bool = False
+    region: str | None = None
+
+
+class Attachment(HubModel):
+    name: str
+    ref: str  # URL or storage key at the source; the hub does not copy files
+
+
+class Matter(HubModel):
+    title: str = ""
+    content: str = ""
+    demands: list[str] = Field(default_factory=list)
+    amount: Decimal | None = None  # CNY
+    product: str | None = None
+    respondent: str | None = None  # 被投诉方 / 投诉对象
+    order_no: str | None = None  # stored masked when it is an account/card number
+    attachments: list[Attachment] = Field(default_factory=list)
+    source_category: str | None = None  # the source's own code/label, kept for routing
+
+    @field_serializer("title", "content")
+    def _scrub(self, value: str, info: SerializationInfo) -> str:
+        # Free text may hold phone/ID numbers: masked on every export unless the
+        # store (raw_text) or an authorised reveal asks for the original.
+        ctx = info.context or {}
+        return value if ctx.get("raw_text") or ctx.get("reveal_pii") else scrub_text(value)
+
+    @field_serializer("demands")
+    def _scrub_list(self, value: list[str], info: SerializationInfo) -> list[str]:
+        ctx = info.context or {}
+        return value if ctx.get("raw_text") or ctx.get("reveal_pii") else [scrub_text(v) for v in value]
+
+
+class Explanation(HubModel):
+    """Why a judgement or decision came out as it did (shown by `hub tickets show`)."""
+
+    value: str
+    reason: str
+    matched: list[str] = Field(default_factory=list)  # keywords, rule ids, policy ids
+    score: float | None = None
+
+
+class Judgement(HubModel):
+    kind: MessageKind = MessageKind.COMPLAINT
+    category: Category | None = None
+    sub_category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    urgency: Urgency = Urgency.GENERAL
+    risk_score: float = 0.0
+    risk_level: RiskLevel = RiskLevel.LOW
+    escalation_intent: list[EscalationTarget] = Field(default_factory=list)
+    vulnerable: bool = False
+    repeat_count: int = 0
+    incident_id: str | None = None
+
+
+class Handling(HubModel):
+    status: Status = Status.NEW
+    team: str | None = None
+    handler: str | None = None
+    first_handler: str | None = None  # 首接责任: owns the case to the end
+    priority: int = 0
+    resolved_at: AwareDatetime | None = None
+    satisfied: bool | None = None
+    source_status: str | None = None  # the source system's own status label
+
+
+class Clock(HubModel):
+    kind: ClockKind
+    policy: str  # id of the SLA policy that set it
+    started_at: AwareDatetime
+    due_at: AwareDatetime
+    state: ClockState = ClockState.RUNNING
+    paused_at: AwareDatetime | None = None
+    paused_seconds: float = 0.0
+    stopped_at: AwareDatetime | None = None  # met or breached
+    warn_at: list[AwareDatetime] = Field(default_factory=list)  # warning thresholds
+
+
+class CaseLink(HubModel):
+    """Why this ticket joined a case: the other ticket and the similarity score."""
+
+    case_id: str
+    primary_ticket_id: str
+    linked_to: str | None = None
+    reason: str
+    score: float | None = None
+
+
+class Ticket(HubModel):
+    ticket_id: str
+    source: Source
+    external_id: str
+    case_id: str | None = None
+    case_link: CaseLink | None = None
+    received_at: AwareDatetime
+    ingested_at: AwareDatetime = Field(default_factory=utcnow)
+    updated_at: AwareDatetime = Field(default_factory=utcnow)
+    customer: Customer = Field(default_factory=Customer)
+    matter: Matter = Field(default_factory=Matter)
+    judgement: Judgement = Field(default_factory=Judgement)
+    handling: Handling = Field(default_factory=Handling)
+    clocks: list[Clock] = Field(default_factory=list)
+    explanations: dict[str, Explanation] = Field(default_factory=dict)
+    mapping_version: str | None = None
+    raw_hash: str | None = None  # payload hash of the raw record it came from
+
+    @field_validator("received_at", "ingested_at", "updated_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return to_utc(v)
+
+    def clock(self, kind: ClockKind) -> Clock | None:
+        return next((c for c in self.clocks if c.kind == kind), None)
+
+
+def make_ticket_id(source: Source | str, external_id: str) -> str:
+    """Deterministic ticket id from the natural key, so reruns name the same ticket."""
+    digest = hashlib.sha256(f"{Source(source).value}:{external_id}".encode()).hexdigest()[:12].upper()
+    return f"T{digest}"
+
+
+class TicketEvent(HubModel):
+    """One entry of a ticket's timeline (the audit trail)."""
+
+    ticket_id: str
+    at: AwareDatetime = Field(default_factory=utcnow)
+    actor: str  # "hub", "system:<flow>", "team:<id>", "handler:<id>", "customer", "source:<key>"
+    kind: str  # created, updated, routed, status_changed, reminded, pushed, reopened, linked, ...
+    data: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class StatusUpdate(HubModel):
+    """A handling status that goes back to the source, in hub vocabulary.
+
+    Each connector turns it into its system's own words (12315 协商结果,
+    黑猫 reply/申请完成, app status, work-order status, SMS text).
+    """
+
+    ticket_id: str
+    source: Source
+    external_id: str
+    status: Status
+    note: str = ""  # handling notes / 协商过程
+    reply: str | None = None  # text shown to the customer
+    settled: bool | None = None  # 12315: 和解成功 (True) / 和解不成 (False)
+    method: str | None = None  # 12315 协商方式, e.g. 电话协商
+    customer_phone: Phone | None = None  # SMS fallback channel
+    idempotency_key: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class PushReceipt(HubModel):
+    """What a source said when a StatusUpdate was pushed."""
+
+    source: Source
+    idempotency_key: str
+    remote_ref: str | None = None  # biz_id, work-order version, ...
+    already_applied: bool = False  # the source had it already: nothing was sent twice
+    at: AwareDatetime = Field(default_factory=utcnow)
+    detail: dict[str, Any] = Field(default_factory=dict)

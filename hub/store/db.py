@@ -1,0 +1,111 @@
+"""Engine and transactions for SQLite (embedded default) and PostgreSQL.
+
+A plain `postgresql://user@host/db` URL works: the hub picks the psycopg 3
+driver. SQLite runs in WAL mode with a busy timeout so a reader never blocks
+the writer and two processes can share the file.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from hub.settings import get_settings
+
+
+def normalise_url(url: str) -> str:
+    """Choose the driver: `postgresql://` → psycopg 3; sqlite paths made absolute-safe."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the pragmas/pool settings each backend needs."""
+    url = normalise_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        # pysqlite's own transaction handling defers BEGIN; take the write lock
+        # at BEGIN so concurrent writers queue instead of failing mid-transaction.
+        @event.listens_for(engine, "connect")
+        def _no_autobegin(dbapi_conn, _record):  # noqa: ANN001
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+class Store:
+    """Holds the engine; repository functions take a `Connection` from `begin()`."""
+
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: commits on success, rolls back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (Alembic)."""
+        from hub.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_override: Store | None = None
+
+
+def use_store(store: Store | None) -> None:
+    """Make `get_store()` return this store (tests, embedded runs); None restores the default."""
+    global _override
+    _override = store
+
+
+@functools.cache
+def _default_store() -> Store:
+    return Store(get_settings().db_url)
+
+
+def get_store() -> Store:
+    """The process's store for `HUB_DATABASE_URL` (or SQLite under var/)."""
+    return _override if _override is not None else _default_store()
+
+
+get_store.cache_clear = _default_store.cache_clear  # type: ignore[attr-defined]

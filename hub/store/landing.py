@@ -1,0 +1,112 @@
+"""LAND: raw records and the source cursor, committed together or not at all."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from hub.pii import PiiVault, get_vault
+from hub.schema import RawRecord, Source, utcnow
+from hub.store.db import Store
+from hub.store.sql import insert_ignore, upsert
+from hub.store.tables import raw_records, sync_state
+
+CHUNK = 500
+
+
+@dataclass
+class LandResult:
+    source: str
+    seen: int
+    new: int  # raw versions not landed before (new records or changed payloads)
+    cursor: Any
+
+
+def _encode(record: RawRecord, vault: PiiVault, now: Any) -> dict[str, Any]:
+    blob = json.dumps(record.payload, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+    return {
+        "source": record.source.value,
+        "external_id": record.external_id,
+        "payload_hash": record.payload_hash,
+        "payload_enc": vault.encrypt_bytes(blob),
+        "fetched_at": record.fetched_at,
+        "landed_at": now,
+        "state": "landed",
+    }
+
+
+def land_in(conn: Connection, source: Source | str, records: Iterable[RawRecord], cursor: Any,
+            *, vault: PiiVault | None = None) -> LandResult:
+    """Land records and set the cursor inside the caller's transaction."""
+    source = Source(source)
+    vault = vault or get_vault()
+    now = utcnow()
+    seen = new = 0
+    stmt = insert_ignore(conn, raw_records, ["source", "external_id", "payload_hash"]).returning(raw_records.c.id)
+    it: Iterator[RawRecord] = iter(records)
+    while batch := list(itertools.islice(it, CHUNK)):
+        for r in batch:
+            if r.source != source:
+                raise ValueError(f"record of {r.source} landed as {source}")
+        rows = [_encode(r, vault, now) for r in batch]
+        seen += len(rows)
+        new += len(conn.execute(stmt, rows).all())
+    set_cursor(conn, source, cursor)
+    return LandResult(source=source.value, seen=seen, new=new, cursor=cursor)
+
+
+def land(store: Store, source: Source | str, records: Iterable[RawRecord], cursor: Any) -> LandResult:
+    """Land a page: raw records and the new cursor commit together or not at all."""
+    with store.begin() as conn:
+        return land_in(conn, source, records, cursor)
+
+
+def set_cursor(conn: Connection, source: Source | str, cursor: Any, error: str | None = None) -> None:
+    now = utcnow()
+    conn.execute(upsert(conn, sync_state, ["source"], ["cursor", "updated_at", "last_run_at", "last_error"]),
+                 {"source": Source(source).value, "cursor": cursor, "updated_at": now,
+                  "last_run_at": now, "last_error": error})
+
+
+def get_cursor(conn: Connection, source: Source | str) -> Any:
+    """The committed cursor of a source (None before the first sync)."""
+    return conn.execute(select(sync_state.c.cursor).where(sync_state.c.source == Source(source).value)).scalar()
+
+
+def decode_payload(row_payload_enc: bytes, vault: PiiVault | None = None) -> dict[str, Any]:
+    return json.loads((vault or get_vault()).decrypt_bytes(row_payload_enc))
+
+
+def load_raw(conn: Connection, raw_id: int) -> RawRecord:
+    """Read one landed raw record back (decrypted)."""
+    row = conn.execute(select(raw_records).where(raw_records.c.id == raw_id)).one()
+    return RawRecord(source=row.source, external_id=row.external_id, payload=decode_payload(row.payload_enc),
+                     fetched_at=row.fetched_at, payload_hash=row.payload_hash)
+
+
+def pending_raw(conn: Connection, source: Source | str | None = None, limit: int = 1000,
+                after_id: int = 0) -> list[tuple[int, RawRecord]]:
+    """Landed raw records not yet normalised, oldest first."""
+    q = select(raw_records).where(raw_records.c.state == "landed", raw_records.c.id > after_id)
+    if source is not None:
+        q = q.where(raw_records.c.source == Source(source).value)
+    rows = conn.execute(q.order_by(raw_records.c.id).limit(limit)).all()
+    vault = get_vault()
+    return [(r.id, RawRecord(source=r.source, external_id=r.external_id,
+                             payload=decode_payload(r.payload_enc, vault),
+                             fetched_at=r.fetched_at, payload_hash=r.payload_hash)) for r in rows]
+
+
+def mark_raw(conn: Connection, states: Iterable[tuple[int, str, str | None]]) -> None:
+    """Set (raw_id, state, ticket_id) after normalisation."""
+    rows = [{"rid": rid, "st": st, "tid": tid} for rid, st, tid in states]
+    if rows:
+        from sqlalchemy import bindparam
+
+        conn.execute(update(raw_records).where(raw_records.c.id == bindparam("rid"))
+                     .values(state=bindparam("st"), ticket_id=bindparam("tid")), rows)

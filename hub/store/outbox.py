@@ -1,0 +1,95 @@
+"""Outbox rows: enqueue in the caller's transaction; claim, mark sent or failed.
+
+Claiming is safe under concurrency: PostgreSQL uses `FOR UPDATE SKIP LOCKED`;
+SQLite serialises writers (BEGIN IMMEDIATE), so its single UPDATE … RETURNING
+is atomic. A row stuck in `sending` (worker died) is re-claimable after a lease.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from hub.pii import get_vault
+from hub.schema import utcnow
+from hub.store.db import Store
+from hub.store.sql import insert_ignore
+from hub.store.tables import outbox
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class OutboxMessage:
+    id: int
+    idempotency_key: str
+    kind: str
+    target: str
+    ticket_id: str | None
+    payload: dict[str, Any]
+    secret: dict[str, Any] | None
+    attempts: int
+
+
+def enqueue(conn: Connection, *, key: str, kind: str, target: str, payload: dict[str, Any],
+            ticket_id: str | None = None, secret: dict[str, Any] | None = None,
+            not_before: datetime | None = None) -> bool:
+    """Add a message in the caller's transaction. Returns False if the key exists (idempotent)."""
+    now = utcnow()
+    row = {"idempotency_key": key, "kind": kind, "target": target, "ticket_id": ticket_id,
+           "payload": json.loads(json.dumps(payload, default=str, ensure_ascii=False)),
+           "secret_enc": get_vault().encrypt_bytes(json.dumps(secret, ensure_ascii=False).encode())
+           if secret else None,
+           "state": "pending", "attempts": 0, "next_attempt_at": not_before or now, "created_at": now}
+    res = conn.execute(insert_ignore(conn, outbox, ["idempotency_key"]).returning(outbox.c.id), [row]).all()
+    return bool(res)
+
+
+def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = None,
+          kinds: list[str] | None = None) -> list[OutboxMessage]:
+    """Take up to `limit` due messages for this worker; no two workers get the same row."""
+    now = now or utcnow()
+    due = or_(and_(outbox.c.state.in_(["pending", "failed"]), outbox.c.next_attempt_at <= now),
+              and_(outbox.c.state == "sending", outbox.c.claimed_at < now - LEASE))
+    pick = select(outbox.c.id).where(due)
+    if kinds:
+        pick = pick.where(outbox.c.kind.in_(kinds))
+    pick = pick.order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+    if store.is_postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (update(outbox).where(outbox.c.id.in_(pick.scalar_subquery()))
+            .values(state="sending", claimed_by=worker, claimed_at=now, attempts=outbox.c.attempts + 1)
+            .returning(outbox))
+    vault = get_vault()
+    with store.begin() as conn:
+        rows = conn.execute(stmt).all()
+    return [OutboxMessage(id=r.id, idempotency_key=r.idempotency_key, kind=r.kind, target=r.target,
+                          ticket_id=r.ticket_id, payload=r.payload,
+                          secret=json.loads(vault.decrypt_bytes(r.secret_enc)) if r.secret_enc else None,
+                          attempts=r.attempts) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def mark_sent(conn: Connection, msg_id: int, receipt: dict[str, Any] | None = None) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
+        state="sent", sent_at=utcnow(), last_error=None,
+        receipt=json.loads(json.dumps(receipt or {}, default=str, ensure_ascii=False))))
+
+
+def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+    """Jittered exponential backoff ("full jitter") for the next attempt."""
+    return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** max(0, attempts - 1))))
+
+
+def mark_failed(conn: Connection, msg_id: int, attempts: int, error: str, *, max_attempts: int = 8,
+                now: datetime | None = None) -> str:
+    """Record a failure: retry later with backoff, or `dead` after max_attempts. Returns the state."""
+    now = now or utcnow()
+    state = "dead" if attempts >= max_attempts else "failed"
+    conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
+        state=state, last_error=error[:2000], next_attempt_at=now + backoff(attempts), claimed_by=None))
+    return state

@@ -1,0 +1,271 @@
+"""Tickets: upsert by (source, external_id), full saves, events and queries.
+
+A ticket row keeps the searchable fields in columns, the rest of the Ticket as
+JSON with PII masked, and the raw PII (name, phone, ID) Fernet-encrypted in
+`pii_enc`. Clocks live in their own table so the chase scan can use an index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, select, update
+
+from hub.pii import PiiVault, get_vault
+from hub.schema import (
+    Clock,
+    ClockState,
+    Customer,
+    Status,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+from hub.store.sql import chunks, insert_ignore
+from hub.store.tables import clocks, ticket_events, tickets
+
+#: parts of a ticket the source owns; everything else is the hub's judgement/handling
+SOURCE_OWNED = ("customer", "matter", "received_at", "mapping_version", "raw_hash")
+
+
+def _pii_blob(customer: Customer, vault: PiiVault) -> bytes | None:
+    raw = {k: getattr(customer, k).reveal() for k in ("name", "phone", "id_number") if getattr(customer, k)}
+    return vault.encrypt_bytes(json.dumps(raw, ensure_ascii=False).encode()) if raw else None
+
+
+def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) -> dict[str, Any]:
+    """Flatten a Ticket to a `tickets` row (PII encrypted, JSON masked)."""
+    vault = vault or get_vault()
+    data = t.model_dump(mode="json", exclude={"clocks"}, context={"raw_text": True})
+    running = [c.due_at for c in t.clocks if c.state in (ClockState.RUNNING, ClockState.BREACHED)]
+    j, h, c = t.judgement, t.handling, t.customer
+    return {
+        "ticket_id": t.ticket_id, "source": t.source.value, "external_id": t.external_id,
+        "case_id": t.case_id, "is_primary": t.case_link is None or t.case_link.primary_ticket_id == t.ticket_id,
+        "incident_id": j.incident_id, "kind": j.kind.value, "status": h.status.value, "team": h.team,
+        "handler": h.handler, "first_handler": h.first_handler,
+        "category": j.category.value if j.category else None, "sub_category": j.sub_category,
+        "urgency": j.urgency.value, "risk_level": j.risk_level.value, "risk_score": j.risk_score,
+        "repeat_count": j.repeat_count, "phone_hash": c.phone_hash, "id_hash": c.id_hash,
+        "received_at": t.received_at, "ingested_at": t.ingested_at, "updated_at": t.updated_at,
+        "resolved_at": h.resolved_at, "next_due_at": min(running) if running else None,
+        "mapping_version": t.mapping_version, "raw_hash": t.raw_hash, "version": version,
+        "pii_enc": _pii_blob(c, vault), "data": data,
+    }
+
+
+def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | None = None) -> Ticket:
+    """Rebuild a Ticket from its row (PII decrypted into masking types)."""
+    data = dict(row.data)
+    if row.pii_enc:
+        pii = json.loads((vault or get_vault()).decrypt_bytes(row.pii_enc))
+        data["customer"] = {**data.get("customer", {}), **pii}
+    else:
+        data["customer"] = {**data.get("customer", {}), "name": None, "phone": None, "id_number": None}
+    data["clocks"] = [clock_row_to_model(c) for c in clock_rows]
+    return Ticket.model_validate(data)
+
+
+def clock_row_to_model(r: Any) -> Clock:
+    return Clock(kind=r.kind, policy=r.policy, started_at=r.started_at, due_at=r.due_at, state=r.state,
+                 paused_at=r.paused_at, paused_seconds=r.paused_seconds, stopped_at=r.stopped_at,
+                 warn_at=[datetime.fromisoformat(w) for w in (r.warn_at or [])])
+
+
+def _clock_rows(t: Ticket) -> list[dict[str, Any]]:
+    from hub.schema import Urgency
+
+    return [{
+        "ticket_id": t.ticket_id, "kind": c.kind.value, "policy": c.policy, "started_at": c.started_at,
+        "due_at": c.due_at, "state": c.state.value, "paused_at": c.paused_at,
+        "paused_seconds": c.paused_seconds, "stopped_at": c.stopped_at,
+        "warn_at": [w.isoformat() for w in c.warn_at],
+        "next_alert_at": next_alert_at(c), "urgent": t.judgement.urgency == Urgency.URGENT,
+    } for c in t.clocks]
+
+
+def next_alert_at(c: Clock) -> datetime | None:
+    """Earliest moment the chase should look at this clock again (None: never)."""
+    if c.state == ClockState.RUNNING:
+        return min([*c.warn_at, c.due_at])
+    if c.state == ClockState.BREACHED:
+        return c.due_at  # escalation steps are measured from the due time
+    return None
+
+
+@dataclass
+class UpsertResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def upsert_tickets(conn: Connection, items: Sequence[Ticket], actor: str = "hub") -> UpsertResult:
+    """Insert new tickets; for known (source, external_id) update the source-owned parts.
+
+    A repeat of the same key is never a second ticket: it is an `updated` event
+    (when the source data changed) or nothing at all (when it did not).
+    """
+    vault = get_vault()
+    result = UpsertResult()
+    now = utcnow()
+    by_id: dict[str, Ticket] = {}
+    for t in items:  # the same key twice in one batch: the later version wins
+        by_id[t.ticket_id] = t
+    for batch in chunks(list(by_id.values()), 500):
+        ids = [t.ticket_id for t in batch]
+        existing = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+        fresh = [t for t in batch if t.ticket_id not in existing]
+        events: list[dict[str, Any]] = []
+        if fresh:
+            rows = [ticket_to_row(t, vault) for t in fresh]
+            stmt = insert_ignore(conn, tickets, ["ticket_id"]).returning(tickets.c.ticket_id)
+            inserted = set(conn.execute(stmt, rows).scalars())
+            _write_clocks(conn, [t for t in fresh if t.ticket_id in inserted], replace=False)
+            for t in fresh:
+                if t.ticket_id in inserted:
+                    result.created.append(t.ticket_id)
+                    events.append(_event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=actor,
+                                                         kind="created", data={"source": t.source.value})))
+                else:  # a concurrent worker created it a moment ago: treat as an update
+                    existing[t.ticket_id] = conn.execute(
+                        select(tickets).where(tickets.c.ticket_id == t.ticket_id)).one()
+        for t in batch:
+            row = existing.get(t.ticket_id)
+            if row is None:
+                continue
+            if row.raw_hash == t.raw_hash and t.raw_hash is not None:
+                result.unchanged.append(t.ticket_id)
+                continue
+            old = row_to_ticket(row, (), vault)
+            merged = old.model_copy(update={k: getattr(t, k) for k in SOURCE_OWNED} | {"updated_at": now})
+            merged.handling.source_status = t.handling.source_status
+            changed = _changed_fields(old, merged)
+            new_row = ticket_to_row(merged, vault, version=row.version + 1)
+            new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
+            conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
+            result.updated.append(t.ticket_id)
+            events.append(_event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source.value}",
+                                                 kind="updated", data={"changed": changed})))
+        if events:
+            conn.execute(ticket_events.insert(), events)
+    return result
+
+
+def _changed_fields(old: Ticket, new: Ticket) -> list[str]:
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    out = []
+    for part in ("customer", "matter"):
+        out += [f"{part}.{k}" for k in b[part] if a[part].get(k) != b[part].get(k)]
+    if a["handling"]["source_status"] != b["handling"]["source_status"]:
+        out.append("handling.source_status")
+    return out
+
+
+def save_ticket(conn: Connection, t: Ticket, events: Iterable[TicketEvent] = ()) -> None:
+    """Write a ticket's full current state (judgement, handling, clocks) plus events."""
+    save_tickets(conn, [t], list(events))
+
+
+def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[TicketEvent] = ()) -> None:
+    """Bulk version of `save_ticket` (used by enrichment/routing batches)."""
+    if not items:
+        if events:
+            add_events(conn, events)
+        return
+    vault = get_vault()
+    rows = []
+    for t in items:
+        r = ticket_to_row(t, vault)
+        r.pop("version")
+        r["b_id"] = r.pop("ticket_id")
+        rows.append(r)
+    cols = {k: bindparam(k) for k in rows[0] if k != "b_id"}
+    conn.execute(update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
+                 .values(**cols, version=tickets.c.version + 1), rows)
+    _write_clocks(conn, items, replace=True)
+    add_events(conn, events)
+
+
+def _write_clocks(conn: Connection, items: Sequence[Ticket], replace: bool) -> None:
+    if replace:
+        ids = [t.ticket_id for t in items]
+        for batch in chunks(ids, 500):
+            conn.execute(delete(clocks).where(clocks.c.ticket_id.in_(batch)))
+    rows = [r for t in items for r in _clock_rows(t)]
+    if rows:
+        conn.execute(clocks.insert(), rows)
+
+
+def _event_row(e: TicketEvent) -> dict[str, Any]:
+    return {"ticket_id": e.ticket_id, "at": e.at, "actor": e.actor, "kind": e.kind,
+            "data": json.loads(json.dumps(e.data, default=str, ensure_ascii=False)), "note": e.note}
+
+
+def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
+    rows = [_event_row(e) for e in events]
+    if rows:
+        conn.execute(ticket_events.insert(), rows)
+
+
+def get_ticket(conn: Connection, ticket_id: str) -> Ticket | None:
+    """One ticket with its clocks (None when unknown)."""
+    row = conn.execute(select(tickets).where(tickets.c.ticket_id == ticket_id)).one_or_none()
+    if row is None:
+        return None
+    crs = conn.execute(select(clocks).where(clocks.c.ticket_id == ticket_id)).all()
+    return row_to_ticket(row, crs)
+
+
+def get_tickets(conn: Connection, ids: Sequence[str]) -> dict[str, Ticket]:
+    """Several tickets with their clocks, by id."""
+    out: dict[str, Ticket] = {}
+    vault = get_vault()
+    for batch in chunks(list(ids), 500):
+        crs: dict[str, list[Any]] = {}
+        for c in conn.execute(select(clocks).where(clocks.c.ticket_id.in_(batch))):
+            crs.setdefault(c.ticket_id, []).append(c)
+        for row in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(batch))):
+            out[row.ticket_id] = row_to_ticket(row, crs.get(row.ticket_id, []), vault)
+    return out
+
+
+def find_ticket_id(conn: Connection, source: str, external_id: str) -> str | None:
+    return conn.execute(select(tickets.c.ticket_id).where(
+        tickets.c.source == source, tickets.c.external_id == external_id)).scalar()
+
+
+def get_events(conn: Connection, ticket_id: str) -> list[TicketEvent]:
+    rows = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
+                        .order_by(ticket_events.c.at, ticket_events.c.id)).all()
+    return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind, data=r.data or {},
+                        note=r.note) for r in rows]
+
+
+def list_tickets(conn: Connection, *, source: str | None = None, status: str | None = None,
+                 team: str | None = None, overdue: bool = False, limit: int = 100,
+                 now: datetime | None = None) -> list[Any]:
+    """Summary rows for listings, nearest deadline first."""
+    q = select(tickets.c.ticket_id, tickets.c.source, tickets.c.external_id, tickets.c.status,
+               tickets.c.team, tickets.c.handler, tickets.c.category, tickets.c.urgency,
+               tickets.c.risk_level, tickets.c.received_at, tickets.c.next_due_at, tickets.c.case_id,
+               tickets.c.data)
+    if source:
+        q = q.where(tickets.c.source == source)
+    if status:
+        q = q.where(tickets.c.status == status)
+    if team:
+        q = q.where(tickets.c.team == team)
+    if overdue:
+        q = q.where(tickets.c.next_due_at < (now or utcnow()),
+                    tickets.c.status.in_([s.value for s in Status if s.is_open]))
+    q = q.order_by(tickets.c.next_due_at.is_(None), tickets.c.next_due_at, tickets.c.received_at.desc())
+    return list(conn.execute(q.limit(limit)).all())
+
+
+def count_tickets(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(tickets)).scalar_one()
