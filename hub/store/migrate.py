@@ -20,6 +20,6 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind `engine` to `revision`."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the database behind `engine` to `revision` (all branch heads by default)."""
     command.upgrade(alembic_config(engine), revision)
