@@ -1,0 +1,126 @@
+"""Teams, handlers, leads and destinations from `config/teams.yaml`."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, time
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import ConfigError
+from hub.schema import SHANGHAI
+from hub.settings import get_settings
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnDuty(_Model):
+    days: list[str] = Field(default_factory=lambda: DAYS[:5])
+    hours: str = "09:00-18:00"  # local time, Asia/Shanghai; "00:00-24:00" for always
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        bad = [d for d in v if d not in DAYS]
+        if bad:
+            raise ValueError(f"unknown day(s) {bad}; use {DAYS}")
+        return v
+
+    def covers(self, at: datetime) -> bool:
+        """Is `at` inside the on-duty window?"""
+        local = at.astimezone(SHANGHAI)
+        if DAYS[local.weekday()] not in self.days:
+            return False
+        start_s, end_s = self.hours.split("-")
+        start = time.fromisoformat(start_s)
+        now_t = local.time()
+        if end_s == "24:00":
+            return now_t >= start
+        return start <= now_t < time.fromisoformat(end_s)
+
+
+class Handler(_Model):
+    id: str
+    name: str = ""
+    skills: list[str] = Field(default_factory=list)
+    capacity: int = 20
+    senior: bool = False
+    on_duty: OnDuty | None = None  # overrides the team's window
+
+
+class Destination(_Model):
+    type: Literal["queue", "webhook", "wecom", "dingtalk", "email", "apprise"]
+    url: str | None = None  # may be `env:NAME|default`
+    secret: str | None = None  # reference, never a literal
+    to: list[str] = Field(default_factory=list)  # email recipients
+
+
+class Team(_Model):
+    id: str = ""
+    name: str
+    lead: str
+    strategy: Literal["round_robin", "least_loaded"] = "least_loaded"
+    on_duty: OnDuty = Field(default_factory=lambda: OnDuty(days=DAYS, hours="00:00-24:00"))
+    handlers: list[Handler]
+    destinations: list[Destination] = Field(default_factory=lambda: [Destination(type="queue")])
+    escalation: list[str] | None = None  # levels after the lead; None → department head, compliance
+    callback_token: str | None = None  # reference
+
+    def handler(self, handler_id: str) -> Handler | None:
+        return next((h for h in self.handlers if h.id == handler_id), None)
+
+
+class EscalationDefaults(_Model):
+    department_head: str
+    compliance: str
+
+
+class TeamsConfig(_Model):
+    escalation_defaults: EscalationDefaults
+    teams: dict[str, Team]
+
+    def model_post_init(self, __context: object) -> None:
+        for key, team in self.teams.items():
+            team.id = key
+
+    def team(self, team_id: str) -> Team:
+        try:
+            return self.teams[team_id]
+        except KeyError:
+            raise ConfigError(f"unknown team {team_id!r} (teams.yaml has {sorted(self.teams)})") from None
+
+    def chase_chain(self, team_id: str) -> list[str]:
+        """Who is chased after the handler: lead, then the escalation levels."""
+        team = self.team(team_id)
+        rest = team.escalation if team.escalation is not None else [
+            self.escalation_defaults.department_head, self.escalation_defaults.compliance]
+        return [team.lead, *rest]
+
+
+def load_teams(path: Path | None = None) -> TeamsConfig:
+    """Parse and validate teams.yaml; errors name the file and the field."""
+    path = path or get_settings().config_dir / "teams.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return TeamsConfig.model_validate(data)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {loc}: {first['msg']}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+@functools.cache
+def get_teams() -> TeamsConfig:
+    """The teams config of this process (cached; `get_teams.cache_clear()` to reload)."""
+    return load_teams()
