@@ -1,0 +1,124 @@
+"""Sync flows: one source, all sources in parallel, and backfill of a time window."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows import tasks
+from flows.artifacts import sync_table
+from flows.hooks import notify_ops_on_failure
+from hub.schema import Source
+
+PORTALS = {Source.GOV12315.value, Source.BLACKCAT.value}
+
+
+def _ids(norm: dict[str, Any]) -> list[str]:
+    return list(norm.get("created_ids", [])) + list(norm.get("updated_ids", []))
+
+
+async def _sync_one(source: str, portal_runtime: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    """Pull → normalise → enrich/route for one source; errors are returned, not raised."""
+    row: dict[str, Any] = {"source": source}
+    try:
+        pulled = await tasks.pull_source(source, portal_runtime=portal_runtime)
+        row.update(pulled=pulled["pulled"], new=pulled["new"], pages=pulled["pages"])
+    except Exception as exc:  # noqa: BLE001 - reported per source; others carry on
+        row.update(failed=1, error=f"{type(exc).__name__}: {exc}",
+                   screenshot=str(getattr(exc, "screenshot", "") or ""),
+                   trace=str(getattr(exc, "trace", "") or ""))
+    # Normalise whatever is landed (also records landed by an earlier, failed run).
+    norm = tasks.normalise(source)
+    row.update(created=norm.get("created", 0), updated=norm.get("updated", 0),
+               quarantined=norm.get("quarantined", 0), ignored=norm.get("ignored", 0))
+    routed = tasks.enrich_and_route(_ids(norm), now=now)
+    row["routed"] = routed.get("routed", 0)
+    return row
+
+
+class SourcesFailed(RuntimeError):
+    """Raised at the end of a run in which some sources failed (after the others finished)."""
+
+
+def _finish(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    sync_table(rows, key=key, description="pulled/new/updated/quarantined/routed per source")
+    failed = [r for r in rows if r.get("failed")]
+    if failed:
+        detail = "; ".join(f"{r['source']}: {r['error']}" for r in failed)
+        raise SourcesFailed(f"{len(failed)} source(s) failed: {detail}")
+    return rows
+
+
+@flow(name="sync-source", on_failure=[notify_ops_on_failure])
+async def sync_source(source: str) -> list[dict[str, Any]]:
+    """Pull one source from its cursor, land, normalise and route what is new.
+
+    Parameters: `source` — gov12315, blackcat, app, sms or callcenter.
+    """
+    source = Source(source).value
+    if source in PORTALS:
+        from connectors.portal.runtime import PortalRuntime
+
+        async with PortalRuntime() as rt:
+            row = await _sync_one(source, rt)
+    else:
+        row = await _sync_one(source)
+    return _finish([row], key=f"sync-{source}")
+
+
+async def sync_all_sources(sources: list[str] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every source concurrently (one browser shared by the two portals); never raises per source."""
+    chosen = [Source(s).value for s in (sources or [s.value for s in Source])]
+    need_browser = any(s in PORTALS for s in chosen)
+    if need_browser:
+        from connectors.portal.runtime import PortalRuntime
+
+        async with PortalRuntime() as rt:
+            rows = await asyncio.gather(*(_sync_one(s, rt if s in PORTALS else None, now) for s in chosen))
+    else:
+        rows = await asyncio.gather(*(_sync_one(s, None, now) for s in chosen))
+    get_run_logger().info("synced %s", ", ".join(f"{r['source']}={r.get('new', 0)} new" for r in rows))
+    return list(rows)
+
+
+@flow(name="sync-all", on_failure=[notify_ops_on_failure])
+async def sync_all(sources: list[str] | None = None) -> list[dict[str, Any]]:
+    """All sources in parallel; one failing source never stops the others.
+
+    The run ends Failed (after all sources finished) if any source failed, and its
+    artifact says which and why. Parameters: `sources` — subset of source keys.
+    """
+    return _finish(await sync_all_sources(sources), key="sync-all")
+
+
+@flow(name="backfill", on_failure=[notify_ops_on_failure])
+async def backfill(source: str, since: datetime, until: datetime | None = None) -> dict[str, Any]:
+    """Re-pull `source` from `since` (to `until`) without moving its committed cursor.
+
+    Landing skips versions already stored, so a backfill only adds what was missed.
+    """
+    from connectors.registry import backfill_cursor
+
+    source = Source(source).value
+    cursor = backfill_cursor(Source(source), since, until)
+    rt_cm = None
+    if source in PORTALS:
+        from connectors.portal.runtime import PortalRuntime
+
+        rt_cm = PortalRuntime()
+    rt = await rt_cm.__aenter__() if rt_cm else None
+    try:
+        pulled = await tasks.pull_source(source, cursor=cursor, move_cursor=False, portal_runtime=rt)
+    finally:
+        if rt_cm:
+            await rt_cm.__aexit__(None, None, None)
+    norm = tasks.normalise(source)
+    routed = tasks.enrich_and_route(_ids(norm))
+    row = {"source": source, "pulled": pulled["pulled"], "new": pulled["new"],
+           "created": norm.get("created", 0), "updated": norm.get("updated", 0),
+           "quarantined": norm.get("quarantined", 0), "routed": routed.get("routed", 0)}
+    _finish([row], key=f"backfill-{source}")
+    return row

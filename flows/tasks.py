@@ -1,0 +1,100 @@
+"""Prefect tasks: one per source pull or per batch step, never one per complaint.
+
+Tasks call into hub/ and connectors/; they take plain parameters (source keys,
+lists of ids) so runs are readable in the UI. `NO_CACHE`: every run must
+really talk to the sources and the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from hub.schema import Source
+from hub.store import get_store
+
+
+@task(name="pull-source", cache_policy=NO_CACHE, retries=0)
+async def pull_source(source: str, *, cursor: Any = ..., move_cursor: bool = True,
+                      portal_runtime: Any = None) -> dict[str, Any]:
+    """Pull one source from its cursor and land every page (page + cursor per transaction)."""
+    from connectors.registry import make_connector
+    from hub.store.ledger import StorePushLedger
+    from hub.sync import pull_and_land
+
+    store = get_store()
+    connector = make_connector(Source(source), ledger=StorePushLedger(store), portal_runtime=portal_runtime)
+    try:
+        stats = await pull_and_land(store, source, connector, cursor=cursor, move_cursor=move_cursor)
+    finally:
+        await connector.aclose()
+    get_run_logger().info("%s: %d pages, %d records, %d new", source, stats.pages, stats.pulled, stats.new)
+    return stats.as_dict()
+
+
+@task(name="normalise", cache_policy=NO_CACHE)
+def normalise(source: str | None = None) -> dict[str, Any]:
+    """Map landed raw records into tickets (or quarantine them), in batches."""
+    from hub.normalise import normalise_pending
+
+    return _as_dict(normalise_pending(get_store(), source=source))
+
+
+@task(name="enrich-and-route", cache_policy=NO_CACHE)
+def enrich_and_route(ticket_ids: list[str], now: datetime | None = None) -> dict[str, Any]:
+    """Classify, judge urgency and risk, route and start clocks for these tickets (batched)."""
+    from hub.enrich import enrich_and_route as run
+
+    if not ticket_ids:
+        return {"tickets": 0}
+    return _as_dict(run(get_store(), ticket_ids, now=now))
+
+
+@task(name="drain-outbox", cache_policy=NO_CACHE)
+async def drain_outbox(worker_id: str, kinds: list[str] | None = None, limit: int = 500,
+                       now: datetime | None = None) -> dict[str, Any]:
+    """Send due outbox rows (dispatch, reminders, push-backs, SMS) until none is due."""
+    from hub.outbox_worker import drain_outbox as run
+
+    return _as_dict(await run(get_store(), worker_id, limit=limit, kinds=kinds, now=now))
+
+
+@task(name="chase", cache_policy=NO_CACHE)
+def chase(now: datetime | None = None) -> dict[str, Any]:
+    """Warnings, breaches and escalations for clocks that need attention now."""
+    from hub.chase import chase as run
+
+    return _as_dict(run(get_store(), now=now))
+
+
+@task(name="surveys", cache_policy=NO_CACHE)
+def surveys(now: datetime | None = None) -> dict[str, Any]:
+    """Process survey replies and unsubscribes; close surveys nobody answered."""
+    from hub.survey import process_surveys
+
+    return _as_dict(process_surveys(get_store(), now=now))
+
+
+@task(name="replay-quarantine", cache_policy=NO_CACHE)
+def replay(source: str | None = None, ids: list[int] | None = None) -> dict[str, Any]:
+    """Re-map quarantined records with the current mappings."""
+    from hub.normalise import replay_quarantine
+
+    return _as_dict(replay_quarantine(get_store(), ids=ids, source=source))
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(obj):
+        return asdict(obj)
+    return {"result": str(obj)}
