@@ -1,0 +1,1 @@
+"""One ASGI app per simulated source system (see sandbox/README.md)."""
