@@ -1,0 +1,147 @@
+"""Actions on a ticket, shared by the API and the console, all through `hub.handling`.
+
+Each action runs in one transaction: the team check, the role check and the
+handling call (which writes the status change, its timeline event and its
+outbox message together). Errors come back as `ActionError` with an HTTP-ish
+code so both front ends answer the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.api.auth import Principal
+from hub.api.queries import NotFound, pending_extension, team_ticket
+from hub.errors import HubError, TransientError
+from hub.pii import scrub_text
+from hub.schema import Status, Ticket
+from hub.store.db import Store
+from hub.store.tickets import get_events
+from hub.teams import get_teams
+
+ActionName = Literal["accept", "note", "reply", "resolve", "transfer", "request_extension", "approve_extension"]
+
+
+class ActionError(Exception):
+    """An action refused: `status` is 403 (role), 404 (not this team's), 409 (state) or 422 (input)."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field  # the body field at fault (422)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AcceptBody(_Body):
+    handler: str | None = Field(default=None, max_length=60,
+                                description="Handler id to assign; default: the caller when a handler.")
+
+
+class NoteBody(_Body):
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class ReplyBody(_Body):
+    text: str = Field(min_length=1, max_length=4000, description="Shown to the customer at the source.")
+
+
+class ResolveBody(_Body):
+    note: str = Field(default="", max_length=4000, description="Handling note / 协商过程.")
+    reply: str | None = Field(default=None, max_length=4000, description="Final reply to the customer.")
+    settled: bool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
+    method: str | None = Field(default=None, max_length=40, description="12315 协商方式, e.g. 电话协商.")
+
+
+class TransferBody(_Body):
+    to_team: str = Field(min_length=1, max_length=60)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ExtensionBody(_Body):
+    days: int = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ApproveBody(_Body):
+    approve: bool = True
+
+
+def _handling() -> Any:
+    try:
+        import hub.handling as handling  # noqa: PLC0415 - built in parallel; import when used
+    except ImportError as exc:  # pragma: no cover - only before hub.handling lands
+        raise ActionError(503, "handling module not available") from exc
+    return handling
+
+
+def _require(principal: Principal, allowed: bool, what: str) -> None:
+    if not allowed:
+        raise ActionError(403, f"role {principal.role!r} may not {what}")
+
+
+def run_action(store: Store, principal: Principal, ticket_id: str, action: ActionName,
+               body: BaseModel) -> Ticket | None:
+    """Check team and role, then call the matching `hub.handling` function in one transaction.
+
+    Returns the ticket after the action (None for a note or an extension request
+    when the handling function returns nothing); raises ActionError.
+    """
+    h = _handling()
+    try:
+        with store.begin() as conn:
+            team_ticket(conn, principal, ticket_id)  # 404 for another team's ticket, before any role check
+            actor = principal.actor
+            if action == "note":
+                _require(principal, principal.may_note, "add notes")
+                assert isinstance(body, NoteBody)
+                h.add_note(conn, ticket_id, actor=actor, note=body.note)
+                return team_ticket(conn, principal, ticket_id)
+            if action == "approve_extension":
+                _require(principal, principal.may_approve, "approve extensions (lead only)")
+                assert isinstance(body, ApproveBody)
+                pending = pending_extension(get_events(conn, ticket_id))
+                if pending is not None and pending["actor"] == actor:
+                    # four eyes: whoever asked for more time does not grant it
+                    raise ActionError(409, "an extension cannot be decided by the one who requested it")
+                return h.approve_extension(conn, ticket_id, approver=actor, approve=body.approve)
+            _require(principal, principal.may_act, "act on tickets")
+            if action == "accept":
+                assert isinstance(body, AcceptBody)
+                handler = body.handler or (principal.name if principal.role == "handler" else None)
+                if handler is not None and get_teams().team(principal.team).handler(handler) is None:
+                    raise ActionError(422, f"{handler!r} is not a handler of team {principal.team}", "handler")
+                return h.accept(conn, ticket_id, actor=actor, handler=handler)
+            if action == "reply":
+                assert isinstance(body, ReplyBody)
+                return h.reply_to_customer(conn, ticket_id, actor=actor, text=body.text)
+            if action == "resolve":
+                assert isinstance(body, ResolveBody)
+                return h.change_status(conn, ticket_id, Status.RESOLVED, actor=actor, note=body.note,
+                                       reply=body.reply, settled=body.settled, method=body.method)
+            if action == "transfer":
+                assert isinstance(body, TransferBody)
+                if body.to_team not in get_teams().teams:
+                    raise ActionError(422, f"unknown team {body.to_team!r}", "to_team")
+                if body.to_team == principal.team:
+                    raise ActionError(409, "the ticket is already with this team")
+                return h.transfer(conn, ticket_id, actor=actor, to_team=body.to_team, reason=body.reason)
+            if action == "request_extension":
+                assert isinstance(body, ExtensionBody)
+                h.request_extension(conn, ticket_id, actor=actor, days=body.days, reason=body.reason)
+                return team_ticket(conn, principal, ticket_id)
+            raise ActionError(422, f"unknown action {action!r}")
+    except NotFound as exc:
+        raise ActionError(404, "ticket not found") from exc
+    except ActionError:
+        raise
+    except TransientError as exc:
+        raise ActionError(503, scrub_text(str(exc))) from exc
+    except (HubError, ValueError) as exc:
+        # handling refuses an impossible transition (resolve a closed ticket, approve nothing, ...)
+        raise ActionError(409, scrub_text(str(exc))) from exc

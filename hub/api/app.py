@@ -1,0 +1,62 @@
+"""The web app: back-office API, web console and team callbacks in one FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from hub.api.security import SecurityHeaders
+from hub.logs import get_logger
+from hub.store.db import Store, get_store
+
+log = get_logger(__name__)
+
+DESCRIPTION = """Back-office API of the complaint hub.
+
+Every call needs a team token: `Authorization: Bearer hub_...` (`hub api token create`).
+A team only ever sees its own tickets; another team's ticket answers 404.
+Personal data is masked unless a lead or compliance officer asks with `reveal=true`,
+which is written to the ticket's timeline as an audit event.
+"""
+
+
+def create_app(store: Store | None = None) -> FastAPI:
+    """Build the app. `store` defaults to `get_store()` looked up per request (so tests can swap it)."""
+    app = FastAPI(title="Complaint hub back-office API", version="1.0.0", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,  # the docs UI needs CDN scripts: CSP and no network
+                  openapi_url="/openapi.json")
+    app.state.get_store = (lambda: store) if store is not None else get_store
+    app.add_middleware(SecurityHeaders)
+
+    from hub.api.routes import router as api_router
+    from hub.console.routes import mount_console
+
+    app.include_router(api_router)
+    mount_console(app)
+    _include_callbacks(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - last resort
+        # Never echo the exception: it may carry ticket text. The log line is PII-scrubbed.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    return app
+
+
+def _include_callbacks(app: FastAPI) -> None:
+    """Team status callbacks (`hub.callback.router`), built by the outbox/chase work."""
+    try:
+        from hub.callback import router as callback_router
+    except ImportError:  # pragma: no cover - only until hub.callback lands
+        log.warning("hub.callback not available: team callbacks are not served")
+        return
+    app.include_router(callback_router)

@@ -1,0 +1,107 @@
+"""Who is calling: team-scoped API tokens (stored hashed) and the roles they carry.
+
+A token is a random string shown once at creation; the store keeps only its
+SHA-256 (a random 256-bit token needs no slow hash: there is nothing to guess).
+Every principal belongs to exactly one team and only ever sees that team's
+tickets; the role decides what it may do inside the team.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Connection, select, update
+
+from hub.errors import ConfigError
+from hub.schema import utcnow
+from hub.store.tables import api_tokens
+from hub.teams import get_teams
+
+Role = Literal["handler", "lead", "compliance", "admin"]
+ROLES: tuple[str, ...] = ("handler", "lead", "compliance", "admin")
+
+#: roles that may ask for personal data in clear (always with an explicit reveal, always audited)
+REVEAL_ROLES = frozenset({"lead", "compliance"})
+#: roles that may change a ticket (accept, reply, resolve, transfer, ask for an extension)
+ACT_ROLES = frozenset({"handler", "lead", "admin"})
+#: roles that may add an internal note (compliance reviews and comments, but does not handle)
+NOTE_ROLES = frozenset({"handler", "lead", "admin", "compliance"})
+#: roles that may approve a regulatory extension
+APPROVE_ROLES = frozenset({"lead"})
+
+TOKEN_PREFIX = "hub_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a name inside one team, with one role."""
+
+    name: str
+    team: str
+    role: str
+    via: Literal["token", "session"] = "token"
+
+    @property
+    def actor(self) -> str:
+        """The actor string written on timeline events (`lead:lead.cards`)."""
+        return f"{self.role}:{self.name}"[:80]
+
+    @property
+    def may_reveal(self) -> bool:
+        return self.role in REVEAL_ROLES
+
+    @property
+    def may_act(self) -> bool:
+        return self.role in ACT_ROLES
+
+    @property
+    def may_note(self) -> bool:
+        return self.role in NOTE_ROLES
+
+    @property
+    def may_approve(self) -> bool:
+        return self.role in APPROVE_ROLES
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a token: what the `api_tokens` table stores."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_team_role(team: str, role: str) -> None:
+    """Refuse an unknown team (per teams.yaml) or role with a message that says what is valid."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    get_teams().team(team)  # raises ConfigError naming the known teams
+
+
+def create_token(conn: Connection, *, team: str, role: str, name: str, now: datetime | None = None) -> str:
+    """Make a new API token for `name` in `team` with `role`; returns the clear token (shown once)."""
+    check_team_role(team, role)
+    if not name or len(name) > 80:
+        raise ConfigError("token name must be 1-80 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(api_tokens.insert().values(token_hash=hash_token(token), name=name, team=team, role=role,
+                                            created_at=now or utcnow(), revoked_at=None))
+    return token
+
+
+def revoke_token(conn: Connection, token: str) -> bool:
+    """Revoke a token; True when it existed and was active."""
+    res = conn.execute(update(api_tokens).where(api_tokens.c.token_hash == hash_token(token),
+                                                api_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return bool(res.rowcount)
+
+
+def principal_for_token(conn: Connection, token: str) -> Principal | None:
+    """The principal a clear token stands for, or None (unknown, revoked, malformed)."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == hash_token(token))).one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(name=row.name, team=row.team, role=row.role, via="token")

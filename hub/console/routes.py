@@ -1,0 +1,214 @@
+"""The web console (server-rendered, Chinese): sign-in, team queue, ticket detail, action forms.
+
+Reads and actions go through the same functions as the API (`hub.api.queries`,
+`hub.api.actions`), so team scoping, roles and audit are identical. Every POST
+carries the session's CSRF token; pages send the strict CSP of `hub.api.security`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
+
+from hub.api.actions import (
+    AcceptBody,
+    ActionError,
+    ActionName,
+    ApproveBody,
+    ExtensionBody,
+    NoteBody,
+    ReplyBody,
+    ResolveBody,
+    TransferBody,
+    run_action,
+)
+from hub.api.auth import Principal
+from hub.api.queries import (
+    NotFound,
+    QueueFilters,
+    audit_reveal,
+    deadline_state,
+    event_view,
+    pending_extension,
+    team_queue,
+    team_ticket,
+    ticket_view,
+    timeline,
+)
+from hub.console.session import COOKIE, csrf_ok, new_session
+from hub.console.users import authenticate
+from hub.console.web import (
+    HERE,
+    LoginRequired,
+    LoginThrottle,
+    anonymous_session,
+    render,
+    require_user,
+    session_of,
+    set_session,
+)
+from hub.logs import get_logger
+from hub.schema import Source, Status, Urgency, utcnow
+from hub.teams import get_teams
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/console", include_in_schema=False)
+throttle = LoginThrottle()
+
+#: fixed flash messages (only keys travel in the URL: nothing user-controlled is reflected)
+FLASH = {"accept": "已受理", "note": "备注已添加", "reply": "回复已提交，将回传来源系统",
+         "resolve": "已标记为已解决，结果将回传来源系统", "request_extension": "延期申请已提交，待组长审批",
+         "approve_extension": "延期审批已记录", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
+ACTIONS: dict[str, tuple[ActionName, type[BaseModel]]] = {
+    "accept": ("accept", AcceptBody), "note": ("note", NoteBody), "reply": ("reply", ReplyBody),
+    "resolve": ("resolve", ResolveBody), "transfer": ("transfer", TransferBody),
+    "extension": ("request_extension", ExtensionBody), "approve": ("approve_extension", ApproveBody),
+}
+
+
+def mount_console(app: FastAPI) -> None:
+    """Attach the console pages, its static files and the sign-in redirect to `app`."""
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/console/login", status_code=303)
+
+
+def _app_store(request: Request) -> Any:
+    return request.app.state.get_store()
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    s = anonymous_session(request)
+    return render(request, "login.html", {"error": None}, session=s)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    s = session_of(request)
+    username = str(form.get("username") or "").strip()[:80]
+    password = str(form.get("password") or "")[:1024]
+    client = f"ip:{request.client.host if request.client else '-'}"
+    fresh = s or new_session()
+    if not csrf_ok(s, str(form.get("csrf") or "")):
+        return render(request, "login.html", {"error": "页面已过期，请重新登录"}, status=403, session=fresh)
+    if throttle.blocked(f"user:{username}", client):
+        return render(request, "login.html", {"error": "登录失败次数过多，请5分钟后再试"}, status=429,
+                      session=fresh)
+    with _app_store(request).begin() as conn:
+        user = authenticate(conn, username, password)
+    if user is None:
+        throttle.fail(f"user:{username}", client)
+        return render(request, "login.html", {"error": "用户名或密码错误"}, status=401, session=fresh)
+    throttle.reset(f"user:{username}")
+    log.info("console sign-in: %s (%s/%s)", user.username, user.team, user.role)
+    resp = RedirectResponse("/console/", status_code=303)
+    set_session(resp, request, new_session(username=user.username, team=user.team, role=user.role))
+    return resp
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    if not csrf_ok(session_of(request), str(form.get("csrf") or "")):
+        return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
+                      status=403)
+    resp = RedirectResponse("/console/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+# --- queue and detail -------------------------------------------------------------------------
+
+
+def _choice(value: str | None, enum: Any) -> str | None:
+    """A filter value only when it is one of the enum's values (anything else: no filter)."""
+    return value if value in {e.value for e in enum} else None
+
+
+@router.get("/")
+def queue_page(request: Request, status: str | None = None, urgency: str | None = None,
+               source: str | None = None, due: str | None = None, msg: str | None = None) -> Response:
+    s, p = require_user(request)
+    f = QueueFilters(status=_choice(status, Status), urgency=_choice(urgency, Urgency),
+                     source=_choice(source, Source), due_soon=due == "soon", overdue=due == "overdue",
+                     limit=300)
+    with _app_store(request).begin() as conn:
+        items = team_queue(conn, p.team, f)
+    counts = {k: sum(1 for i in items if i.deadline_state == k) for k in ("breach", "warning", "ok")}
+    return render(request, "queue.html", {
+        "items": items, "counts": counts, "flash": FLASH.get(msg or ""), "principal": p,
+        "filters": {"status": f.status, "urgency": f.urgency, "source": f.source, "due": due}})
+
+
+def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = False, flash: str | None = None,
+            error: str | None = None, status: int = 200) -> Response:
+    with _app_store(request).begin() as conn:
+        try:
+            t = team_ticket(conn, p, ticket_id)
+        except NotFound:
+            return render(request, "error.html", {"title": "工单不存在", "message": "没有找到该工单，或它不属于本团队。"},
+                          status=404)
+        reveal = reveal and p.may_reveal
+        if reveal:
+            audit_reveal(conn, p, t.ticket_id, channel="console")
+        events = timeline(conn, t.ticket_id)
+    other_teams = [(k, v.name) for k, v in get_teams().teams.items() if k != p.team]
+    handlers = [(h.id, h.name) for h in get_teams().team(p.team).handlers] if p.team in get_teams().teams else []
+    return render(request, "detail.html", {
+        "t": t, "view": ticket_view(t, reveal=reveal), "events": [event_view(e, reveal=reveal) for e in events],
+        "state": deadline_state(t.handling.status.value, t.clocks, utcnow()), "revealed": reveal,
+        "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
+        "pending": pending_extension(events), "is_open": t.handling.status.is_open}, status=status)
+
+
+@router.get("/tickets/{ticket_id}")
+def detail_page(request: Request, ticket_id: str, reveal: int = 0, msg: str | None = None) -> Response:
+    _, p = require_user(request)
+    return _detail(request, p, ticket_id, reveal=reveal == 1, flash=FLASH.get(msg or ""))
+
+
+@router.post("/tickets/{ticket_id}/{action}")
+async def act(request: Request, ticket_id: str, action: str) -> Response:
+    s, p = require_user(request)
+    form = await request.form()
+    if not csrf_ok(s, str(form.get("csrf") or "")):
+        return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
+                      status=403)
+    if action not in ACTIONS:
+        return render(request, "error.html", {"title": "未知操作", "message": "不支持的操作"}, status=404)
+    name, model = ACTIONS[action]
+    fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+    if name == "approve_extension":
+        fields["approve"] = fields.get("approve", "true")
+    if name == "resolve" and fields.get("settled") in ("", None):
+        fields.pop("settled", None)
+    fields = {k: v for k, v in fields.items() if not (v == "" and k in ("handler", "reply", "method"))}
+    try:
+        body = model.model_validate(fields)
+    except ValidationError:
+        return _detail(request, p, ticket_id, error="输入不完整或格式不正确，请检查后重试", status=422)
+    try:
+        t = run_action(_app_store(request), p, ticket_id, name, body)
+    except ActionError as exc:
+        if exc.status == 404:
+            return render(request, "error.html", {"title": "工单不存在", "message": "没有找到该工单，或它不属于本团队。"},
+                          status=404)
+        message = {403: "您的角色无权执行此操作", 409: f"当前状态下无法执行：{exc.message}"}.get(
+            exc.status, f"操作失败：{exc.message}")
+        return _detail(request, p, ticket_id, error=message, status=exc.status)
+    if t is not None and t.handling.team != p.team:
+        return RedirectResponse("/console/?msg=transferred", status_code=303)
+    return RedirectResponse(f"/console/tickets/{ticket_id}?msg={name}", status_code=303)

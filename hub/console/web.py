@@ -1,0 +1,141 @@
+"""Console plumbing: templates (autoescaped), filters, session helpers and the login throttle."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from starlette.responses import Response
+
+from hub.api.auth import Principal
+from hub.console import labels
+from hub.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
+from hub.schema import to_local, utcnow
+from hub.teams import get_teams
+
+HERE = Path(__file__).parent
+
+
+class LoginRequired(Exception):
+    """Raised by pages that need a signed-in user; answered with a redirect to the sign-in page."""
+
+
+def _env() -> Environment:
+    # autoescape=True for every template: complaint text is attacker-controlled.
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["local"] = lambda v: _fmt(v, "%m-%d %H:%M")
+    env.filters["localfull"] = lambda v: _fmt(v, "%Y-%m-%d %H:%M")
+    env.filters["remaining"] = remaining
+    env.globals.update(L=labels, label=labels.label, team_name=team_name, handler_name=handler_name)
+    return env
+
+
+def _fmt(value: datetime | str | None, pattern: str) -> str:
+    """Show a stored UTC time (datetime or ISO text) in Asia/Shanghai."""
+    if not value:
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return to_local(value).strftime(pattern)
+
+
+def remaining(due: datetime | None, now: datetime | None = None) -> str:
+    """`剩余 3小时20分` or `超时 1天2小时` for a due time."""
+    if due is None:
+        return "-"
+    secs = int((due - (now or utcnow())).total_seconds())
+    word = "剩余" if secs >= 0 else "超时"
+    secs = abs(secs)
+    d, h, m = secs // 86400, secs % 86400 // 3600, secs % 3600 // 60
+    text = f"{d}天{h}小时" if d else (f"{h}小时{m}分" if h else f"{m}分")
+    return f"{word} {text}"
+
+
+def team_name(team: str | None) -> str:
+    if not team:
+        return "-"
+    t = get_teams().teams.get(team)
+    return t.name if t else team
+
+
+def handler_name(team: str | None, handler: str | None) -> str:
+    """Employees' display names come from teams.yaml (staff, not customers: not masked)."""
+    if not handler:
+        return "-"
+    t = get_teams().teams.get(team or "")
+    h = t.handler(handler) if t else None
+    if h and h.name:
+        return f"{h.name}（{handler}）"
+    return handler
+
+
+templates = Jinja2Templates(env=_env())
+
+
+def session_of(request: Request) -> Session | None:
+    return load(request.cookies.get(COOKIE))
+
+
+def require_user(request: Request) -> tuple[Session, Principal]:
+    """The signed-in user's session and principal, or LoginRequired."""
+    s = session_of(request)
+    if s is None or not s.signed_in or not s.team or not s.role:
+        raise LoginRequired()
+    return s, Principal(name=s.username or "", team=s.team, role=s.role, via="session")
+
+
+def set_session(response: Response, request: Request, s: Session) -> None:
+    """Write the signed cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS."""
+    response.set_cookie(COOKIE, dump(s), max_age=MAX_AGE, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+
+
+def anonymous_session(request: Request) -> Session:
+    """The current session, or a fresh anonymous one (it carries the sign-in form's CSRF token)."""
+    s = session_of(request)
+    return s if s is not None else new_session()
+
+
+def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200,
+           session: Session | None = None) -> Response:
+    """Render a template with the session's CSRF token and user in the context."""
+    s = session or session_of(request)
+    base = {"request": request, "csrf": s.csrf if s else "", "user": s if s and s.signed_in else None,
+            "now": utcnow()}
+    resp = templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+    if s is not None and session is not None:
+        set_session(resp, request, s)
+    return resp
+
+
+class LoginThrottle:
+    """At most `limit` failed sign-ins per username (and per client) in `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0):
+        self.limit, self.window = limit, window
+        self._fails: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        q = self._fails[key]
+        cutoff = time.monotonic() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        return any(len(self._recent(k)) >= self.limit for k in keys)
+
+    def fail(self, *keys: str) -> None:
+        for k in keys:
+            self._recent(k).append(time.monotonic())
+
+    def reset(self, *keys: str) -> None:
+        for k in keys:
+            self._fails.pop(k, None)

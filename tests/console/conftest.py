@@ -1,0 +1,51 @@
+"""One console server for the module over a SQLite store with users and seeded tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.api import create_app
+from hub.api.server import serve_in_thread
+from hub.console.users import add_user
+from hub.schema import Source
+from hub.store.db import Store
+from tests.api.seed import make_ticket, seed
+
+PASSWORD = "correct-horse-9"
+XSS = "<script>alert('xss')</script>"
+
+
+@dataclass
+class Console:
+    url: str
+    store: Store
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def console_app(tmp_path_factory: pytest.TempPathFactory, hub_env: Path) -> Iterator[Console]:
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('console') / 'hub.db'}")
+    store.upgrade()
+    with store.begin() as conn:
+        add_user(conn, "zhang.wei", PASSWORD, team="cards", role="handler", display_name="张伟")
+        add_user(conn, "lead.cards", PASSWORD, team="cards", role="lead")
+    items = {
+        "breach": make_ticket("CON-breach", team="cards", title="信用卡被盗刷两笔，要求冻结并退款",
+                              due_in=timedelta(hours=-3), source=Source.GOV12315),
+        "warning": make_ticket("CON-warning", team="cards", title="分期手续费计算有误", due_in=timedelta(minutes=40),
+                               source=Source.BLACKCAT),
+        "ok": make_ticket("CON-ok", team="cards", title="年费未经同意扣收", due_in=timedelta(hours=20)),
+        "xss": make_ticket("CON-xss", team="cards", title=f"{XSS}账单异常", content=f"内容 {XSS} <b>粗体</b>",
+                           due_in=timedelta(hours=30), source=Source.CALLCENTER),
+        "act": make_ticket("CON-act", team="cards", title="积分兑换商品未到货", due_in=timedelta(hours=10)),
+        "other": make_ticket("CON-other", team="payments", title="转账未到账", due_in=timedelta(hours=1)),
+    }
+    seed(store, list(items.values()))
+    with serve_in_thread(create_app(store)) as srv:
+        yield Console(url=srv.url, store=store, ids={k: t.ticket_id for k, t in items.items()})
+    store.dispose()
