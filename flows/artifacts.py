@@ -19,5 +19,6 @@ def sync_table(rows: list[dict[str, Any]], key: str, description: str) -> None:
     create_table_artifact(key=key, table=table, description=description)
 
 
-def markdown(key: str, text: str, description: str = "") -> None:
-    create_markdown_artifact(key=key, markdown=scrub_text(text), description=description)
+def markdown(key: str, text: str, description: str = "", *, scrub: bool = True) -> None:
+    """A markdown artifact; `scrub=False` only for text built masked (reports with inline PNG data)."""
+    create_markdown_artifact(key=key, markdown=scrub_text(text) if scrub else text, description=description)

@@ -62,6 +62,7 @@ def daily_report(period: str = "daily", end: datetime | None = None, out_dir: st
     out = Path(out_dir) if out_dir else get_settings().home / "reports"
     result = build_report(get_store(), period=period, end=end, out_dir=out)  # type: ignore[arg-type]
     md_path = Path(result.markdown_path)
-    markdown(key=f"{period}-report", text=md_path.read_text(encoding="utf-8"),
-             description=f"{period} complaint report ({md_path})")
+    # Inline the PNG charts so the Prefect UI shows them (file links would not resolve there).
+    markdown(key=f"{period}-report", text=result.inline_markdown(),
+             description=f"{period} complaint report ({md_path})", scrub=False)
     return {"markdown": str(md_path), "html": str(result.html_path), "images": [str(p) for p in result.images]}

@@ -1,0 +1,182 @@
+"""The call centre's CTI work-order system: HMAC-signed JSON, offset pagination newest-first.
+
+Pull: `GET /api/workorders?page=&size=&updated_from=` ordered by `created` newest
+first. Offsets shift under new arrivals (and under orders updated into the
+filter while we walk), but with an `updated_from` filter fixed for the run the
+filtered set only grows, so an order can only move to a LATER offset: walking
+forward we may see an order twice (deduped by order_no + updated), never miss
+one that matched at run start. Orders that enter the filter behind our offset
+during the run are read by the next run (its lower bound is this run's newest
+`updated` minus the overlap). If `total` ever shrinks between pages (orders
+removed: not expected, but cheap to guard) the walk steps back a page and
+re-reads the boundary.
+
+Quirk: `created`/`updated`/`updated_from` are Asia/Shanghai local strings with
+no zone; the cursor keeps them in that form.
+
+Cursor shape: `{"hwm": "YYYY-MM-DD HH:MM:SS"|None, "run": {"since", "page", "max_seen"}|None}`.
+
+Push: read the order first; write only if its status/result differ (the update
+endpoint is not idempotent: same values are recorded again).
+
+| hub Status                              | CTI status | result                 |
+|-----------------------------------------|------------|------------------------|
+| new, assigned, in_progress, reopened    | 20 处理中   | note (if any)          |
+| waiting_customer                        | 30 已回复   | reply, else note       |
+| resolved, closed                        | 40 已办结   | reply, else note       |
+A revoked order (90 撤销) cannot be updated: SourceDataError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from connectors.auth import CallCenterSigner
+from connectors.base import CheckResult, Connector, Page, PushLedger
+from connectors.config import SourceConfig, build_client
+from connectors.incremental import LOCAL_FMT, RunDedupe, back, later, parse_local, raw
+from hub.errors import HubError, SourceDataError, TransientError
+from hub.logs import get_logger
+from hub.schema import PushReceipt, Source, Status, StatusUpdate
+
+log = get_logger(__name__)
+
+CC_STATUS: dict[Status, str] = {
+    Status.NEW: "20",
+    Status.ASSIGNED: "20",
+    Status.IN_PROGRESS: "20",
+    Status.REOPENED: "20",
+    Status.WAITING_CUSTOMER: "30",
+    Status.RESOLVED: "40",
+    Status.CLOSED: "40",
+}
+REVOKED = "90"
+
+
+def cc_result(update: StatusUpdate) -> str | None:
+    """The work-order `result` text for an update (see the module table)."""
+    if CC_STATUS[update.status] == "20":
+        return update.note or None
+    return update.reply or update.note or None
+
+
+class CallCenterConnector(Connector):
+    """Signed JSON connector of the call centre's work orders."""
+
+    source = Source.CALLCENTER
+
+    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.cfg = config
+        self.ledger = ledger
+        self.signer = CallCenterSigner(config.source.value, config.plain("app_id") or "", config.secret("app_secret"))
+        self.http = build_client(config, auth=self.signer, transport=transport)
+        self.page_size = min(config.page_size, 100)
+        self.operator = str(config.options.get("operator", "hub"))
+        self.push_attempts = int(config.options.get("push_attempts", 3))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def check(self) -> CheckResult:
+        try:
+            doc = await self.http.get_json("api/workorders", params={"page": 1, "size": 1})
+        except HubError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(True, f"work orders reachable, total={_data(doc).get('total')}")
+
+    async def _page(self, page: int, since: str | None) -> tuple[list[dict[str, Any]], int]:
+        doc = await self.http.get_json("api/workorders", params={"page": page, "size": self.page_size,
+                                                                  "updated_from": since})
+        data = _data(doc)
+        items = data.get("list")
+        if not isinstance(items, list):
+            raise SourceDataError("work-order list answer has no data.list", source="callcenter")
+        return [i for i in items if isinstance(i, dict)], int(data.get("total") or 0)
+
+    async def pull(self, cursor: Any) -> AsyncIterator[Page]:  # type: ignore[override]
+        state = dict(cursor or {})
+        hwm = state.get("hwm")
+        run = state.get("run")
+        if not run:
+            mark = parse_local(hwm)
+            since = back(mark, self.cfg.overlap_minutes).strftime(LOCAL_FMT) if mark else None
+            run = {"since": since, "page": 1, "max_seen": hwm}
+        since = run.get("since")
+        page_no = int(run.get("page") or 1)
+        max_seen = parse_local(run.get("max_seen"))
+        dedupe = RunDedupe()
+        last_total: int | None = None
+        while True:
+            items, total = await self._page(page_no, since)
+            if last_total is not None and total < last_total and page_no > 1:
+                # Orders vanished ahead of us: everything shifted to earlier offsets. Step back
+                # one page so the boundary is re-read (the dedupe drops what we already have).
+                log.info("callcenter: total fell %d→%d, re-reading page %d", last_total, total, page_no - 1)
+                last_total = total
+                page_no -= 1
+                continue
+            last_total = total
+            records = []
+            for item in items:
+                rec = raw(self.source, item, "order_no")
+                if dedupe.fresh(rec.external_id, item.get("updated")):
+                    records.append(rec)
+                max_seen = later(max_seen, parse_local(item.get("updated")))
+            seen = max_seen.strftime(LOCAL_FMT) if max_seen else None
+            stats = {"items": len(items), "duplicates_skipped": dedupe.skipped, "page": page_no, "total": total,
+                     **self.http.stats.summary()}
+            if len(items) >= self.page_size and page_no * self.page_size < total:
+                page_no += 1
+                yield Page(records, {"hwm": hwm, "run": {"since": since, "page": page_no, "max_seen": seen}}, stats)
+            else:
+                yield Page(records, {"hwm": seen, "run": None}, stats)
+                return
+
+    async def get_order(self, order_no: str) -> dict[str, Any]:
+        """The work order as the CTI has it now."""
+        data = _data(await self.http.get_json(f"api/workorders/{order_no}"))
+        if not data.get("order_no"):
+            raise SourceDataError(f"work order {order_no}: answer without data", source="callcenter")
+        return data
+
+    async def push(self, update: StatusUpdate) -> PushReceipt:
+        """Set the order's status/result unless it already has them (looked up before every try)."""
+        want_status = str(update.extra.get("cc_status") or CC_STATUS[update.status])
+        want_result = cc_result(update)
+        for attempt in range(1, self.push_attempts + 1):
+            order = await self.get_order(update.external_id)
+            if order.get("status") == REVOKED:
+                raise SourceDataError(f"work order {update.external_id} is revoked (90): nothing to update",
+                                      source="callcenter")
+            if order.get("status") == want_status and (want_result is None or order.get("result") == want_result):
+                return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
+                                   remote_ref=str(order.get("updated")), already_applied=True,
+                                   detail={"status": want_status})
+            try:
+                doc = await self.http.post_json(
+                    f"api/workorders/{update.external_id}/update",
+                    {"status": want_status, "result": want_result if want_result is not None else order.get("result"),
+                     "operator": self.operator}, idempotent=False)
+            except TransientError as exc:
+                if attempt == self.push_attempts:
+                    raise
+                log.warning("callcenter: update of %s outcome unknown (%s); re-reading first",
+                            update.external_id, exc)
+                continue
+            data = _data(doc)
+            return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
+                               remote_ref=str(data.get("updated") or ""), already_applied=False,
+                               detail={"status": data.get("status")})
+        raise TransientError(f"update of {update.external_id}: no answer", source="callcenter")
+
+
+def _data(doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
+        raise SourceDataError(f"unexpected answer shape: {str(doc)[:120]}", source="callcenter")
+    if doc.get("code") not in (0, "0", None):
+        raise SourceDataError(f"CTI answered code={doc.get('code')} msg={doc.get('msg')}", source="callcenter")
+    return doc["data"]

@@ -1,0 +1,199 @@
+"""`config/sources.yaml`: where each source lives, how to authenticate, how hard to pull.
+
+    sources:
+      app:
+        kind: api
+        base_url: "env:HUB_APP_URL|http://127.0.0.1:8402"
+        credentials: {client_id: "env:HUB_APP_CLIENT_ID|hub-demo", client_secret: "env:...|..."}
+        page_size: 100
+        rate_limit: {per_second: 20, burst: 10}
+        timeouts: {connect: 5, read: 30, write: 30, pool: 5}
+        retry: {attempts: 5, total_seconds: 60}
+        overlap_minutes: 10
+        schedule: "*/5 * * * *"
+
+Credentials are references (`env:NAME|default`, `prefect-secret:BLOCK`), never
+literal secrets; the defaults are the sandbox's published demo credentials.
+The JSON file named by `HUB_SOURCE_URLS` (what `hub sandbox serve --urls-file`
+writes) overrides the base URLs, so one variable points the hub at a sandbox.
+Unknown keys are kept (`extra="allow"`): the portal sections carry `selectors:`,
+`paths:` and tuning keys read by `connectors.portal.options`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from connectors.http import RetryPolicy, Timeouts, TokenBucket
+from hub.errors import ConfigError
+from hub.schema import Source
+from hub.secrets import resolve_plain, resolve_secret
+from hub.settings import get_settings
+
+
+class TimeoutsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    connect: float = Field(default=5.0, gt=0)
+    read: float = Field(default=30.0, gt=0)
+    write: float = Field(default=30.0, gt=0)
+    pool: float = Field(default=5.0, gt=0)
+
+    def build(self) -> Timeouts:
+        return Timeouts(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+class RetryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attempts: int = Field(default=5, ge=1, le=20)
+    total_seconds: float = Field(default=60.0, gt=0)
+    backoff_initial: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=20.0, ge=0)
+    retry_after_max: float = Field(default=60.0, ge=0)
+
+    def build(self) -> RetryPolicy:
+        return RetryPolicy(**self.model_dump())
+
+
+class RateLimitConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    per_second: float = Field(default=10.0, gt=0)
+    burst: int = Field(default=5, ge=1)
+
+    def build(self) -> TokenBucket:
+        return TokenBucket(self.per_second, self.burst)
+
+
+class SourceConfig(BaseModel):
+    """One source's section. Portal-only keys (`selectors`, `paths`, ...) pass through as extras."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Source
+    kind: Literal["api", "portal"] = "api"
+    enabled: bool = True
+    base_url: str
+    #: name → reference (`env:NAME|default`); resolved on use by `secret()` / `plain()`
+    credentials: dict[str, str] = Field(default_factory=dict)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    max_connections: int = Field(default=10, ge=1, le=100)
+    #: incremental pull re-reads this much before the high-water mark (late and same-minute records)
+    overlap_minutes: float = Field(default=10.0, ge=0)
+    #: cron hint for the scheduled sync deployment (Asia/Shanghai)
+    schedule: str | None = None
+    #: source-specific options (e.g. SMS templates, call-centre operator name)
+    options: dict[str, Any] = Field(default_factory=dict)
+    selectors: dict[str, Any] | None = None
+
+    def secret(self, name: str) -> SecretStr:
+        """Resolve credential `name` to a SecretStr (ConfigError when missing or empty)."""
+        ref = self.credentials.get(name)
+        value = resolve_secret(ref, what=f"{self.source.value}.credentials.{name}") if ref else None
+        if value is None or not value.get_secret_value():
+            raise ConfigError(f"credential {name!r} is not set", source=self.source.value,
+                              hint=f"set sources.{self.source.value}.credentials.{name} in config/sources.yaml "
+                                   "or the environment variable it names")
+        return value
+
+    def plain(self, name: str, default: str | None = None) -> str | None:
+        """Resolve a non-secret credential (client id, access key id, username)."""
+        ref = self.credentials.get(name)
+        return resolve_plain(ref) if ref else default
+
+
+class SourcesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sources: dict[Source, SourceConfig]
+
+    def __getitem__(self, source: Source | str) -> SourceConfig:
+        try:
+            return self.sources[Source(source)]
+        except (KeyError, ValueError):
+            raise ConfigError(f"source {source!r} is not configured",
+                              hint="add it to config/sources.yaml (gov12315, blackcat, app, sms, callcenter)") from None
+
+
+def default_path() -> Path:
+    return get_settings().config_dir / "sources.yaml"
+
+
+def read_urls_file(path: Path | str) -> dict[str, str]:
+    """The `{source: base_url}` JSON written by `hub sandbox serve --urls-file`."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"HUB_SOURCE_URLS names {p}, which does not exist",
+                          hint="start `hub sandbox serve --urls-file` first or unset HUB_SOURCE_URLS") from None
+    except ValueError as exc:
+        raise ConfigError(f"{p} is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{p} must hold a JSON object {{source: base_url}}")
+    return {str(k): str(v) for k, v in doc.items()}
+
+
+def load_sources(path: Path | str | None = None, *, urls_file: Path | str | None = None,
+                 overrides: dict[str, str] | None = None) -> SourcesConfig:
+    """Read and validate `config/sources.yaml`, applying base-URL overrides.
+
+    Order: the YAML's `base_url` (a reference resolved now), then the JSON file
+    named by `urls_file` or `HUB_SOURCE_URLS`, then `overrides` (tests).
+    """
+    p = Path(path) if path else default_path()
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{p} not found", hint="the checkout ships config/sources.yaml") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
+    raw_sources = dict(doc.get("sources") or {})
+    urls: dict[str, str] = {}
+    uf = urls_file if urls_file is not None else get_settings().source_urls
+    if uf:
+        urls.update(read_urls_file(uf))
+    urls.update(overrides or {})
+    sections: dict[str, Any] = {}
+    for key, section in raw_sources.items():
+        section = dict(section or {})
+        section["source"] = key
+        base = urls.get(str(key)) or resolve_plain(section.get("base_url"))
+        if base:
+            section["base_url"] = base.rstrip("/")
+        sections[key] = section
+    try:
+        return SourcesConfig.model_validate({"sources": sections})
+    except ValidationError as exc:
+        raise ConfigError(f"{p}: {_short(exc)}", hint="fix config/sources.yaml") from None
+
+
+def source_config(source: Source | str, config: SourceConfig | SourcesConfig | None = None) -> SourceConfig:
+    """The config of one source, from an explicit object or `load_sources()`."""
+    if isinstance(config, SourceConfig):
+        return config
+    return (config or load_sources())[source]
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def build_client(cfg: SourceConfig, *, auth: Any = None, transport: Any = None) -> Any:
+    """The source's `HttpClient`: its timeouts, retry bounds, rate limit and connection limit."""
+    from connectors.http import HttpClient, Redactor  # noqa: PLC0415 - avoid a cycle at import time
+
+    secrets = []
+    for name, ref in cfg.credentials.items():
+        if any(w in name for w in ("secret", "password", "token", "key")):
+            value = resolve_secret(ref, what=name)
+            if value is not None:
+                secrets.append(value.get_secret_value())
+    return HttpClient(cfg.source.value, cfg.base_url, timeouts=cfg.timeouts.build(), retry=cfg.retry.build(),
+                      rate_limit=cfg.rate_limit.build(), auth=auth, redactor=Redactor(secrets),
+                      max_connections=cfg.max_connections, transport=transport)

@@ -1,0 +1,232 @@
+"""The SMS gateway: signed requests, uplink (MO) pull, notices out, delivery reports.
+
+Pull: `GET /v1/sms/mo?cursor=&limit=` in arrival order; MO messages never change,
+so the gateway's own `next_cursor` is the whole cursor (`{"mo_cursor": str|None}`).
+Every MO becomes a raw record, survey replies and unsubscribes included (the hub
+sorts them; `classify_uplink(text)` is the shared rule). The payload is never
+annotated.
+
+Push: `POST /v1/sms/send` is NOT idempotent (each call is a new SMS), so a push
+is "look, then send once": the ledger is consulted, then the gateway's
+`GET /v1/sms/sends?out_id=` (out_id = the idempotency key); only when neither
+knows the key is the message sent, marked `sending` in the ledger first. A send
+whose outcome is unknown (timeout, 5xx after the request left) is never blindly
+retried: the next attempt looks again before sending.
+
+| hub Status                     | template      | params                               |
+|--------------------------------|---------------|--------------------------------------|
+| new, assigned, in_progress,    | SMS_NOTICE    | ticket, hours (options.notice_hours)  |
+|   reopened                     |               |                                      |
+| waiting_customer, resolved,    | SMS_RESULT    | ticket, result (reply, else note)    |
+|   closed                       |               |                                      |
+| any, with extra.template_code  | that template | extra.params (+ ticket)              |
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpx
+
+from connectors.auth import SmsHmacSigner
+from connectors.base import CheckResult, Connector, Page, PushLedger
+from connectors.config import SourceConfig, build_client
+from connectors.incremental import RunDedupe, raw
+from hub.errors import ConfigError, HubError, SourceDataError, TransientError
+from hub.logs import get_logger
+from hub.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
+
+log = get_logger(__name__)
+
+SMS_TEMPLATE: dict[Status, str] = {
+    Status.NEW: "SMS_NOTICE",
+    Status.ASSIGNED: "SMS_NOTICE",
+    Status.IN_PROGRESS: "SMS_NOTICE",
+    Status.REOPENED: "SMS_NOTICE",
+    Status.WAITING_CUSTOMER: "SMS_RESULT",
+    Status.RESOLVED: "SMS_RESULT",
+    Status.CLOSED: "SMS_RESULT",
+}
+
+# --- uplink sorting ----------------------------------------------------------------------------
+
+SATISFIED = frozenset({"1", "满意", "非常满意", "很满意", "满意了", "好", "好评"})
+DISSATISFIED = frozenset({"2", "不满意", "非常不满意", "很不满意", "差", "差评", "不满"})
+UNSUBSCRIBE = frozenset({"T", "TD", "退订", "N", "退", "取消", "取消订阅", "退订短信", "UNSUBSCRIBE", "STOP"})
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _norm(text: str | None) -> str:
+    # NFKC folds full-width digits/letters (１, ＴＤ) into ASCII; punctuation and spaces go.
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+
+
+def survey_answer(text: str | None) -> str | None:
+    """`satisfied` / `dissatisfied` for a survey reply (1/2/满意/不满意…), else None."""
+    t = _norm(text)
+    if t in SATISFIED:
+        return "satisfied"
+    if t in DISSATISFIED:
+        return "dissatisfied"
+    return None
+
+
+def classify_uplink(text: str | None) -> str:
+    """Sort an MO text: `survey_reply`, `unsubscribe` or `complaint` (MessageKind values).
+
+    Only an exact short answer counts as a survey reply or unsubscribe; anything
+    longer ("2 还是没解决…", "不满意，钱没退") is a complaint the hub must read.
+    """
+    t = _norm(text)
+    if t in UNSUBSCRIBE:
+        return MessageKind.UNSUBSCRIBE.value
+    if survey_answer(text) is not None:
+        return MessageKind.SURVEY_REPLY.value
+    return MessageKind.COMPLAINT.value
+
+
+def match_delivery_reports(reports: Iterable[dict[str, Any]],
+                           sends: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Pair each sent message (`{"out_id", "biz_id", ...}`) with its delivery report, if any.
+
+    Reports are matched by `biz_id` (unique per send) and, failing that, by `out_id`;
+    the latest report wins when a gateway repeats one.
+    """
+    by_biz: dict[str, dict[str, Any]] = {}
+    by_out: dict[str, dict[str, Any]] = {}
+    for r in reports:
+        if r.get("biz_id"):
+            by_biz[str(r["biz_id"])] = r
+        if r.get("out_id"):
+            by_out[str(r["out_id"])] = r
+    return [(s, by_biz.get(str(s.get("biz_id"))) or by_out.get(str(s.get("out_id")))) for s in sends]
+
+
+def delivered(report: dict[str, Any] | None) -> bool | None:
+    """True delivered, False failed (e.g. unsubscribed), None no report yet."""
+    if report is None:
+        return None
+    return str(report.get("status", "")).upper() == "DELIVRD"
+
+
+# --- the connector -----------------------------------------------------------------------------
+
+
+class SmsConnector(Connector):
+    """Signed JSON connector of the SMS gateway."""
+
+    source = Source.SMS
+
+    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.cfg = config
+        self.ledger = ledger
+        self.signer = SmsHmacSigner(config.source.value, config.plain("access_key") or "", config.secret("secret"))
+        self.http = build_client(config, auth=self.signer, transport=transport)
+        self.page_size = min(config.page_size, 500)
+        #: how many times push looks-then-sends before giving up on an unknown outcome
+        self.push_attempts = int(config.options.get("push_attempts", 3))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def check(self) -> CheckResult:
+        try:
+            doc = await self.http.get_json("v1/sms/reports", params={"limit": 1})
+        except HubError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(True, f"gateway reachable, code={doc.get('code')}")
+
+    async def _walk(self, path: str, cursor: str | None) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+        while True:
+            doc = await self.http.get_json(path, params={"cursor": cursor, "limit": self.page_size})
+            if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+                raise SourceDataError(f"{path}: answer has no `items` list", source="sms")
+            items = [i for i in doc["items"] if isinstance(i, dict)]
+            next_cursor = doc.get("next_cursor") or cursor
+            yield items, next_cursor
+            if not doc.get("has_more") or not items:
+                return
+            cursor = next_cursor
+
+    async def pull(self, cursor: Any) -> AsyncIterator[Page]:  # type: ignore[override]
+        mo_cursor = (cursor or {}).get("mo_cursor")
+        dedupe = RunDedupe()
+        async for items, next_cursor in self._walk("v1/sms/mo", mo_cursor):
+            records = [rec for rec in (raw(self.source, i, "mo_id") for i in items)
+                       if dedupe.fresh(rec.external_id, rec.payload_hash)]
+            yield Page(records, {"mo_cursor": next_cursor},
+                       {"items": len(items), "duplicates_skipped": dedupe.skipped, **self.http.stats.summary()})
+
+    async def delivery_reports(self, cursor: str | None = None) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+        """Pages of delivery reports after `cursor`, each with the cursor after it."""
+        async for items, next_cursor in self._walk("v1/sms/reports", cursor):
+            yield items, next_cursor
+
+    async def sends(self, out_id: str) -> list[dict[str, Any]]:
+        """What the gateway sent under this out_id (empty = never sent)."""
+        doc = await self.http.get_json("v1/sms/sends", params={"out_id": out_id})
+        items = doc.get("items") if isinstance(doc, dict) else None
+        return [i for i in items or [] if isinstance(i, dict)]
+
+    async def send(self, mobile: str, template_code: str, params: dict[str, Any], out_id: str) -> PushReceipt:
+        """Send one SMS at most once per `out_id` (ledger, then gateway lookup, then send)."""
+        for attempt in range(1, self.push_attempts + 1):
+            known = self.ledger.get(out_id) if self.ledger is not None else None
+            if known and known.get("state") == "sent":
+                return self._receipt(out_id, known.get("remote_ref"), True, "ledger")
+            found = await self.sends(out_id)
+            if found:
+                biz_id = str(found[0].get("biz_id") or "")
+                if self.ledger is not None:
+                    self.ledger.mark(out_id, "sent", biz_id)
+                return self._receipt(out_id, biz_id, True, "gateway")
+            if self.ledger is not None:
+                self.ledger.mark(out_id, "sending")
+            try:
+                doc = await self.http.post_json("v1/sms/send", {"mobile": mobile, "template_code": template_code,
+                                                                "params": params, "out_id": out_id},
+                                                idempotent=False)
+            except TransientError as exc:
+                if attempt == self.push_attempts:
+                    raise
+                log.warning("sms: send %s outcome unknown (%s); looking before trying again", out_id, exc)
+                continue
+            except ConfigError as exc:
+                if getattr(exc, "status_code", None) == 400:
+                    # isv.MOBILE_NUMBER_ILLEGAL, missing template parameters …: this message, not the config.
+                    raise SourceDataError(str(exc), source="sms") from None
+                raise
+            if not isinstance(doc, dict) or doc.get("code") != "OK":
+                raise SourceDataError(f"gateway refused the SMS: {doc!r}"[:300], source="sms")
+            biz_id = str(doc.get("biz_id") or "")
+            if self.ledger is not None:
+                self.ledger.mark(out_id, "sent", biz_id)
+            return self._receipt(out_id, biz_id, False, "sent")
+        raise TransientError(f"send {out_id}: no answer after {self.push_attempts} attempts", source="sms")
+
+    def _receipt(self, key: str, biz_id: str | None, already: bool, how: str) -> PushReceipt:
+        return PushReceipt(source=self.source, idempotency_key=key, remote_ref=biz_id or None,
+                           already_applied=already, detail={"via": how})
+
+    async def push(self, update: StatusUpdate) -> PushReceipt:
+        """Text the customer the update (template per the module table), at most once per key."""
+        phone = update.customer_phone.reveal() if update.customer_phone else update.extra.get("mobile")
+        if not phone:
+            raise ConfigError(f"status update {update.idempotency_key} has no customer phone to text",
+                              source="sms")
+        template, params = self.template_for(update)
+        return await self.send(str(phone), template, params, update.idempotency_key)
+
+    def template_for(self, update: StatusUpdate) -> tuple[str, dict[str, Any]]:
+        """Template code and parameters for an update (see the module table)."""
+        ticket = str(update.extra.get("ticket") or update.ticket_id)
+        if update.extra.get("template_code"):
+            return str(update.extra["template_code"]), {"ticket": ticket, **dict(update.extra.get("params") or {})}
+        template = SMS_TEMPLATE[update.status]
+        if template == "SMS_NOTICE":
+            return template, {"ticket": ticket, "hours": str(self.cfg.options.get("notice_hours", 24))}
+        return template, {"ticket": ticket, "result": (update.reply or update.note or "已处理")[:60]}
