@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import acreate_table_artifact, create_markdown_artifact
 
 from hub.pii import scrub_text
 
-COLUMNS = ["source", "pulled", "new", "updated", "quarantined", "routed", "pushed", "failed", "error",
+COLUMNS = ["source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "failed", "error",
            "screenshot", "trace"]
 
 
-def sync_table(rows: list[dict[str, Any]], key: str, description: str) -> None:
+async def sync_table(rows: list[dict[str, Any]], key: str, description: str) -> None:
     """A table artifact with one row per source (PII scrubbed from error texts)."""
     table = [{c: (scrub_text(str(r.get(c))) if c == "error" and r.get(c) else r.get(c, 0 if c not in
               ("error", "screenshot", "trace") else "")) for c in COLUMNS} for r in rows]
-    create_table_artifact(key=key, table=table, description=description)
+    await acreate_table_artifact(key=key, table=table, description=description)
 
 
 def markdown(key: str, text: str, description: str = "", *, scrub: bool = True) -> None:

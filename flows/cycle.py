@@ -19,16 +19,13 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     rows = await sync_all_sources(sources, now=now)
     pushed = await tasks.drain_outbox(worker_id(), now=now)
     chased = tasks.chase(now=now)
+    # Survey answers: 不满意 reopens to the original handler with a new clock (hub.handling.reopen).
     surveyed = tasks.surveys(now=now)
-    # Reopened tickets go back to their original handler with new clocks.
-    reopened_ids = list(surveyed.get("reopened_ids", []))
-    if reopened_ids:
-        tasks.enrich_and_route(reopened_ids, now=now)
     pushed2 = await tasks.drain_outbox(worker_id(), now=now)
     for r in rows:
         r["pushed"] = (pushed.get("by_source", {}) or {}).get(r["source"], 0) + \
             (pushed2.get("by_source", {}) or {}).get(r["source"], 0)
-    sync_table(rows, key="hub-cycle", description="one hub cycle, per source")
+    await sync_table(rows, key="hub-cycle", description="one hub cycle, per source")
     return {"sources": rows, "push": [pushed, pushed2], "chase": chased, "surveys": surveyed}
 
 

@@ -43,8 +43,8 @@ class SourcesFailed(RuntimeError):
     """Raised at the end of a run in which some sources failed (after the others finished)."""
 
 
-def _finish(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    sync_table(rows, key=key, description="pulled/new/updated/quarantined/routed per source")
+async def _finish(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    await sync_table(rows, key=key, description="pulled/new/updated/quarantined/routed per source")
     failed = [r for r in rows if r.get("failed")]
     if failed:
         detail = "; ".join(f"{r['source']}: {r['error']}" for r in failed)
@@ -66,7 +66,7 @@ async def sync_source(source: str) -> list[dict[str, Any]]:
             row = await _sync_one(source, rt)
     else:
         row = await _sync_one(source)
-    return _finish([row], key=f"sync-{source}")
+    return await _finish([row], key=f"sync-{source}")
 
 
 async def sync_all_sources(sources: list[str] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -91,7 +91,7 @@ async def sync_all(sources: list[str] | None = None) -> list[dict[str, Any]]:
     The run ends Failed (after all sources finished) if any source failed, and its
     artifact says which and why. Parameters: `sources` — subset of source keys.
     """
-    return _finish(await sync_all_sources(sources), key="sync-all")
+    return await _finish(await sync_all_sources(sources), key="sync-all")
 
 
 @flow(name="backfill", on_failure=[notify_ops_on_failure])
@@ -120,5 +120,5 @@ async def backfill(source: str, since: datetime, until: datetime | None = None) 
     row = {"source": source, "pulled": pulled["pulled"], "new": pulled["new"],
            "created": norm.get("created", 0), "updated": norm.get("updated", 0),
            "quarantined": norm.get("quarantined", 0), "routed": routed.get("routed", 0)}
-    _finish([row], key=f"backfill-{source}")
+    await _finish([row], key=f"backfill-{source}")
     return row

@@ -73,9 +73,11 @@ def chase(now: datetime | None = None) -> dict[str, Any]:
 @task(name="surveys", cache_policy=NO_CACHE)
 def surveys(now: datetime | None = None) -> dict[str, Any]:
     """Process survey replies and unsubscribes; close surveys nobody answered."""
-    from hub.survey import process_surveys
+    from hub.survey import expire_surveys, process_replies
 
-    return _as_dict(process_surveys(get_store(), now=now))
+    stats = _as_dict(process_replies(get_store(), now=now))
+    stats["expired"] = stats.get("expired", 0) + expire_surveys(get_store(), now=now)
+    return stats
 
 
 @task(name="replay-quarantine", cache_policy=NO_CACHE)

@@ -6,10 +6,31 @@ import typer
 
 from hub.cli import db as _db
 from hub.cli import tickets as _tickets
+from hub.cli import mappings as _mappings
+from hub.cli import quarantine as _quarantine
+from hub.cli import outbox as _outbox
+from hub.cli import chase as _chase
+from hub.cli import pull as _pull
+from hub.cli import api as _api
+from hub.cli import classify as _classify
+from hub.cli import sandbox as _sandbox
+from hub.cli import sync as _sync
 
 app = typer.Typer(help="Complaint hub: pull, normalise, route, chase and push back consumer complaints.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(_db.app, name="db")
 app.add_typer(_tickets.app, name="tickets")
+app.add_typer(_mappings.app, name="mappings")
+app.add_typer(_quarantine.app, name="quarantine")
+app.add_typer(_outbox.app, name="outbox")
+app.add_typer(_chase.app, name="chase")
+app.command("pull")(_pull.pull)
+app.add_typer(_api.app, name="api")
+app.add_typer(_api.users_app, name="users")
+app.command("classify")(_classify.classify_cmd)
+app.add_typer(_sandbox.app, name="sandbox")
+app.command("sync")(_sync.sync)
+app.command("cycle")(_sync.cycle)
+app.command("demo")(_sync.demo)
 
 # Later command groups register here (one import + add_typer each).
