@@ -46,11 +46,11 @@ def main() -> int:
     started = time.perf_counter()
     from hub.logs import setup_logging
 
-    setup_logging("WARNING")
+    setup_logging("ERROR")  # the summary reports quarantines; keep the console readable
     from sandbox import Sandbox
 
     sb = Sandbox(seed=7, rate=24, backlog=40, burst_size=25, survey_reply_prob=1.0,
-                 survey_answers={"dissatisfied": 1.0})
+                 survey_answers={"2": 1.0})  # every surveyed customer answers 不满意
     urls = sb.start(port=0)
     urls_file.write_text(json.dumps(urls))
     os.environ["HUB_SOURCE_URLS"] = str(urls_file)
@@ -133,16 +133,23 @@ def _print_summary(store, sb, first: dict, second: dict) -> None:  # noqa: ANN00
         per_team = conn.execute(select(tickets.c.team, func.count()).where(tickets.c.team.is_not(None))
                                 .group_by(tickets.c.team).order_by(tickets.c.team)).all()
         reminder_levels = Counter(r.level.split("_")[0] for r in conn.execute(select(reminders.c.level)))
-        sent = conn.execute(select(outbox.c.kind, outbox.c.target, func.count()).where(outbox.c.state == "sent")
-                            .group_by(outbox.c.kind, outbox.c.target)).all()
+        sent = conn.execute(select(outbox.c.kind, outbox.c.target, outbox.c.payload)
+                            .where(outbox.c.state == "sent", outbox.c.kind.in_(["status_update", "sms"]))).all()
+        reasons = [f"{r.source} {r.external_id} {r.field}: {r.reason}" for r in conn.execute(
+            select(quarantine.c.source, quarantine.c.external_id, quarantine.c.field, quarantine.c.reason))]
         reopened = conn.execute(select(func.count()).select_from(ticket_events)
                                 .where(ticket_events.c.kind == "reopened")).scalar()
         quarantined = conn.execute(select(func.count()).select_from(quarantine)).scalar()
         dead = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.state == "dead")).scalar()
-    pushed = Counter()
-    for kind, target, n in sent:
+    pushed: Counter[str] = Counter()
+    surveys_sent = 0
+    for kind, target, payload in sent:
         if kind == "status_update":
-            pushed[target] += n
+            pushed[target] += 1
+        elif (payload or {}).get("purpose") == "survey":
+            surveys_sent += 1
+        else:  # the SMS source has no channel of its own: the result goes by SMS
+            pushed["sms"] += 1
     writes = Counter(w["source"] for w in sb.writes() if w["kind"] != "send")
     sms_sent = sum(1 for w in sb.writes("sms") if w["kind"] == "send")
     print("\nsummary")
@@ -150,8 +157,10 @@ def _print_summary(store, sb, first: dict, second: dict) -> None:  # noqa: ANN00
     print("  reminders (催办):  " + (", ".join(f"{k}={v}" for k, v in sorted(reminder_levels.items())) or "none"))
     print("  pushed back:       " + (", ".join(f"{k}={v}" for k, v in sorted(pushed.items())) or "none")
           + f"   (sandbox recorded writes: {dict(writes)}, SMS sent: {sms_sent})")
-    print(f"  reopened:          {reopened}")
+    print(f"  surveys sent:      {surveys_sent}   reopened after 不满意: {reopened}")
     print(f"  quarantined:       {quarantined}   dead outbox rows: {dead}")
+    for reason in reasons[:5]:
+        print(f"    - {reason[:110]}")
     print("\nwhere to look next (same HUB_HOME):")
     print(f"  export HUB_HOME={DEMO_HOME}")
     print("  .venv/bin/hub tickets list --overdue        # open tickets past a deadline")
