@@ -1,0 +1,181 @@
+"""bench/ingest: normalise + land N sandbox-generated raw records vs a no-mapping floor.
+
+    python -m bench.ingest --n 100000
+
+Both sides start from the same JSON texts (what a connector receives):
+- hub:   json.loads → RawRecord → LAND (raw_records, encrypted, + cursor) → NORMALISE
+         (mapping, PII hash/encrypt, ticket upsert + events, quarantine, raw marks, case
+         linking) into SQLite in a temp dir;
+- floor: json.loads + model_validate into a plain pydantic model of the payload, no
+         mapping; and in the same run the same floor plus a SQLite executemany of the
+         validated rows (the STACK.md "raw floor").
+Prints records/s, peak memory (resident memory sampled during the hub phase; with --trace
+also the tracemalloc peak) and the ratio hub / floor (target ≥ 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
+
+
+class FloorRecord(BaseModel):
+    """What 'no mapping' means: the envelope validated, the payload taken as it is."""
+
+    model_config = ConfigDict(extra="allow")
+    source: str
+    external_id: str
+    payload: dict[str, Any]
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:  # Linux: resident pages
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssSampler(threading.Thread):
+    """Samples the process's resident memory every 20 ms: the peak of one phase."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = self.start_mb = _rss_mb()
+        self._stop_evt = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_evt.wait(0.02):
+            self.peak = max(self.peak, _rss_mb())
+
+    def stop(self) -> float:
+        self._stop_evt.set()
+        self.join()
+        return max(self.peak, _rss_mb())
+
+
+def floor(blobs: list[str], with_db: bool, tmp: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds for json.loads + model_validate (+ SQLite executemany) of every blob."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = []
+    for b in blobs:
+        r = FloorRecord.model_validate(json.loads(b))
+        rows.append((r.source, r.external_id, json.dumps(r.payload, ensure_ascii=False)))
+    if with_db:
+        db = sqlite3.connect(tmp / "floor.db")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("create table if not exists rec (source text, external_id text, payload text,"
+                   " primary key (source, external_id))")
+        for i in range(0, len(rows), 1000):
+            db.executemany("insert or replace into rec values (?, ?, ?)", rows[i:i + 1000])
+            db.commit()
+        db.close()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def hub(blobs: list[str], store: Any, batch: int) -> tuple[tuple[float, float], Any, int]:
+    """(wall, CPU) seconds to land + normalise every blob into a fresh (migrated) store."""
+    from hub.normalise import normalise_pending
+    from hub.schema import RawRecord
+    from hub.store import landing
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    pages: dict[str, list[RawRecord]] = defaultdict(list)
+    landed = 0
+    for b in blobs:
+        d = json.loads(b)
+        pages[d["source"]].append(RawRecord(source=d["source"], external_id=d["external_id"], payload=d["payload"]))
+        if len(pages[d["source"]]) >= batch:
+            landed += landing.land(store, d["source"], pages.pop(d["source"]), {"n": landed}).new
+    for src, recs in pages.items():
+        landed += landing.land(store, src, recs, {"n": landed}).new
+    stats = normalise_pending(store, batch=batch)
+    return (time.perf_counter() - t0, time.process_time() - c0), stats, landed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; prints the figures (exit 1 when --assert-ratio is not met)."""
+    ap = argparse.ArgumentParser(prog="bench.ingest", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100_000, help="records (default 100000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=1000, help="land page / normalise batch size")
+    ap.add_argument("--trace", action="store_true", help="tracemalloc peak for the hub phase (slower)")
+    ap.add_argument("--assert-ratio", type=float, default=None, help="fail when hub/floor is below this")
+    args = ap.parse_args(argv)
+
+    from sandbox.generator import generate_records
+
+    t = time.perf_counter()
+    recs = generate_records(args.seed, args.n)
+    blobs = [json.dumps({"source": s, "external_id": e, "payload": p}, ensure_ascii=False) for s, e, p in recs]
+    del recs
+    gc.collect()
+    print(f"generated {len(blobs)} records ({sum(map(len, blobs)) / len(blobs):.0f} chars avg) "
+          f"in {time.perf_counter() - t:.1f}s", flush=True)
+    old_home = os.environ.get("HUB_HOME")
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as d:
+        tmp = Path(d)
+        if old_home is None:  # keep a caller's (e.g. a test session's) home; else stay out of var/
+            os.environ["HUB_HOME"] = str(tmp / "home")
+        from hub.mapping import get_mappings
+        from hub.store.db import Store
+
+        store = Store(f"sqlite:///{tmp / 'hub.db'}")
+        store.upgrade()  # setup, not ingestion: outside the timed and measured phase
+        get_mappings()
+        sampler = RssSampler()
+        sampler.start()
+        if args.trace:
+            tracemalloc.start()
+        h_secs, stats, landed = hub(blobs, store, args.batch)
+        store.dispose()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if args.trace else None
+        tracemalloc.stop()
+        rss1 = sampler.stop()
+        gc.collect()
+        f_secs = floor(blobs, False, tmp)
+        fdb_secs = floor(blobs, True, tmp)
+        if old_home is None:
+            os.environ.pop("HUB_HOME", None)
+    n = len(blobs)
+    # CPU seconds too: on a shared machine wall time swings with other people's load,
+    # CPU time of this single-threaded process does much less
+    (h_secs, h_cpu), (f_secs, f_cpu), (fdb_secs, fdb_cpu) = h_secs, f_secs, fdb_secs
+    hub_rate, floor_rate, floor_db_rate = n / h_secs, n / f_secs, n / fdb_secs
+    print(f"hub   land+normalise: {h_secs:7.2f}s  {hub_rate:9,.0f} records/s  (CPU {n / h_cpu:,.0f}/s; landed "
+          f"{landed}, created {stats.created}, quarantined {stats.quarantined}, ignored {stats.ignored}, "
+          f"linked {stats.linked})")
+    print(f"      peak memory: RSS {rss1:.0f} MB during the hub phase (+{rss1 - sampler.start_mb:.0f} MB over the "
+          f"input already in memory; process max RSS {_maxrss_mb():.0f} MB)"
+          + (f", tracemalloc peak {peak:.0f} MB" if peak is not None else ""))
+    print(f"floor json.loads+model_validate:            {f_secs:7.2f}s  {floor_rate:9,.0f} records/s"
+          f"  (CPU {n / f_cpu:,.0f}/s)")
+    print(f"floor json.loads+model_validate+SQLite:     {fdb_secs:7.2f}s  {floor_db_rate:9,.0f} records/s"
+          f"  (CPU {n / fdb_cpu:,.0f}/s)")
+    ratio, ratio_db = hub_rate / floor_rate, hub_rate / floor_db_rate
+    print(f"ratio hub/floor = {ratio:.3f}   hub/floor+SQLite = {ratio_db:.3f}   (target ≥ 0.5); by CPU time: "
+          f"{f_cpu / h_cpu:.3f} and {fdb_cpu / h_cpu:.3f}")
+    if args.assert_ratio is not None and ratio_db < args.assert_ratio:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""`hub mappings …`: validate the mapping files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, emit_json, operator_errors
+from hub.mapping import load_mappings
+from hub.mapping.spec import TARGETS
+from hub.schema import Source
+
+app = typer.Typer(help="Source mappings (mappings/<source>.yaml).", no_args_is_help=True)
+
+
+@app.command("check")
+@operator_errors
+def check_cmd(
+    directory: Path = typer.Option(None, "--dir", help="Mappings folder (default HUB_MAPPINGS_DIR / mappings/)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Validate every mapping file (errors name the file and field); print each source's version."""
+    ms = load_mappings(directory, require_all=True)
+    rows = [{"source": s.value, "version": ms.version(s), "file": ms.mappings[s].path,
+             "fields": len(ms.mappings[s].spec.fields)} for s in Source]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="mappings: all valid")
+    for col in ("source", "version", "fields", "file"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["source"], r["version"], str(r["fields"]), r["file"])
+    console.print(table)
+
+
+@app.command("targets")
+def targets_cmd() -> None:
+    """List the ticket fields a mapping may fill."""
+    for k, v in TARGETS.items():
+        console.print(f"{k:28} {v}")

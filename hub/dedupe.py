@@ -1,0 +1,409 @@
+"""Duplicates and repeats: the same customer with a similar matter shares one case.
+
+Blocking, not an O(n²) scan: candidates are the tickets of the *same customer*
+(phone hash via `ix_tickets_phone_hash`, or ID hash) received within a window
+(`config/dedupe.yaml`, default 7 days). Within such a small group, texts are
+compared by MinHash signatures of character n-gram shingles, LSH banding picks
+candidate pairs, and the estimated overlap coefficient decides. A case's
+primary is its earliest ticket; `judgement.repeat_count` is a ticket's position
+in its case (0 for the primary); `case_link` says which ticket it matched and
+with what score. Writes go through `save_tickets` with a `linked` event.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+import zlib
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection, select
+
+from hub.errors import ConfigError
+from hub.schema import CaseLink, Ticket, TicketEvent, utcnow
+from hub.settings import get_settings
+from hub.store.sql import chunks
+from hub.store.tables import tickets as tickets_t
+from hub.store.tickets import get_tickets, save_tickets
+
+
+class DedupeConfig(BaseModel):
+    """`config/dedupe.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+    window_days: float = Field(default=7, gt=0)
+    shingle: int = Field(default=2, ge=1, le=8)
+    num_perm: int = Field(default=64, ge=8, le=512)
+    bands: int = Field(default=32, ge=1)
+    threshold: float = Field(default=0.5, gt=0, le=1)
+    max_chars: int = Field(default=2000, ge=20)
+    amount_score: float = Field(default=0.6, ge=0, le=1)
+    topic_score: float = Field(default=0.6, ge=0, le=1)
+    close_hours: float = Field(default=3, ge=0)
+    disjoint_topic_factor: float = Field(default=0.5, ge=0, le=1)
+    match_on: list[str] = Field(default_factory=lambda: ["phone_hash", "id_hash"])
+    topics: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+
+@functools.cache
+def _load_config(path: str, mtime: float) -> DedupeConfig:
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        cfg = DedupeConfig.model_validate(doc)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{path}: {exc}".replace("\n", " ")) from exc
+    if cfg.num_perm % cfg.bands:
+        raise ConfigError(f"{path}: bands must divide num_perm")
+    return cfg
+
+
+def load_config(path: Path | None = None) -> DedupeConfig:
+    """The dedupe settings (defaults when the file is absent)."""
+    p = path or get_settings().config_dir / "dedupe.yaml"
+    return _load_config(str(p), p.stat().st_mtime) if p.exists() else DedupeConfig()
+
+
+# --- similarity ---------------------------------------------------------------------------
+
+_KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
+_MERSENNE = np.uint64((1 << 61) - 1)
+
+
+def normalise_text(text: str, max_chars: int = 2000) -> str:
+    """NFKC, lower case, only CJK/letters/digits (punctuation, spaces, emoji dropped)."""
+    return _KEEP.sub("", unicodedata.normalize("NFKC", text[: max_chars * 2]).lower())[:max_chars]
+
+
+def shingles(text: str, n: int = 2) -> set[str]:
+    """Character n-grams of a normalised text (the whole text when shorter than n)."""
+    if len(text) <= n:
+        return {text} if text else set()
+    return {text[i:i + n] for i in range(len(text) - n + 1)}
+
+
+class MinHasher:
+    """MinHash signatures with fixed, seeded permutations (stable across processes)."""
+
+    def __init__(self, num_perm: int = 64, seed: int = 7):
+        rng = np.random.default_rng(seed)
+        self.num_perm = num_perm
+        # a, b < 2**29 and h < 2**32 keep a*h + b below 2**63: no overflow in uint64
+        self.a = rng.integers(1, 1 << 29, size=num_perm, dtype=np.uint64)
+        self.b = rng.integers(0, 1 << 29, size=num_perm, dtype=np.uint64)
+
+    def signature(self, grams: set[str]) -> np.ndarray:
+        if not grams:
+            return np.full(self.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+        h = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+        return ((np.outer(self.a, h) + self.b[:, None]) % _MERSENNE).min(axis=1)
+
+
+_NUMBER = re.compile(r"(?<![\d.])\d{2,}(?:\.\d+)?")
+
+
+#: (config, ticket id, raw hash) → matter descriptor; a ticket's matter changes only with its raw record
+_DESCRIPTORS: OrderedDict[Any, tuple[int, np.ndarray, frozenset[str], frozenset[str]]] = OrderedDict()
+_CACHE_MAX = 50_000
+
+
+@dataclass
+class _Doc:
+    ticket_id: str
+    source: str
+    received_at: datetime
+    case_id: str | None
+    is_primary: bool
+    repeat_count: int
+    keys: tuple[str, ...]
+    raw_hash: str | None = None
+    size: int = 0  # shingle count
+    sig: np.ndarray | None = None
+    topics: frozenset[str] = frozenset()
+    amounts: frozenset[str] = frozenset()
+
+    def load(self, key: Any) -> bool:
+        hit = _DESCRIPTORS.get(key)
+        if hit is None or key[2] is None:
+            return False
+        self.size, self.sig, self.topics, self.amounts = hit
+        return True
+
+    def save(self, key: Any) -> None:
+        if key[2] is None or self.sig is None:
+            return
+        _DESCRIPTORS[key] = (self.size, self.sig, self.topics, self.amounts)
+        while len(_DESCRIPTORS) > _CACHE_MAX:
+            _DESCRIPTORS.popitem(last=False)
+
+    def describe(self, text: str, amount: Any, cfg: DedupeConfig, hasher: MinHasher) -> None:
+        """Signature, topics and amounts of this ticket's matter."""
+        grams = shingles(normalise_text(text, cfg.max_chars), cfg.shingle)
+        self.size, self.sig = len(grams), hasher.signature(grams)
+        self.topics = frozenset(k for k, words in cfg.topics.items() if any(w in text for w in words))
+        nums = {_canon(n) for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+        if amount not in (None, ""):
+            nums.add(_canon(str(amount)))
+        self.amounts = frozenset(n for n in nums if n)
+
+
+def _canon(n: str) -> str:
+    try:
+        return f"{float(n):.2f}"
+    except ValueError:
+        return ""
+
+
+def text_overlap(a: _Doc, b: _Doc) -> float:
+    """Estimated overlap coefficient |A∩B|/min(|A|,|B|) from MinHash Jaccard and set sizes.
+
+    Jaccard alone punishes a short SMS against a long transcript of the same matter.
+    """
+    if a.sig is None or b.sig is None or not a.size or not b.size:
+        return 0.0
+    j = float(np.mean(a.sig == b.sig))
+    inter = j * (a.size + b.size) / (1 + j)
+    return min(1.0, inter / min(a.size, b.size))
+
+
+def _score(a: _Doc, b: _Doc, cfg: DedupeConfig) -> tuple[float, str]:
+    """Similarity of two matters of one customer, and which signal decided it."""
+    score, why = text_overlap(a, b), "text"
+    if cfg.amount_score > score and a.amounts & b.amounts:
+        score, why = cfg.amount_score, f"same amount {min(a.amounts & b.amounts)}"
+    shared = a.topics & b.topics
+    hours = abs((a.received_at - b.received_at).total_seconds()) / 3600
+    if shared and hours <= cfg.close_hours and cfg.topic_score > score:
+        score, why = cfg.topic_score, f"same topic {min(shared)} within {cfg.close_hours:g}h"
+    if a.topics and b.topics and not shared:
+        score *= cfg.disjoint_topic_factor
+    return score, why
+
+
+# --- linking -------------------------------------------------------------------------------
+
+
+@dataclass
+class LinkStats:
+    linked: int = 0  # tickets whose case changed
+    cases: int = 0  # clusters touched
+    #: `linked` events of batch tickets not stored yet: add them once the tickets are inserted
+    pending_events: list[TicketEvent] = field(default_factory=list)
+
+
+def _text_of(matter: dict[str, Any] | Any) -> str:
+    if isinstance(matter, dict):
+        return f"{matter.get('title') or ''} {matter.get('content') or ''}"
+    return f"{matter.title} {matter.content}"
+
+
+def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None = None,
+               now: datetime | None = None) -> LinkStats:
+    """Link a batch of tickets into cases with earlier/later tickets of the same customer.
+
+    Call it before or after the batch is upserted. Batch tickets that are not stored
+    yet get their case fields set in memory (so the insert writes them; their
+    `linked` events are in `pending_events`); stored tickets whose case changes are
+    written with `save_tickets` and a `linked` event.
+    """
+    cfg = cfg or load_config()
+    stats = LinkStats()
+    mine = {t.ticket_id: t for t in batch if any(getattr(t.customer, k) for k in cfg.match_on)}
+    if not mine:
+        return stats
+    lo = min(t.received_at for t in mine.values()) - cfg.window
+    hi = max(t.received_at for t in mine.values()) + cfg.window
+    cols = [tickets_t.c.ticket_id, tickets_t.c.source, tickets_t.c.received_at, tickets_t.c.case_id,
+            tickets_t.c.repeat_count, tickets_t.c.is_primary, tickets_t.c.phone_hash, tickets_t.c.id_hash,
+            tickets_t.c.raw_hash]
+    rows: dict[str, Any] = {}
+    for key in cfg.match_on:
+        col = getattr(tickets_t.c, key)
+        values = sorted({getattr(t.customer, key) for t in mine.values() if getattr(t.customer, key)})
+        for part in chunks(values, 500):
+            for r in conn.execute(select(*cols).where(col.in_(part), tickets_t.c.received_at >= lo,
+                                                      tickets_t.c.received_at <= hi)):
+                rows[r.ticket_id] = r
+    # group by customer (phone or ID hash joins groups: union-find over keys)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    docs: dict[str, _Doc] = {}
+    for r in rows.values():
+        keys = tuple(f"{k}:{getattr(r, k)}" for k in cfg.match_on if getattr(r, k))
+        docs[r.ticket_id] = _Doc(r.ticket_id, r.source, r.received_at, r.case_id, r.is_primary, r.repeat_count, keys,
+                                 raw_hash=r.raw_hash)
+    unstored = {tid for tid in mine if tid not in rows}
+    for tid in unstored:
+        t = mine[tid]
+        keys = tuple(f"{k}:{getattr(t.customer, k)}" for k in cfg.match_on if getattr(t.customer, k))
+        docs[tid] = _Doc(tid, t.source.value, t.received_at, t.case_id, t.case_link is None
+                         or t.case_link.primary_ticket_id == tid, t.judgement.repeat_count, keys, raw_hash=t.raw_hash)
+    for d in docs.values():
+        keys = d.keys
+        for k in keys[1:]:
+            parent[find(k)] = find(keys[0])
+    groups: dict[str, list[_Doc]] = defaultdict(list)
+    for d in docs.values():
+        if d.keys:
+            groups[find(d.keys[0])].append(d)
+    groups = {g: ds for g, ds in groups.items() if len(ds) > 1 and any(d.ticket_id in mine for d in ds)}
+    if not groups:
+        return stats
+    # matters: the batch's from memory, others' from the descriptor cache or their stored JSON
+    hasher = _hasher(cfg.num_perm)
+    ckey = (cfg.shingle, cfg.num_perm, cfg.max_chars, id(cfg))
+    need = [d for ds in groups.values() for d in ds if d.ticket_id not in mine
+            and not d.load((ckey, d.ticket_id, d.raw_hash))]
+    for d in (d for ds in groups.values() for d in ds if d.ticket_id in mine):
+        t = mine[d.ticket_id]
+        d.describe(_text_of(t.matter), t.matter.amount, cfg, hasher)
+        d.save((ckey, d.ticket_id, t.raw_hash))
+    by_id = {d.ticket_id: d for d in need}
+    for part in chunks(list(by_id), 500):
+        for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data).where(tickets_t.c.ticket_id.in_(part))):
+            matter = (r.data or {}).get("matter") or {}
+            d = by_id[r.ticket_id]
+            d.describe(_text_of(matter), matter.get("amount"), cfg, hasher)
+            d.save((ckey, d.ticket_id, d.raw_hash))
+    rows_per_band = cfg.num_perm // cfg.bands
+    plans: dict[str, tuple[str, CaseLink, int]] = {}
+    for ds in groups.values():
+        _plan_group(ds, cfg, rows_per_band, plans, set(mine))
+    if not plans:
+        return stats
+    # apply: only tickets whose case, primary or repeat count actually change
+    current = {d.ticket_id: d for ds in groups.values() for d in ds}
+    changed = [tid for tid, (cid, link, rep) in plans.items()
+               if current[tid].case_id != cid or current[tid].repeat_count != rep
+               or current[tid].is_primary != (link.primary_ticket_id == tid)]
+    # batch tickets not stored yet are changed in memory (the insert writes them)
+    full = {tid: mine[tid] for tid in changed if tid in unstored}
+    full.update(get_tickets(conn, [tid for tid in changed if tid not in unstored]))
+    out: list[Ticket] = []
+    events: list[TicketEvent] = []
+    at = now or utcnow()
+    for tid in changed:
+        t = full.get(tid)
+        if t is None:
+            continue
+        cid, link, rep = plans[tid]
+        old = (t.case_id, t.case_link.primary_ticket_id if t.case_link else None, t.judgement.repeat_count)
+        if old == (cid, link.primary_ticket_id, rep):
+            continue
+        if (t.case_link and t.case_link.case_id == cid and t.case_link.linked_to and link.linked_to
+                and link.score is None):
+            # only its rank/primary moved: keep the evidence it was linked on
+            link = link.model_copy(update={"linked_to": t.case_link.linked_to, "score": t.case_link.score,
+                                           "reason": t.case_link.reason})
+        t.case_id, t.case_link = cid, link
+        t.judgement.repeat_count = rep
+        out.append(t)
+        events.append(TicketEvent(ticket_id=tid, at=at, actor="hub", kind="linked",
+                                  data={"case_id": cid, "primary": link.primary_ticket_id,
+                                        "linked_to": link.linked_to, "score": link.score,
+                                        "reason": link.reason, "repeat_count": rep}))
+    stored = [t for t in out if t.ticket_id not in unstored]
+    if stored:
+        save_tickets(conn, stored, [e for e in events if e.ticket_id not in unstored])
+    stats.pending_events = [e for e in events if e.ticket_id in unstored]
+    stats.linked = len(out)
+    stats.cases = len({plans[t.ticket_id][0] for t in out})
+    return stats
+
+
+@functools.cache
+def _hasher(num_perm: int) -> MinHasher:
+    return MinHasher(num_perm)
+
+
+def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
+                plans: dict[str, tuple[str, CaseLink, int]], fresh: set[str]) -> None:
+    """Cluster one customer's tickets by similar matter; plan case id, link and repeat count.
+
+    Only pairs with a `fresh` (batch) ticket are scored: pairs of older tickets were
+    scored when the later of them arrived, and their verdict lives on as a shared case_id.
+    """
+    ds.sort(key=lambda d: (d.received_at, d.ticket_id))
+    buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+    for i, d in enumerate(ds):
+        assert d.sig is not None
+        for b in range(cfg.bands):
+            buckets[(b, d.sig[b * rows_per_band:(b + 1) * rows_per_band].tobytes())].append(i)
+        # the other two signals are blocking keys as well (still only within one customer)
+        for topic in d.topics:
+            buckets[(-1, topic.encode())].append(i)
+        for amount in d.amounts:
+            buckets[(-2, amount.encode())].append(i)
+    is_fresh = [d.ticket_id in fresh for d in ds]
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        if len(members) > 1:
+            pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:]
+                         if is_fresh[a] or is_fresh[b])
+    parent = list(range(len(ds)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    best: dict[int, tuple[float, int, str]] = {}  # later ticket → (score, earlier ticket, why)
+    for a, b in pairs:
+        if abs(ds[b].received_at - ds[a].received_at) > cfg.window:
+            continue
+        s, why = _score(ds[a], ds[b], cfg)
+        if s >= cfg.threshold:
+            parent[find(b)] = find(a)
+            if s > best.get(b, (-1.0, 0, ""))[0]:
+                best[b] = (s, a, why)
+    # tickets already in one case stay together
+    by_case: dict[str, int] = {}
+    for i, d in enumerate(ds):
+        if d.case_id:
+            if d.case_id in by_case:
+                parent[find(i)] = find(by_case[d.case_id])
+            else:
+                by_case[d.case_id] = i
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(ds)):
+        clusters[find(i)].append(i)
+    for members in clusters.values():
+        if len(members) < 2:
+            continue
+        members.sort()
+        primary = ds[members[0]]
+        existing = [ds[i].case_id for i in members if ds[i].case_id]
+        case_id = existing[0] if existing else "C" + primary.ticket_id[1:]
+        for rank, i in enumerate(members):
+            d = ds[i]
+            if rank == 0:
+                link = CaseLink(case_id=case_id, primary_ticket_id=primary.ticket_id, linked_to=None,
+                                reason="earliest ticket of the case (primary)", score=None)
+            else:
+                score, j, why = best.get(i, (None, members[0], "already in the case"))
+                other = ds[j]
+                how = "cross-channel" if other.source != d.source else "repeat on the same channel"
+                shared = [k.split(":")[0] for k in d.keys if k in other.keys] or ["case"]
+                link = CaseLink(case_id=case_id, primary_ticket_id=primary.ticket_id, linked_to=other.ticket_id,
+                                reason=f"same customer ({'/'.join(shared)}), similar matter ({why}), {how} "
+                                       f"({other.source}→{d.source})",
+                                score=round(score, 3) if score is not None else None)
+            plans[d.ticket_id] = (case_id, link, rank)

@@ -1,0 +1,18 @@
+"""Declarative mappings: `mappings/<source>.yaml` → compiled callables → `hub.schema.Ticket`.
+
+Public API::
+
+    get_mappings(dir=None) -> MappingSet          # cached, reloaded when a file changes
+    load_mappings(dir=None, require_all=False)     # validate + compile (MappingFileError)
+    MappingSet.map(raw) -> MapOutcome              # ticket | failure(field, message) | non-complaint kind
+    transforms.register("name")                    # named Python transform (escape hatch)
+"""
+
+from hub.mapping.engine import CompiledMapping, MapOutcome, MappingFailure, MappingSet
+from hub.mapping.loader import MappingFileError, get_mappings, load_mapping_file, load_mappings
+from hub.mapping.transforms import TransformError, register
+
+__all__ = [
+    "CompiledMapping", "MapOutcome", "MappingFailure", "MappingFileError", "MappingSet", "TransformError",
+    "get_mappings", "load_mapping_file", "load_mappings", "register",
+]

@@ -1,0 +1,199 @@
+"""NORMALISE: landed raw records → tickets (or quarantine), plus case linking.
+
+One transaction per batch: map every record (compiled mappings), upsert the
+tickets, quarantine the failures with field path, reason and mapping version,
+mark the raw rows, link duplicates into cases. A bad record is one quarantine
+row, never a failed batch. Non-complaint SMS (survey replies, unsubscribes) get
+raw state `survey_reply` / `unsubscribe` for the survey processor.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from hub.dedupe import DedupeConfig, LinkStats, link_cases, load_config
+from hub.logs import get_logger
+from hub.mapping import MapOutcome, MappingFailure, MappingSet, get_mappings
+from hub.pii import get_vault, scrub_text
+from hub.schema import MessageKind, RawRecord, Source, Ticket
+from hub.store.db import Store
+from hub.store.landing import load_raw, mark_raw, pending_raw
+from hub.store.quarantine import QuarantineEntry, mark_replayed, put
+from hub.store.tables import quarantine as quarantine_t
+from hub.store.tables import raw_records
+from hub.store.tickets import add_events, upsert_tickets
+
+log = get_logger(__name__)
+
+COUNTS = ("seen", "created", "updated", "unchanged", "quarantined", "ignored")
+
+
+@dataclass
+class NormaliseStats:
+    """What a normalise (or replay) run did. `changed_ids` feed enrichment/routing next."""
+
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    ignored: int = 0  # survey replies and unsubscribes (no ticket)
+    linked: int = 0  # tickets whose case changed
+    per_source: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(Counter))
+    created_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
+    #: source → unknown payload key → how many records carried it (kept in the raw record)
+    unknown_fields: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(Counter))
+
+    @property
+    def changed_ids(self) -> list[str]:
+        """Created then updated ticket ids (what enrichment/routing should look at)."""
+        return [*self.created_ids, *self.updated_ids]
+
+    def _bump(self, source: str, name: str, n: int = 1) -> None:
+        setattr(self, name, getattr(self, name) + n)
+        self.per_source[source][name] += n
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (flows read `created_ids`/`updated_ids` from it)."""
+        return {**{k: getattr(self, k) for k in (*COUNTS, "linked")},
+                "per_source": {s: dict(c) for s, c in self.per_source.items()},
+                "unknown_fields": {s: dict(c) for s, c in self.unknown_fields.items()},
+                "created_ids": list(self.created_ids), "updated_ids": list(self.updated_ids)}
+
+
+def _safe_map(mappings: MappingSet, raw: RawRecord, vault: Any) -> MapOutcome:
+    try:
+        return mappings.map(raw, vault)
+    except Exception as exc:  # noqa: BLE001 - an engine bug on one record must not stop the batch
+        return MapOutcome(failure=MappingFailure("(engine)", f"{type(exc).__name__}: {scrub_text(str(exc))[:300]}"),
+                          mapping_version=mappings.version(raw.source))
+
+
+def process_batch(conn: Connection, rows: Iterable[tuple[int, RawRecord]], mappings: MappingSet,
+                  stats: NormaliseStats, *, dedupe: DedupeConfig | None = None) -> list[int]:
+    """Map, upsert, quarantine, mark and link one batch inside the caller's transaction.
+
+    Returns the raw ids that were turned into tickets or sorted as non-complaints
+    (replay uses them to close their quarantine rows).
+    """
+    vault = get_vault()
+    marks: list[tuple[int, str, str | None]] = []
+    bad: list[QuarantineEntry] = []
+    good: list[Ticket] = []
+    good_raw: list[tuple[int, str, str]] = []  # raw id, ticket id, source
+    resolved: list[int] = []
+    for rid, raw in rows:
+        src = raw.source.value
+        stats._bump(src, "seen")
+        out = _safe_map(mappings, raw, vault)
+        for k in out.unknown_fields:
+            stats.unknown_fields[src][k] += 1
+        if out.failure is not None:
+            stats._bump(src, "quarantined")
+            bad.append(QuarantineEntry(raw_id=rid, source=src, external_id=raw.external_id,
+                                       field=out.failure.field[:200], reason=out.failure.message,
+                                       mapping_version=out.mapping_version))
+            marks.append((rid, "quarantined", None))
+        elif out.kind is not MessageKind.COMPLAINT:
+            stats._bump(src, "ignored")
+            marks.append((rid, out.kind.value, None))
+            resolved.append(rid)
+        else:
+            assert out.ticket is not None
+            good.append(out.ticket)
+            good_raw.append((rid, out.ticket.ticket_id, src))
+    if good:
+        latest = {t.ticket_id: t for t in good}  # the later version of a key wins, as in the upsert
+        # Link before the upsert: new tickets are inserted with their case already set (one write).
+        try:
+            link = link_cases(conn, list(latest.values()), dedupe)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            # linking is an enrichment: a bug there must not keep complaints out of the hub
+            log.error("case linking skipped for a batch of %d: %s: %s", len(latest), type(exc).__name__, exc)
+            link = LinkStats()
+        res = upsert_tickets(conn, good)
+        created = set(res.created)
+        add_events(conn, [e for e in link.pending_events if e.ticket_id in created])
+        stats.linked += link.linked
+        src_of = {t.ticket_id: t.source.value for t in good}
+        for name, ids in (("created", res.created), ("updated", res.updated), ("unchanged", res.unchanged)):
+            for tid in ids:
+                stats._bump(src_of[tid], name)
+        stats.created_ids += res.created
+        stats.updated_ids += res.updated
+        for rid, tid, _src in good_raw:
+            marks.append((rid, "normalised", tid))
+            resolved.append(rid)
+    put(conn, bad)
+    mark_raw(conn, marks)
+    if bad:
+        log.warning("quarantined %d record(s): %s", len(bad),
+                    "; ".join(f"{e.source}:{e.external_id} {e.field}: {e.reason}" for e in bad[:3]))
+    return resolved
+
+
+def normalise_pending(store: Store, source: str | None = None, batch: int = 1000,
+                      mappings: MappingSet | None = None) -> NormaliseStats:
+    """Normalise every landed raw record (of one source, or all), one transaction per batch."""
+    mappings = mappings or get_mappings()
+    dedupe = load_config()
+    stats = NormaliseStats()
+    src = Source(source).value if source else None
+    after = 0
+    while True:
+        with store.begin() as conn:
+            rows = pending_raw(conn, src, limit=batch, after_id=after)
+            if not rows:
+                break
+            after = rows[-1][0]
+            process_batch(conn, rows, mappings, stats, dedupe=dedupe)
+    if stats.unknown_fields:
+        log.info("unknown payload fields (kept in raw records): %s",
+                 {s: dict(c) for s, c in stats.unknown_fields.items()})
+    return stats
+
+
+def _superseded(conn: Connection, raw_ids: list[int]) -> set[int]:
+    old = raw_records.alias("old")
+    new = raw_records.alias("new")
+    q = (select(old.c.id).join(new, (new.c.source == old.c.source) & (new.c.external_id == old.c.external_id)
+                               & (new.c.id > old.c.id) & (new.c.state == "normalised"))
+         .where(old.c.id.in_(raw_ids)))
+    return set(conn.execute(q).scalars())
+
+
+def replay_quarantine(store: Store, ids: list[int] | None = None, source: str | None = None,
+                      batch: int = 500, mappings: MappingSet | None = None) -> NormaliseStats:
+    """Re-map open quarantined records with the current mappings.
+
+    `ids` are quarantine ids (as `hub quarantine list` shows). Records that map now
+    become tickets and their quarantine rows `replayed`; the others stay open
+    with the new reason and one more attempt counted.
+    """
+    mappings = mappings or get_mappings()
+    dedupe = load_config()
+    stats = NormaliseStats()
+    q = select(quarantine_t.c.id, quarantine_t.c.raw_id).where(quarantine_t.c.state == "open")
+    if ids:
+        q = q.where(quarantine_t.c.id.in_(list(ids)))
+    if source:
+        q = q.where(quarantine_t.c.source == Source(source).value)
+    with store.begin() as conn:
+        raw_ids = [r.raw_id for r in conn.execute(q.order_by(quarantine_t.c.id))]
+    for i in range(0, len(raw_ids), batch):
+        part = raw_ids[i:i + batch]
+        with store.begin() as conn:
+            stale = _superseded(conn, part)
+            if stale:  # a newer version of the same record became a ticket since: replaying would undo it
+                mark_raw(conn, [(rid, "superseded", None) for rid in stale])
+                mark_replayed(conn, stale)
+            rows = [(rid, load_raw(conn, rid)) for rid in part if rid not in stale]
+            done = process_batch(conn, rows, mappings, stats, dedupe=dedupe)
+            mark_replayed(conn, done)
+    return stats
