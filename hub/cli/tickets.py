@@ -103,3 +103,9 @@ def show_cmd(ticket_id: str, as_json: bool = typer.Option(False, "--json", help=
         detail = e.note or ", ".join(f"{k}={v}" for k, v in e.data.items())
         tl.add_row(_fmt(e.at), e.actor, e.kind, detail[:80])
     console.print(tl)
+
+
+# `hub tickets update` lives in its own module (issue 7).
+from hub.cli.ticket_update import update_cmd as _update_cmd  # noqa: E402
+
+app.command("update")(_update_cmd)

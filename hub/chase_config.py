@@ -1,0 +1,121 @@
+"""`config/chase.yaml`: chase steps, quiet hours, outbox retry limits, push and survey settings."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import ConfigError
+from hub.schema import SHANGHAI
+from hub.settings import get_settings
+from hub.teams import Destination
+
+_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """"90m", "2h", "1d", "30s" (or seconds as a number) → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    m = _DUR.match(str(value))
+    if not m:
+        raise ValueError(f"bad duration {value!r}; use e.g. 30s, 5m, 2h, 1d")
+    return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)])
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(_Model):
+    level: str
+    after: timedelta
+    to: list[str]
+
+    _dur = field_validator("after", mode="before")(lambda cls, v: parse_duration(v))
+
+
+class QuietHours(_Model):
+    start: str = "22:00"
+    end: str = "08:00"
+
+    def end_after(self, at: datetime) -> datetime | None:
+        """If `at` is inside quiet hours, the moment they end (aware); else None."""
+        local = at.astimezone(SHANGHAI)
+        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+        t = local.time()
+        inside = (start <= t or t < end) if start > end else (start <= t < end)
+        if not inside:
+            return None
+        day = local.date() if t < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=SHANGHAI)
+
+
+class ChaseSection(_Model):
+    steps: list[Step] = Field(default_factory=list)
+    warn_to: list[str] = Field(default_factory=lambda: ["handler"])
+    quiet_hours: QuietHours | None = None
+    min_recheck: timedelta = timedelta(minutes=5)
+    max_recheck: timedelta = timedelta(hours=12)
+    batch: int = 2000
+
+    _dur = field_validator("min_recheck", "max_recheck", mode="before")(lambda cls, v: parse_duration(v))
+
+
+class OutboxSection(_Model):
+    max_attempts: int = 8
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=1)
+    ops_destinations: list[Destination] = Field(default_factory=list)
+
+    _dur = field_validator("backoff_base", "backoff_cap", mode="before")(lambda cls, v: parse_duration(v))
+
+
+class PushSection(_Model):
+    statuses: list[str] = Field(default_factory=lambda: ["resolved"])
+    sms_sources: list[str] = Field(default_factory=lambda: ["sms"])
+
+
+class SurveySection(_Model):
+    enabled: bool = True
+    text: str = "您反映的问题已处理完毕，请评价：回复1满意 2不满意。回复TD退订。"
+    expire_after: timedelta = timedelta(days=3)
+    reopen_resolution: timedelta = timedelta(days=3)
+
+    _dur = field_validator("expire_after", "reopen_resolution", mode="before")(
+        lambda cls, v: parse_duration(v))
+
+
+class ChaseConfig(_Model):
+    chase: ChaseSection = Field(default_factory=ChaseSection)
+    outbox: OutboxSection = Field(default_factory=OutboxSection)
+    push: PushSection = Field(default_factory=PushSection)
+    survey: SurveySection = Field(default_factory=SurveySection)
+
+
+def load_chase_config(path: Path | None = None) -> ChaseConfig:
+    """Parse and validate chase.yaml; a missing file gives the defaults."""
+    path = path or get_settings().config_dir / "chase.yaml"
+    if not path.exists():
+        return ChaseConfig()
+    try:
+        return ChaseConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+@functools.cache
+def get_chase_config() -> ChaseConfig:
+    """The chase config of this process (cached; `get_chase_config.cache_clear()` to reload)."""
+    return load_chase_config()

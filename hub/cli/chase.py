@@ -1,0 +1,28 @@
+"""`hub chase run`: one chase scan plus survey replies and expiries."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import typer
+
+from hub.cli.common import console, emit_json, operator_errors
+from hub.store import get_store
+
+app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.", no_args_is_help=True)
+
+
+@app.command("run")
+@operator_errors
+def run_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """Warn, remind and escalate due clocks; apply survey replies/unsubscribes; expire old surveys."""
+    from hub.chase import chase  # noqa: PLC0415
+    from hub.survey import expire_surveys, process_replies  # noqa: PLC0415
+
+    store = get_store()
+    doc = {"chase": dataclasses.asdict(chase(store)), "survey": dataclasses.asdict(process_replies(store)),
+           "surveys_expired": expire_surveys(store)}
+    if as_json:
+        emit_json(doc)
+    else:
+        console.print(doc)

@@ -1,0 +1,96 @@
+"""`hub outbox …`: list outbound messages, retry a failed/dead one, drain once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import typer
+from rich.table import Table
+from sqlalchemy import select, update
+
+from hub.cli.common import console, emit_json, operator_errors
+from hub.errors import ConfigError
+from hub.pii import scrub_text
+from hub.schema import to_local, utcnow
+from hub.store import get_store
+from hub.store.tables import outbox
+
+app = typer.Typer(help="Outbox: dispatches, reminders, status updates and SMS waiting to be sent.",
+                  no_args_is_help=True)
+STATES = ("pending", "sending", "sent", "failed", "dead")
+
+
+@app.command("list")
+@operator_errors
+def list_cmd(
+    state: str = typer.Option(None, "--state", help=f"Only this state ({', '.join(STATES)})."),
+    kind: str = typer.Option(None, "--kind", help="Only this kind (dispatch, reminder, status_update, sms, ops)."),
+    ticket: str = typer.Option(None, "--ticket", help="Only this ticket."),
+    limit: int = typer.Option(100, help="At most this many rows (newest first)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """List outbox rows (payloads are stored masked; phones never shown)."""
+    if state and state not in STATES:
+        raise ConfigError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+    q = select(outbox.c.id, outbox.c.idempotency_key, outbox.c.kind, outbox.c.target, outbox.c.ticket_id,
+               outbox.c.state, outbox.c.attempts, outbox.c.next_attempt_at, outbox.c.sent_at,
+               outbox.c.last_error, outbox.c.created_at, outbox.c.receipt)
+    if state:
+        q = q.where(outbox.c.state == state)
+    if kind:
+        q = q.where(outbox.c.kind == kind)
+    if ticket:
+        q = q.where(outbox.c.ticket_id == ticket)
+    with get_store().begin() as conn:
+        rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit)).all()
+    if as_json:
+        emit_json([{"id": r.id, "key": r.idempotency_key, "kind": r.kind, "target": r.target,
+                    "ticket_id": r.ticket_id, "state": r.state, "attempts": r.attempts,
+                    "next_attempt_at": r.next_attempt_at, "sent_at": r.sent_at, "created_at": r.created_at,
+                    "last_error": scrub_text(r.last_error) if r.last_error else None, "receipt": r.receipt}
+                   for r in rows])
+        return
+    table = Table(title=f"outbox ({len(rows)})")
+    for col in ("id", "kind", "target", "ticket", "state", "tries", "next / sent", "error"):
+        table.add_column(col)
+    for r in rows:
+        when = r.sent_at if r.state == "sent" else r.next_attempt_at
+        table.add_row(str(r.id), r.kind, r.target, r.ticket_id or "-", r.state, str(r.attempts),
+                      to_local(when).strftime("%m-%d %H:%M:%S") if when else "-",
+                      scrub_text(r.last_error or "")[:50])
+    console.print(table)
+
+
+@app.command("retry")
+@operator_errors
+def retry_cmd(msg_id: int = typer.Argument(..., help="Outbox row id (see `hub outbox list`).")) -> None:
+    """Send a failed or dead row again now, with a fresh attempt budget (same idempotency key)."""
+    with get_store().begin() as conn:
+        row = conn.execute(select(outbox.c.state).where(outbox.c.id == msg_id)).first()
+        if row is None:
+            raise ConfigError(f"no outbox row {msg_id}")
+        if row.state not in ("failed", "dead"):
+            raise ConfigError(f"outbox row {msg_id} is {row.state}; only failed or dead rows are retried")
+        conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
+            state="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None))
+    console.print(f"outbox row {msg_id}: pending again (the push worker sends it on its next run)")
+
+
+@app.command("drain")
+@operator_errors
+def drain_cmd(limit: int = typer.Option(200, help="At most this many rows."),
+              kind: list[str] = typer.Option(None, "--kind", help="Only these kinds."),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Send due rows once (the scheduled push flow does the same)."""
+    from hub.outbox_worker import drain_outbox  # noqa: PLC0415
+
+    worker = f"cli:{socket.gethostname()}:{os.getpid()}"
+    stats = asyncio.run(drain_outbox(get_store(), worker, limit=limit, kinds=kind or None))
+    doc = {"claimed": stats.claimed, "sent": stats.sent, "failed": stats.failed, "dead": stats.dead,
+           "by_kind": stats.by_kind, "errors": [scrub_text(e) for e in stats.errors[:20]]}
+    if as_json:
+        emit_json(doc)
+    else:
+        console.print(doc)

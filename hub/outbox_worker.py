@@ -1,0 +1,268 @@
+"""The push worker: drain the outbox, deliver each row by kind, record the outcome.
+
+Kinds: `dispatch` / `reminder` → the team's destinations (teams.yaml); `ops` → the
+operator destinations (chase.yaml); `status_update` → the source connector's `push`;
+`sms` → the SMS connector. Delivery is at-least-once; effects are once because every
+row carries an idempotency key the receiver (webhook header, source Idempotency-Key,
+SMS push ledger) recognises. A failure is retried with jittered exponential backoff;
+after `max_attempts` (or at once for a non-retryable error) the row is `dead` and the
+operator is told (ERROR log + an `ops` outbox row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import bindparam, select, update
+
+from hub.chase_config import get_chase_config
+from hub.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
+from hub.errors import HubError, TransientError
+from hub.logs import get_logger
+from hub.pii import Phone, get_vault, mask_phone
+from hub.store.ledger import StorePushLedger
+from hub.schema import Source, Status, StatusUpdate, utcnow
+from hub.store import outbox as ob
+from hub.store.db import Store
+from hub.store.tables import contact_optouts, outbox
+from hub.store.tickets import get_tickets
+from hub.teams import get_teams
+
+log = get_logger(__name__)
+TEAM_KINDS = ("dispatch", "reminder", "ops")
+CONCURRENCY = 16  # parallel webhook/bot deliveries per drain; connector pushes stay sequential
+
+
+@dataclass
+class DrainStats:
+    """What one drain did."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _mark_sent(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
+    # One transaction per row: a worker that dies mid-batch leaves only its in-flight row to retry.
+    with store.begin() as conn:
+        ob.mark_sent(conn, msg_id, receipt)
+
+
+def _mark_sent_many(store: Store, done: list[tuple[int, dict[str, Any]]]) -> None:
+    if not done:
+        return
+    now = utcnow()
+    rows = [{"b_id": i, "b_receipt": json.loads(json.dumps(r, default=str, ensure_ascii=False))} for i, r in done]
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == bindparam("b_id")).values(
+            state="sent", sent_at=now, last_error=None, receipt=bindparam("b_receipt")), rows)
+
+
+def _mark_failed(store: Store, msg: ob.OutboxMessage, exc: BaseException, now: datetime) -> str:
+    """Backoff (jittered, exponential) or dead; a dead row tells the operator."""
+    cfg = get_chase_config().outbox
+    retryable = isinstance(exc, TransientError) or not isinstance(exc, HubError)
+    dead = not retryable or msg.attempts >= cfg.max_attempts
+    base, cap = cfg.backoff_base.total_seconds(), cfg.backoff_cap.total_seconds()
+    delay = random.uniform(base / 2, min(cap, base * 2 ** max(0, msg.attempts - 1)))
+    if isinstance(exc, TransientError) and exc.retry_after:
+        delay = max(delay, exc.retry_after)
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == msg.id).values(
+            state="dead" if dead else "failed", last_error=error, claimed_by=None,
+            next_attempt_at=now + timedelta(seconds=delay)))
+        if dead:
+            log.error("outbox row %s (%s → %s, ticket %s) is dead after %s attempt(s): %s",
+                      msg.id, msg.kind, msg.target, msg.ticket_id, msg.attempts, error)
+            if msg.kind != "ops":  # an ops notice that dies is only logged: no notice loops
+                ob.enqueue(conn, key=f"ops:dead:{msg.id}:{msg.attempts}", kind="ops", target="ops",
+                           ticket_id=msg.ticket_id,
+                           payload={"what": "outbox row dead", "outbox_id": msg.id, "kind": msg.kind,
+                                    "target": msg.target, "ticket_id": msg.ticket_id,
+                                    "attempts": msg.attempts, "error": error,
+                                    "hint": f"fix the cause, then: hub outbox retry {msg.id}"})
+    return "dead" if dead else "failed"
+
+
+def _opted_out(store: Store, phone: str) -> bool:
+    h = get_vault().hash(phone)
+    with store.begin() as conn:
+        return conn.execute(select(contact_optouts.c.phone_hash).where(
+            contact_optouts.c.phone_hash == h)).first() is not None
+
+
+def _load_tickets(store: Store, ids: list[str]) -> dict[str, Any]:
+    """Tickets for team messages; one unreadable ticket must not stop the others' delivery."""
+    if not ids:
+        return {}
+    try:
+        with store.begin() as conn:
+            return get_tickets(conn, ids)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("loading tickets for a drain batch failed (%s); loading one by one", type(exc).__name__)
+    out: dict[str, Any] = {}
+    for tid in set(ids):
+        try:
+            with store.begin() as conn:
+                out.update(get_tickets(conn, [tid]))
+        except Exception:  # noqa: BLE001 - the message is sent without ticket details
+            log.warning("ticket %s unreadable; its messages go out with ids only", tid)
+    return out
+
+
+class _Connectors:
+    """One connector per source per drain, created on first use and closed at the end."""
+
+    def __init__(self, store: Store, factory: Callable[..., Any] | None, portal_runtime: Any):
+        self.store, self.factory, self.portal_runtime = store, factory, portal_runtime
+        self.made: dict[str, Any] = {}
+
+    async def get(self, source: str) -> Any:
+        if source not in self.made:
+            factory = self.factory
+            if factory is None:
+                from connectors.registry import make_connector  # noqa: PLC0415 - optional until wired
+
+                factory = make_connector
+            conn = factory(source, ledger=StorePushLedger(self.store, source), portal_runtime=self.portal_runtime)
+            self.made[source] = await conn if inspect.isawaitable(conn) else conn
+        return self.made[source]
+
+    async def aclose(self) -> None:
+        for c in self.made.values():
+            try:
+                await c.aclose()
+            except Exception as exc:  # noqa: BLE001 - closing must not hide the drain's outcome
+                log.warning("closing connector failed: %s", exc)
+
+
+def _status_update(msg: ob.OutboxMessage) -> StatusUpdate:
+    p = dict(msg.payload)
+    phone = (msg.secret or {}).get("phone")
+    return StatusUpdate(ticket_id=p["ticket_id"], source=Source(p.get("source") or msg.target),
+                        external_id=p["external_id"], status=Status(p["status"]), note=p.get("note") or "",
+                        reply=p.get("reply"), settled=p.get("settled"), method=p.get("method"),
+                        customer_phone=Phone(phone) if phone else None,
+                        idempotency_key=msg.idempotency_key, extra=p.get("extra") or {})
+
+
+async def _send_sms(connectors: _Connectors, store: Store, msg: ob.OutboxMessage) -> dict[str, Any]:
+    phone = (msg.secret or {}).get("phone")
+    if not phone:
+        raise HubError("sms row without a phone number")
+    if _opted_out(store, phone):
+        return {"skipped": "unsubscribed", "mobile": mask_phone(phone)}
+    conn = await connectors.get("sms")
+    p = msg.payload
+    if hasattr(conn, "send"):  # connectors.sms.SmsConnector.send(mobile, template_code, params, out_id)
+        res = await conn.send(phone, p.get("template") or "SMS_RESULT", p.get("params") or {}, msg.idempotency_key)
+    else:  # the generic shape: a StatusUpdate whose reply is the text for the customer
+        res = await conn.push(StatusUpdate(
+            ticket_id=msg.ticket_id or "-", source=Source.SMS, external_id=p.get("external_id") or msg.ticket_id or "-",
+            status=Status(p.get("status", "in_progress")), reply=p.get("text"), customer_phone=Phone(phone),
+            idempotency_key=msg.idempotency_key,
+            extra={"template_code": p.get("template"), "params": p.get("params") or {}}))
+    return res.model_dump(mode="json") if hasattr(res, "model_dump") else dict(res or {})
+
+
+async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: dict[str, Any]) -> dict[str, Any]:
+    t = tickets.get(msg.ticket_id) if msg.ticket_id else None
+    team_id = msg.payload.get("team") or (msg.target.removeprefix("team:") if msg.target != "ops" else None)
+    if msg.kind == "reminder":
+        m: Message = reminder_message(t, msg.payload)
+    elif msg.kind == "dispatch":
+        m = dispatch_message(t) if t else Message(title="dispatch", text=json.dumps(msg.payload, ensure_ascii=False),
+                                                  doc={"event": "dispatch", **msg.payload})
+    else:
+        m = ops_message(msg.payload)
+    # ops notices, and reminders for a ticket without a team, go to the operator's destinations
+    dests = get_teams().team(team_id).destinations if (team_id and msg.kind != "ops") else \
+        get_chase_config().outbox.ops_destinations
+    return {"destinations": await deliver(client, dests, m, msg.idempotency_key)}
+
+
+async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds: list[str] | None = None,
+                       now: datetime | None = None, connector_factory: Callable[..., Any] | None = None,
+                       portal_runtime: Any = None, http_client: httpx.AsyncClient | None = None) -> DrainStats:
+    """Claim up to `limit` due rows and deliver them; returns counts by outcome.
+
+    `connector_factory(source, ledger=..., portal_runtime=...)` defaults to
+    `connectors.registry.make_connector`. Safe to run in several processes at once.
+    """
+    now = now or utcnow()
+    stats = DrainStats()
+    msgs = ob.claim(store, worker_id, limit=limit, now=now, kinds=kinds)
+    stats.claimed = len(msgs)
+    if not msgs:
+        return stats
+    ids = [m.ticket_id for m in msgs if m.ticket_id and m.kind in ("dispatch", "reminder")]
+    tickets = _load_tickets(store, ids)
+    connectors = _Connectors(store, connector_factory, portal_runtime)
+    client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    sem = asyncio.Semaphore(CONCURRENCY)
+
+    sent_batch: list[tuple[int, dict[str, Any]]] = []
+
+    def record(msg: ob.OutboxMessage, receipt: dict[str, Any] | None, exc: BaseException | None,
+               batch: bool = False) -> None:
+        if exc is None:
+            if batch:
+                sent_batch.append((msg.id, receipt or {}))
+            else:
+                _mark_sent(store, msg.id, receipt or {})
+            stats.sent += 1
+            stats.by_kind[msg.kind] = stats.by_kind.get(msg.kind, 0) + 1
+            return
+        state = _mark_failed(store, msg, exc, now)
+        stats.errors.append(f"{msg.id}: {type(exc).__name__}: {exc}"[:300])
+        if state == "dead":
+            stats.dead += 1
+        else:
+            stats.failed += 1
+
+    async def team_one(msg: ob.OutboxMessage) -> None:
+        async with sem:
+            try:
+                receipt = await _send_team(client, msg, tickets)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+                record(msg, None, exc)
+                return
+            record(msg, receipt, None, batch=True)
+
+    try:
+        await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
+        # Team messages are marked together (receivers dedupe on the idempotency key, so a crash
+        # before this commit costs a resend, not a double effect); connector pushes, whose
+        # effects land at a source, are marked one by one below.
+        _mark_sent_many(store, sent_batch)
+        for msg in (m for m in msgs if m.kind not in TEAM_KINDS):
+            try:
+                if msg.kind == "status_update":
+                    upd = _status_update(msg)
+                    rec = await (await connectors.get(upd.source.value)).push(upd)
+                    receipt = rec.model_dump(mode="json") if hasattr(rec, "model_dump") else dict(rec or {})
+                elif msg.kind == "sms":
+                    receipt = await _send_sms(connectors, store, msg)
+                else:
+                    raise HubError(f"unknown outbox kind {msg.kind!r}")
+            except Exception as exc:  # noqa: BLE001
+                record(msg, None, exc)
+                continue
+            record(msg, receipt, None)
+    finally:
+        await connectors.aclose()
+        if http_client is None:
+            await client.aclose()
+    return stats

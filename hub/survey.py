@@ -1,0 +1,158 @@
+"""Satisfaction survey by SMS after resolution, replies, reopen and unsubscribes.
+
+- `schedule_survey` (called by `handling.change_status` on resolution, same
+  transaction): a `surveys` row and an `sms` outbox row ("回复1满意 2不满意"),
+  unless the customer has no phone or unsubscribed.
+- `process_replies`: raw SMS records the normaliser marked `survey_reply` are
+  matched by phone hash to the newest pending survey: satisfied → answered and
+  the ticket closed; dissatisfied → reopened to its first handler with a new
+  clock; unclear → recorded, survey left pending. Raw records marked
+  `unsubscribe` add the number to `contact_optouts` (no further SMS).
+- `expire_surveys`: no reply after `expire_after` → expired, ticket closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from hub import announce
+from hub.chase_config import get_chase_config
+from hub.logs import get_logger
+from hub.pii import get_vault
+from hub.schema import Status, Ticket, TicketEvent, utcnow
+from hub.store.db import Store
+from hub.store.landing import decode_payload
+from hub.store.sql import insert_ignore
+from hub.store.tables import contact_optouts, raw_records, surveys
+from hub.store.tickets import add_events, get_ticket, save_ticket
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SurveyStats:
+    satisfied: int = 0
+    reopened: int = 0
+    unclear: int = 0
+    unmatched: int = 0
+    optouts: int = 0
+    expired: int = 0
+
+
+def _intent(text: str) -> bool | None:
+    from hub.intents import survey_satisfied  # noqa: PLC0415
+
+    return survey_satisfied(text)
+
+
+def schedule_survey(conn: Connection, t: Ticket, now: datetime | None = None) -> bool:
+    """Queue the survey SMS for a resolved ticket; False when it cannot or must not be sent."""
+    cfg = get_chase_config().survey
+    now = now or utcnow()
+    if not cfg.enabled or not t.customer.phone:
+        return False
+    phone_hash = t.customer.phone_hash or get_vault().hash(t.customer.phone)
+    if announce.opted_out(conn, t):
+        add_events(conn, [TicketEvent(ticket_id=t.ticket_id, at=now, actor="hub", kind="survey_skipped",
+                                      data={"reason": "unsubscribed"})])
+        return False
+    # Supersede an older pending survey of this ticket (resolved again after a reopen).
+    conn.execute(update(surveys).where(surveys.c.ticket_id == t.ticket_id, surveys.c.state == "pending")
+                 .values(state="superseded"))
+    sid = conn.execute(surveys.insert().returning(surveys.c.id), [{
+        "ticket_id": t.ticket_id, "phone_hash": phone_hash, "sent_at": now, "state": "pending"}]).scalar_one()
+    announce.enqueue_sms(conn, t, key=f"survey:{t.ticket_id}:{sid}", text=cfg.text, purpose="survey",
+                         template="SMS_SURVEY", params={"ticket": t.ticket_id})
+    add_events(conn, [TicketEvent(ticket_id=t.ticket_id, at=now, actor="hub", kind="survey_sent",
+                                  data={"survey_id": sid})])
+    return True
+
+
+def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> object | None:
+    return conn.execute(select(surveys).where(surveys.c.phone_hash == phone_hash, surveys.c.state == "pending",
+                                              surveys.c.sent_at <= at)
+                        .order_by(surveys.c.sent_at.desc(), surveys.c.id.desc()).limit(1)).first()
+
+
+def _apply_answer(conn: Connection, survey: object, text: str, now: datetime, stats: SurveyStats) -> None:
+    from hub.handling import change_status, reopen  # noqa: PLC0415 - handling imports survey lazily
+
+    verdict = _intent(text)
+    tid = survey.ticket_id  # type: ignore[attr-defined]
+    t = get_ticket(conn, tid)
+    if verdict is None or t is None:
+        stats.unclear += 1
+        if t is not None:
+            add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_unclear",
+                                          data={"answer": text[:20]})])
+        return
+    conn.execute(update(surveys).where(surveys.c.id == survey.id).values(  # type: ignore[attr-defined]
+        state="answered", answer="satisfied" if verdict else "dissatisfied", answered_at=now))
+    add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_answered",
+                                  data={"satisfied": verdict})])
+    if verdict:
+        stats.satisfied += 1
+        if t.handling.status == Status.RESOLVED:
+            t2 = change_status(conn, tid, Status.CLOSED, actor="customer", note="客户满意", now=now)
+            t2.handling.satisfied = True
+            save_ticket(conn, t2)
+    else:
+        stats.reopened += 1
+        if t.handling.status in (Status.RESOLVED, Status.CLOSED):
+            reopen(conn, tid, actor="customer", reason="客户回复不满意", now=now)
+
+
+def process_replies(store: Store, now: datetime | None = None, limit: int = 1000) -> SurveyStats:
+    """Apply survey replies and unsubscribes that the SMS normaliser set aside."""
+    now = now or utcnow()
+    stats = SurveyStats()
+    vault = get_vault()
+    with store.begin() as conn:
+        rows = conn.execute(select(raw_records.c.id, raw_records.c.state, raw_records.c.payload_enc,
+                                   raw_records.c.landed_at)
+                            .where(raw_records.c.state.in_(["survey_reply", "unsubscribe"]))
+                            .order_by(raw_records.c.id).limit(limit)).all()
+    for r in rows:
+        # One transaction per reply: a bad one does not hold the others back.
+        with store.begin() as conn:
+            p = decode_payload(r.payload_enc, vault)
+            phone_hash = vault.hash(str(p.get("mobile") or p.get("phone") or ""))
+            text = str(p.get("content") or "")
+            done = "survey_done"
+            if r.state == "unsubscribe":
+                if phone_hash:
+                    conn.execute(insert_ignore(conn, contact_optouts, ["phone_hash"]),
+                                 [{"phone_hash": phone_hash, "channel": "sms", "at": now}])
+                    stats.optouts += 1
+                done = "optout_done"
+            else:
+                survey = _pending_for(conn, phone_hash, now) if phone_hash else None
+                if survey is None:
+                    stats.unmatched += 1
+                    done = "survey_unmatched"
+                else:
+                    _apply_answer(conn, survey, text, now, stats)
+            conn.execute(update(raw_records).where(raw_records.c.id == r.id).values(state=done))
+    return stats
+
+
+def expire_surveys(store: Store, now: datetime | None = None) -> int:
+    """Close tickets whose survey got no reply within `expire_after`."""
+    from hub.handling import change_status  # noqa: PLC0415
+
+    now = now or utcnow()
+    cutoff = now - get_chase_config().survey.expire_after
+    n = 0
+    with store.begin() as conn:
+        rows = conn.execute(select(surveys.c.id, surveys.c.ticket_id).where(
+            surveys.c.state == "pending", surveys.c.sent_at <= cutoff)).all()
+        for s in rows:
+            conn.execute(update(surveys).where(surveys.c.id == s.id).values(state="expired"))
+            t = get_ticket(conn, s.ticket_id)
+            if t is not None and t.handling.status == Status.RESOLVED:
+                change_status(conn, s.ticket_id, Status.CLOSED, actor="hub", note="回访无回复，自动结案", now=now)
+            n += 1
+    return n
