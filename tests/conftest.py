@@ -20,7 +20,8 @@ PG_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@12
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fixture plugins, one module per area (add yours here).
-pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser", "tests.fixtures.sandbox",
+                  "tests.fixtures.hub_config", "tests.fixtures.hub_sources"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

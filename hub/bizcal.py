@@ -1,0 +1,228 @@
+"""The Chinese business calendar: working days with holidays and 调休 make-up days.
+
+Data comes from the `chinesecalendar` package; `config/calendar.yaml` can add a
+year the package does not cover yet (or correct one), from the State Council's
+notice. A date in a year neither covers raises `CalendarError` — a holiday is
+never silently taken for a working day.
+
+Three time modes measure an SLA duration:
+- `calendar`: every second counts;
+- `working_days`: only seconds on working days count; `add_working_days`
+  gives the end (23:59:59 local) of the n-th working day after the start day
+  (the day of receipt is not counted, as in "自受理之日起N个工作日内");
+- `business_hours`: only the business hours (default 09:00–18:00) of working days.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import CalendarError, ConfigError
+from hub.logs import get_logger
+from hub.settings import get_settings
+
+TimeMode = Literal["calendar", "working_days", "business_hours"]
+END_OF_DAY = time(23, 59, 59)
+#: a walk that finds no counted time in this many days is a calendar bug, not an SLA
+MAX_DAYS = 3700
+
+log = get_logger(__name__)
+
+
+class YearDays(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)  # 调休 make-up working days
+
+
+class Hours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: time = time(9)
+    end: time = time(18)
+
+
+class CalendarConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: str = "Asia/Shanghai"
+    business_hours: Hours = Field(default_factory=Hours)
+    years: dict[int, YearDays] = Field(default_factory=dict)
+    # A year with no holiday data: "conservative" counts Mon–Fri as working days (so a
+    # deadline can only come EARLIER than the real one, never later) and tells the
+    # operator loudly; "fail" raises CalendarError instead.
+    on_uncovered_year: Literal["conservative", "fail"] = "conservative"
+
+
+class BusinessCalendar:
+    """Working-day arithmetic over the package's data plus the operator's extra years."""
+
+    def __init__(self, config: CalendarConfig | None = None, source: str = "config/calendar.yaml"):
+        self.config = config or CalendarConfig()
+        self.tz = ZoneInfo(self.config.timezone)
+        self.source = source
+        self._extra = {y: (set(v.holidays), set(v.workdays)) for y, v in self.config.years.items()}
+        self._cache: dict[date, bool] = {}
+        self._windows: dict[tuple[date, str], tuple[datetime, datetime] | None] = {}
+        #: years used without holiday data (conservative mode); SLA explanations name them
+        self.uncovered: set[int] = set()
+
+    # --- days ---------------------------------------------------------------------
+    def is_workday(self, d: date) -> bool:
+        """Is `d` a working day (weekday not a holiday, or a 调休 make-up day)?"""
+        hit = self._cache.get(d)
+        if hit is not None:
+            return hit
+        if d.year in self._extra:
+            holidays, workdays = self._extra[d.year]
+            value = d in workdays or (d.weekday() < 5 and d not in holidays)
+        else:
+            try:
+                value = chinese_calendar.is_workday(d)
+            except NotImplementedError as exc:
+                if self.config.on_uncovered_year == "conservative":
+                    if d.year not in self.uncovered:
+                        self.uncovered.add(d.year)
+                        log.error("no holiday data for %d: SLA deadlines in %d are counted Mon-Fri (holidays as "
+                                  "working days: earlier, never later). Add %d's holidays and 调休 days to %s.",
+                                  d.year, d.year, d.year, self.source)
+                    value = d.weekday() < 5
+                    self._cache[d] = value
+                    return value
+                raise CalendarError(
+                    f"no holiday data for {d.year} (needed for {d.isoformat()}): the chinesecalendar package "
+                    f"covers up to {max(chinese_calendar.holidays).year}",
+                    hint=f"add {d.year}'s holidays and 调休 make-up days from the State Council notice to "
+                         f"{self.source} (years: {d.year}: holidays/workdays), or upgrade chinesecalendar") from exc
+        self._cache[d] = value
+        return value
+
+    # Internally the walks use naive local wall-clock times (Asia/Shanghai has had no DST
+    # since 1991), converting only at the edges: this keeps SLA maths cheap per ticket.
+    def _local(self, dt: datetime) -> datetime:
+        return dt.astimezone(self.tz).replace(tzinfo=None)
+
+    def _utc(self, local: datetime) -> datetime:
+        return local.replace(tzinfo=self.tz).astimezone(UTC)
+
+    def _window(self, d: date, mode: TimeMode) -> tuple[datetime, datetime] | None:
+        """The counted part of local day `d` in `mode` (None: nothing counts that day)."""
+        key = (d, mode)
+        if key in self._windows:  # SLA maths walks the same few weeks for every ticket
+            return self._windows[key]
+        w = self._window_uncached(d, mode)
+        self._windows[key] = w
+        return w
+
+    def _window_uncached(self, d: date, mode: TimeMode) -> tuple[datetime, datetime] | None:
+        day = (datetime.combine(d, time(0)), datetime.combine(d + timedelta(days=1), time(0)))
+        if mode == "calendar":
+            return day
+        if not self.is_workday(d):
+            return None
+        if mode == "working_days":
+            return day
+        h = self.config.business_hours
+        return (datetime.combine(d, h.start), datetime.combine(d, h.end))
+
+    # --- durations --------------------------------------------------------------------
+    def add(self, start: datetime, seconds: float, mode: TimeMode) -> datetime:
+        """`start` plus `seconds` of counted time in `mode` (UTC result)."""
+        if mode == "calendar" or seconds <= 0:
+            return (start + timedelta(seconds=max(0.0, seconds))).astimezone(UTC)
+        local = self._local(start)
+        remaining = seconds
+        d = local.date()
+        one = timedelta(days=1)
+        for _ in range(MAX_DAYS):
+            w = self._window(d, mode)
+            d += one
+            if w is None:
+                continue
+            seg = w[0] if w[0] > local else local
+            if seg >= w[1]:
+                continue
+            avail = (w[1] - seg).total_seconds()
+            if remaining <= avail:
+                return self._utc(seg + timedelta(seconds=remaining))
+            remaining -= avail
+        raise CalendarError(f"no counted time within {MAX_DAYS} days of {start}")
+
+    def elapsed(self, a: datetime, b: datetime, mode: TimeMode) -> float:
+        """Counted seconds between `a` and `b` in `mode` (0 when b ≤ a)."""
+        if b <= a:
+            return 0.0
+        if mode == "calendar":
+            return (b - a).total_seconds()
+        la, lb = self._local(a), self._local(b)
+        total = 0.0
+        d, last, one = la.date(), lb.date(), timedelta(days=1)
+        while d <= last:
+            w = self._window(d, mode)
+            if w is not None:
+                lo = w[0] if w[0] > la else la
+                hi = w[1] if w[1] < lb else lb
+                if hi > lo:
+                    total += (hi - lo).total_seconds()
+            d += one
+        return total
+
+    def add_working_days(self, start: datetime, n: int) -> datetime:
+        """End (23:59:59 local) of the n-th working day after `start`'s day; UTC result."""
+        d = self._local(start).date()
+        if n <= 0:
+            return self._utc(datetime.combine(d, END_OF_DAY))
+        count = 0
+        for _ in range(MAX_DAYS):
+            d += timedelta(days=1)
+            if self.is_workday(d):
+                count += 1
+                if count >= n:
+                    return self._utc(datetime.combine(d, END_OF_DAY))
+        raise CalendarError(f"no {n} working days within {MAX_DAYS} days of {start}")
+
+    def add_business_hours(self, start: datetime, hours: float) -> datetime:
+        """`start` plus `hours` of business hours on working days; UTC result."""
+        return self.add(start, hours * 3600, "business_hours")
+
+
+def load_calendar(path: Path | None = None) -> BusinessCalendar:
+    """Read `calendar.yaml` (a missing file means: package data only, 09:00–18:00)."""
+    path = path or get_settings().config_dir / "calendar.yaml"
+    if not path.exists():
+        return BusinessCalendar(source=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return BusinessCalendar(CalendarConfig.model_validate(data), source=str(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+@functools.cache
+def get_calendar() -> BusinessCalendar:
+    """This process's calendar (cached; `get_calendar.cache_clear()` to reload)."""
+    return load_calendar()
+
+
+def is_workday(d: date) -> bool:
+    """Is `d` a Chinese working day (holidays and 调休 included)?"""
+    return get_calendar().is_workday(d)
+
+
+def add_working_days(start: datetime, n: int) -> datetime:
+    """End of the n-th working day after `start` (see module doc)."""
+    return get_calendar().add_working_days(start, n)
+
+
+def add_business_hours(start: datetime, hours: float) -> datetime:
+    """`start` plus `hours` business hours on working days."""
+    return get_calendar().add_business_hours(start, hours)

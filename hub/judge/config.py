@@ -1,0 +1,105 @@
+"""The taxonomy and judgement signals of `config/taxonomy.yaml`, validated (pydantic v2)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import ConfigError
+from hub.schema import Category, EscalationTarget
+from hub.settings import get_settings
+
+
+class _Model(BaseModel):
+    # phrases such as 12315 are read by YAML as numbers
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+class SubCategory(_Model):
+    label: str = ""
+    severity: int = Field(default=2, ge=1, le=5)
+    skill: str | None = None
+    #: multiplies the summed keyword weight (security problems outweigh the instrument named)
+    boost: float = 1.0
+    #: weight → phrases
+    keywords: dict[float, list[str]]
+
+
+class UrgencySignals(_Model):
+    urgent: list[str]
+    consultation: list[str]
+    grievance: list[str]
+    neutral: list[str] = Field(default_factory=list)
+    large_amount: float = 50000
+
+
+class EscalationSignals(_Model):
+    regulator: list[str]
+    media: list[str]
+    lawsuit: list[str]
+    police: list[str]
+    negations: list[str]
+    negation_overrides: list[str] = Field(default_factory=list)
+    ignore_on_channel: dict[str, list[str]] = Field(default_factory=dict)
+
+    def targets(self) -> dict[EscalationTarget, list[str]]:
+        return {EscalationTarget.REGULATOR: self.regulator, EscalationTarget.MEDIA: self.media,
+                EscalationTarget.LAWSUIT: self.lawsuit, EscalationTarget.POLICE: self.police}
+
+
+class VulnerableSignals(_Model):
+    phrases: list[str]
+    min_age: int = 65
+
+
+class RiskWeights(_Model):
+    severity_weight: float = 8
+    money: list[tuple[float, float]] = Field(default_factory=list)
+    escalation: float = 20
+    escalation_extra: float = 5
+    vulnerable: float = 12
+    repeat_each: float = 5
+    repeat_max: float = 15
+    incident_each: float = 1
+    incident_max: float = 15
+    urgent: float = 10
+    levels: dict[str, float] = Field(default_factory=lambda: {"medium": 25, "high": 50, "critical": 75})
+
+
+class Taxonomy(_Model):
+    categories: dict[Category, dict[str, SubCategory]]
+    faults: list[str] = Field(default_factory=list)
+    urgency: UrgencySignals
+    escalation: EscalationSignals
+    vulnerable: VulnerableSignals
+    risk: RiskWeights = Field(default_factory=RiskWeights)
+
+    def sub(self, name: str) -> tuple[Category, SubCategory] | None:
+        """The category and definition of a sub-category name."""
+        for cat, subs in self.categories.items():
+            if name in subs:
+                return cat, subs[name]
+        return None
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Parse and validate taxonomy.yaml; errors name the file and the field."""
+    path = path or get_settings().config_dir / "taxonomy.yaml"
+    try:
+        return Taxonomy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+@functools.cache
+def get_taxonomy() -> Taxonomy:
+    """This process's taxonomy (cached; `get_taxonomy.cache_clear()` to reload)."""
+    return load_taxonomy()

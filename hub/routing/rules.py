@@ -1,0 +1,126 @@
+"""Routing rules of `config/routing.yaml`: ordered, first match wins (pydantic v2)."""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import ConfigError
+from hub.schema import Ticket
+from hub.settings import get_settings
+
+_LISTS = ("source", "category", "sub_category", "urgency", "risk", "tags", "region", "segment")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+class When(_Model):
+    """Conditions of a rule; all given ones must hold (a list means any of its values)."""
+
+    source: list[str] | None = None
+    category: list[str] | None = None
+    sub_category: list[str] | None = None
+    urgency: list[str] | None = None
+    risk: list[str] | None = None
+    tags: list[str] | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    region: list[str] | None = None
+    segment: list[str] | None = None
+    escalation: bool | None = None
+
+    @field_validator(*_LISTS, mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str | int) else v
+
+    def matches(self, t: Ticket, segments: set[str]) -> bool:
+        """Do all conditions hold for this (judged) ticket?"""
+        j = t.judgement
+        if self.source and t.source.value not in self.source:
+            return False
+        if self.category and (j.category is None or j.category.value not in self.category):
+            return False
+        if self.sub_category and j.sub_category not in self.sub_category:
+            return False
+        if self.urgency and j.urgency.value not in self.urgency:
+            return False
+        if self.risk and j.risk_level.value not in self.risk:
+            return False
+        if self.tags and not set(self.tags) & set(j.tags):
+            return False
+        amount = t.matter.amount
+        if self.amount_min is not None and (amount is None or amount < self.amount_min):
+            return False
+        if self.amount_max is not None and (amount is None or amount > self.amount_max):
+            return False
+        if self.region and not any((t.customer.region or "").startswith(r) for r in self.region):
+            return False
+        if self.segment and not set(self.segment) & segments:
+            return False
+        return self.escalation is None or self.escalation == bool(j.escalation_intent)
+
+
+class Rule(_Model):
+    id: str
+    when: When = Field(default_factory=When)
+    team: str
+    priority: int | None = None
+    sla: str | None = None  # SLA policy override (config/sla.yaml)
+
+
+class Assignment(_Model):
+    senior_repeats: int = 2
+    sticky: bool = True
+    sticky_days: int = 180
+
+
+class IncidentRules(_Model):
+    threshold: int = 5
+    window_minutes: int = 120
+
+
+class RoutingConfig(_Model):
+    rules: list[Rule]
+    assignment: Assignment = Field(default_factory=Assignment)
+    incidents: IncidentRules = Field(default_factory=IncidentRules)
+
+    def match(self, t: Ticket, segments: set[str]) -> Rule:
+        """The first rule that matches (the config must end with a catch-all)."""
+        for rule in self.rules:
+            if rule.when.matches(t, segments):
+                return rule
+        raise ConfigError("no routing rule matched: config/routing.yaml needs a default rule without `when`")
+
+    def check(self, team_ids: set[str], policy_ids: set[str]) -> None:
+        """Fail early when a rule names a team or SLA policy that does not exist."""
+        for r in self.rules:
+            if r.team not in team_ids:
+                raise ConfigError(f"routing rule {r.id!r}: unknown team {r.team!r} (teams.yaml has {sorted(team_ids)})")
+            if r.sla and r.sla not in policy_ids:
+                raise ConfigError(f"routing rule {r.id!r}: unknown SLA policy {r.sla!r}")
+
+
+def load_routing(path: Path | None = None) -> RoutingConfig:
+    """Parse and validate routing.yaml; errors name the file and the field."""
+    path = path or get_settings().config_dir / "routing.yaml"
+    try:
+        return RoutingConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+
+
+@functools.cache
+def get_routing() -> RoutingConfig:
+    """This process's routing config (cached; `get_routing.cache_clear()` to reload)."""
+    return load_routing()

@@ -1,0 +1,284 @@
+"""SLA clocks: first response, resolution and revisit, on the Chinese business calendar.
+
+Policies come from `config/sla.yaml` (see its header for how they combine).
+These functions change the `Ticket` in memory; the caller saves it (the store
+derives `next_alert_at` for the chase from `warn_at` and `due_at`).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hub.bizcal import BusinessCalendar, TimeMode, get_calendar
+from hub.errors import ConfigError
+from hub.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
+from hub.settings import get_settings
+
+
+class ClockSpec(BaseModel):
+    """One clock's duration: exactly one of hours, days, working_days, business_hours."""
+
+    model_config = ConfigDict(extra="forbid")
+    hours: float | None = None
+    days: float | None = None
+    working_days: int | None = None
+    business_hours: float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ClockSpec:
+        if sum(v is not None for v in (self.hours, self.days, self.working_days, self.business_hours)) != 1:
+            raise ValueError("give exactly one of hours, days, working_days, business_hours")
+        return self
+
+    @property
+    def mode(self) -> TimeMode:
+        if self.working_days is not None:
+            return "working_days"
+        if self.business_hours is not None:
+            return "business_hours"
+        return "calendar"
+
+    def due(self, start: datetime, cal: BusinessCalendar) -> datetime:
+        """When a clock of this spec started at `start` falls due (UTC)."""
+        if self.working_days is not None:
+            return cal.add_working_days(start, self.working_days)
+        if self.business_hours is not None:
+            return cal.add_business_hours(start, self.business_hours)
+        return to_utc(start + timedelta(hours=self.hours or 0, days=self.days or 0))
+
+    def describe(self) -> str:
+        for name in ("hours", "days", "working_days", "business_hours"):
+            v = getattr(self, name)
+            if v is not None:
+                return f"{v:g} {name.replace('_', ' ')}"
+        return "?"  # pragma: no cover
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    urgency: str | None = None
+    source: str | None = None
+    #: an urgency policy that still binds when a source policy sets the same clock
+    binding: bool = False
+    first_response: ClockSpec | None = None
+    resolution: ClockSpec | None = None
+    revisit: ClockSpec | None = None
+
+    def spec(self, kind: ClockKind) -> ClockSpec | None:
+        return getattr(self, kind.value)
+
+
+class SlaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    warn_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.75])
+    policies: dict[str, Policy]
+    extensions: dict[str, ClockSpec] = Field(default_factory=dict)
+
+    def policy(self, pid: str) -> Policy:
+        try:
+            return self.policies[pid]
+        except KeyError:
+            raise ConfigError(f"unknown SLA policy {pid!r} (sla.yaml has {sorted(self.policies)})") from None
+
+    def applicable(self, ticket: Ticket, kind: ClockKind) -> list[str]:
+        """Ids of the policies that set this clock for the ticket's source and urgency.
+
+        A source policy replaces the urgency policy for the clocks it defines, unless
+        the urgency policy is `binding` (then both apply and the earlier due wins).
+        """
+        u, s = ticket.judgement.urgency.value, ticket.source.value
+        by_source = [pid for pid, p in self.policies.items() if p.source == s and p.spec(kind)]
+        by_urgency = [pid for pid, p in self.policies.items() if p.urgency == u and p.spec(kind)]
+        if not by_source:
+            return by_urgency
+        return by_source + [pid for pid in by_urgency if self.policies[pid].binding]
+
+    def mode_of(self, clock: Clock) -> TimeMode:
+        """The time mode a clock runs in (from the policy that set it; calendar if unknown)."""
+        p = self.policies.get(clock.policy)
+        spec = p.spec(clock.kind) if p else self.extensions.get(clock.policy)
+        return spec.mode if spec else "calendar"
+
+
+def load_sla(path: Path | None = None) -> SlaConfig:
+    """Parse and validate sla.yaml; errors name the file and the field."""
+    path = path or get_settings().config_dir / "sla.yaml"
+    try:
+        return SlaConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+
+
+@functools.cache
+def get_sla() -> SlaConfig:
+    """This process's SLA config (cached; `get_sla.cache_clear()` to reload)."""
+    return load_sla()
+
+
+def _warnings(start: datetime, due: datetime, mode: TimeMode, cal: BusinessCalendar,
+              thresholds: list[float]) -> list[datetime]:
+    total = cal.elapsed(start, due, mode)
+    return [cal.add(start, int(total * f), mode) for f in sorted(thresholds)]
+
+
+def _make_clock(ticket: Ticket, kind: ClockKind, start: datetime, override: str | None,
+                cfg: SlaConfig, cal: BusinessCalendar) -> Clock | None:
+    """The clock of `kind` (see sla.yaml: override, source, urgency; earliest due among binding ones)."""
+    candidates: list[tuple[datetime, str, ClockSpec]] = []
+    pids = cfg.applicable(ticket, kind)
+    if override and cfg.policy(override).spec(kind):
+        # the rule's policy replaces the others, except a binding (urgent) one
+        pids = [override] + [p for p in pids if cfg.policies[p].binding and cfg.policies[p].urgency]
+    for pid in pids:
+        spec = cfg.policies[pid].spec(kind)
+        if spec:
+            candidates.append((spec.due(start, cal), pid, spec))
+    if not candidates:
+        return None
+    due, pid, spec = min(candidates, key=lambda c: c[0])
+    clock = Clock(kind=kind, policy=pid, started_at=start, due_at=due,
+                  warn_at=_warnings(start, due, spec.mode, cal, cfg.warn_thresholds))
+    others = [f"{p} {to_local(d):%m-%d %H:%M}" for d, p, _ in candidates if p != pid]
+    ticket.explanations[f"clock.{kind.value}"] = Explanation(
+        value=to_local(due).isoformat(timespec="minutes"),
+        reason=f"policy {pid}: {spec.describe()} from {to_local(start):%Y-%m-%d %H:%M}"
+               + (" (routing override)" if pid == override else "")
+               + (f"; stricter than {', '.join(others)}" if others else "")
+               + _uncovered_note(start, due, cal),
+        matched=[pid])
+    return clock
+
+
+def _uncovered_note(start: datetime, due: datetime, cal: BusinessCalendar) -> str:
+    years = sorted(y for y in cal.uncovered if start.year <= y <= to_local(due).year)
+    if not years:
+        return ""
+    return (f"; CAUTION: no holiday data for {', '.join(map(str, years))} — counted Mon–Fri, so this deadline"
+            f" may be earlier than the legal one (add the year to config/calendar.yaml)")
+
+
+def start_clocks(ticket: Ticket, now: datetime, *, policy: str | None = None) -> list[Clock]:
+    """Start first_response and resolution clocks (replacing any earlier ones; revisit is dropped).
+
+    Clocks count from when the complaint was received (never later than `now`):
+    the customer's wait began then. `policy` is a routing rule's SLA override.
+    """
+    cfg, cal = get_sla(), get_calendar()
+    start = min(ticket.received_at, to_utc(now))
+    made = [c for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)
+            if (c := _make_clock(ticket, kind, start, policy, cfg, cal)) is not None]
+    ticket.clocks = made
+    return made
+
+
+def restart_clocks(ticket: Ticket, now: datetime, *, policy: str | None = None) -> list[Clock]:
+    """New clocks from `now` (a reopened ticket: the customer's new wait starts now)."""
+    cfg, cal = get_sla(), get_calendar()
+    start = to_utc(now)
+    made = [c for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)
+            if (c := _make_clock(ticket, kind, start, policy, cfg, cal)) is not None]
+    ticket.clocks = made
+    return made
+
+
+def pause_clocks(ticket: Ticket, at: datetime) -> list[Clock]:
+    """Pause running clocks (waiting on the customer). Returns the clocks paused."""
+    paused = []
+    for c in ticket.clocks:
+        if c.state == ClockState.RUNNING:
+            c.state, c.paused_at = ClockState.PAUSED, to_utc(at)
+            paused.append(c)
+    return paused
+
+
+def _resume(c: Clock, at: datetime, cfg: SlaConfig, cal: BusinessCalendar) -> tuple[float, TimeMode]:
+    """Resume one paused clock: due and pending warnings move out by the counted paused time."""
+    mode = cfg.mode_of(c)
+    paused_at = c.paused_at or at
+    # the counted time lost while paused (a paused weekend costs nothing in working-day modes)
+    lost = cal.elapsed(paused_at, at, mode)
+    c.due_at = cal.add(c.due_at, lost, mode)
+    c.warn_at = [cal.add(w, lost, mode) if w > paused_at else w for w in c.warn_at]
+    c.paused_seconds += (at - paused_at).total_seconds()
+    c.paused_at, c.state = None, ClockState.RUNNING
+    return lost, mode
+
+
+def resume_clocks(ticket: Ticket, at: datetime) -> list[Clock]:
+    """Resume paused clocks; due and warnings move out by the paused time in the clock's mode."""
+    cfg, cal = get_sla(), get_calendar()
+    at = to_utc(at)
+    resumed = []
+    for c in ticket.clocks:
+        if c.state != ClockState.PAUSED:
+            continue
+        lost, mode = _resume(c, at, cfg, cal)
+        resumed.append(c)
+        ticket.explanations[f"clock.{c.kind.value}"] = Explanation(
+            value=to_local(c.due_at).isoformat(timespec="minutes"),
+            reason=f"policy {c.policy}: pushed out by {lost / 3600:.1f} h ({mode}) paused waiting on the customer",
+            matched=[c.policy])
+    return resumed
+
+
+def stop_clock(ticket: Ticket, kind: ClockKind, at: datetime) -> ClockState:
+    """Stop a clock at `at`: met when on time, breached when late (a breach stays a breach)."""
+    c = ticket.clock(kind)
+    if c is None:
+        raise ValueError(f"ticket {ticket.ticket_id} has no {kind.value} clock")
+    at = to_utc(at)
+    if c.stopped_at is not None:
+        return c.state  # already stopped: stopping twice changes nothing
+    if c.state == ClockState.PAUSED:
+        _resume(c, at, get_sla(), get_calendar())
+    c.state = ClockState.BREACHED if c.state == ClockState.BREACHED or at > c.due_at else ClockState.MET
+    c.stopped_at = at
+    return c.state
+
+
+def start_revisit_clock(ticket: Ticket, at: datetime) -> Clock | None:
+    """Start the 回访 clock at resolution (policy of the resolution clock if it has one, else by urgency)."""
+    cfg, cal = get_sla(), get_calendar()
+    res = ticket.clock(ClockKind.RESOLUTION)
+    override = res.policy if res and res.policy in cfg.policies and cfg.policies[res.policy].revisit else None
+    clock = _make_clock(ticket, ClockKind.REVISIT, to_utc(at), override, cfg, cal)
+    if clock is None:
+        return None
+    ticket.clocks = [c for c in ticket.clocks if c.kind != ClockKind.REVISIT] + [clock]
+    return clock
+
+
+def extend_resolution(ticket: Ticket, days: float, reason: str, policy: str) -> Clock:
+    """Push the resolution due out by `days` under an approved extension (e.g. banking +30 days).
+
+    `policy` names the extension in sla.yaml `extensions` (its mode decides whether
+    the days are calendar or working days); an unknown name counts calendar days.
+    """
+    cfg, cal = get_sla(), get_calendar()
+    c = ticket.clock(ClockKind.RESOLUTION)
+    if c is None:
+        raise ValueError(f"ticket {ticket.ticket_id} has no resolution clock")
+    spec = cfg.extensions.get(policy)
+    old = c.due_at
+    if spec is not None and spec.mode == "working_days":
+        c.due_at = cal.add_working_days(old, int(days))
+    else:
+        c.due_at = to_utc(old + timedelta(days=days))
+    if c.state == ClockState.BREACHED and c.stopped_at is None:
+        c.state = ClockState.RUNNING
+    mode = spec.mode if spec else "calendar"
+    c.warn_at = _warnings(c.started_at, c.due_at, mode, cal, cfg.warn_thresholds)
+    c.policy = policy if spec else c.policy
+    ticket.explanations["clock.resolution"] = Explanation(
+        value=to_local(c.due_at).isoformat(timespec="minutes"),
+        reason=f"extended by {days:g} days ({policy}): {reason}; was {to_local(old):%Y-%m-%d %H:%M}",
+        matched=[policy])
+    return c
