@@ -22,10 +22,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import CalendarError, ConfigError
+from hub.configfile import load_model
+from hub.errors import CalendarError
 from hub.logs import get_logger
 from hub.settings import get_settings
 
@@ -197,14 +197,7 @@ def load_calendar(path: Path | None = None) -> BusinessCalendar:
     path = path or get_settings().config_dir / "calendar.yaml"
     if not path.exists():
         return BusinessCalendar(source=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return BusinessCalendar(CalendarConfig.model_validate(data), source=str(path))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    return BusinessCalendar(load_model(path, CalendarConfig, missing_ok=True), source=str(path))
 
 
 @functools.cache

@@ -7,10 +7,9 @@ import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.errors import ConfigError
+from hub.configfile import load_model
 from hub.schema import SHANGHAI
 from hub.settings import get_settings
 from hub.teams import Destination
@@ -104,15 +103,7 @@ class ChaseConfig(_Model):
 def load_chase_config(path: Path | None = None) -> ChaseConfig:
     """Parse and validate chase.yaml; a missing file gives the defaults."""
     path = path or get_settings().config_dir / "chase.yaml"
-    if not path.exists():
-        return ChaseConfig()
-    try:
-        return ChaseConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    return load_model(path, ChaseConfig, missing_ok=True)
 
 
 @functools.cache

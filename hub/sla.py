@@ -11,10 +11,10 @@ import functools
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.bizcal import BusinessCalendar, TimeMode, get_calendar
+from hub.configfile import load_model
 from hub.errors import ConfigError
 from hub.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
 from hub.settings import get_settings
@@ -108,13 +108,7 @@ class SlaConfig(BaseModel):
 def load_sla(path: Path | None = None) -> SlaConfig:
     """Parse and validate sla.yaml; errors name the file and the field."""
     path = path or get_settings().config_dir / "sla.yaml"
-    try:
-        return SlaConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    return load_model(path, SlaConfig)
 
 
 @functools.cache

@@ -7,9 +7,9 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.configfile import load_model
 from hub.errors import ConfigError
 from hub.schema import SHANGHAI
 from hub.settings import get_settings
@@ -107,17 +107,7 @@ class TeamsConfig(_Model):
 def load_teams(path: Path | None = None) -> TeamsConfig:
     """Parse and validate teams.yaml; errors name the file and the field."""
     path = path or get_settings().config_dir / "teams.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return TeamsConfig.model_validate(data)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {loc}: {first['msg']}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    return load_model(path, TeamsConfig)
 
 
 @functools.cache

@@ -5,10 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import ConfigError
+from hub.configfile import load_model
 from hub.schema import Category, EscalationTarget
 from hub.settings import get_settings
 
@@ -88,15 +87,7 @@ class Taxonomy(_Model):
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """Parse and validate taxonomy.yaml; errors name the file and the field."""
     path = path or get_settings().config_dir / "taxonomy.yaml"
-    try:
-        return Taxonomy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    return load_model(path, Taxonomy)
 
 
 @functools.cache

@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.configfile import load_model
 from hub.errors import ConfigError
 from hub.schema import Ticket
 from hub.settings import get_settings
@@ -111,13 +111,7 @@ class RoutingConfig(_Model):
 def load_routing(path: Path | None = None) -> RoutingConfig:
     """Parse and validate routing.yaml; errors name the file and the field."""
     path = path or get_settings().config_dir / "routing.yaml"
-    try:
-        return RoutingConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    return load_model(path, RoutingConfig)
 
 
 @functools.cache
