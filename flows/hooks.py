@@ -20,7 +20,8 @@ def notify_ops_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
 
         with get_store().begin() as conn:
             enqueue(conn, key=f"ops:flow-failed:{flow_run.id}", kind="ops", target="ops",
-                    payload={"flow": flow.name, "run": flow_run.name, "run_id": str(flow_run.id),
+                    payload={"what": f"flow {flow.name} failed", "flow": flow.name, "run": flow_run.name,
+                             "run_id": str(flow_run.id),
                              "message": message[:2000]})
     except Exception as exc:  # noqa: BLE001 - a failing hook must not hide the original failure
         log.error("could not queue the ops notification: %s", exc)

@@ -89,3 +89,16 @@ async def test_hub_cycle_all_five_sources_then_push_back_once(flow_store, hub_so
     assert _count(flow_store, tickets) == before
     keys = Counter(w["idempotency_key"] for w in sb.writes("app") if w.get("idempotency_key"))
     assert keys and max(keys.values()) == 1
+
+
+async def test_failed_flow_run_queues_one_ops_notification(flow_store, hub_sources, monkeypatch):
+    from flows.sync import sync_source
+
+    monkeypatch.setenv("HUB_APP_CLIENT_SECRET", "wrong-secret")
+    state = await sync_source("app", return_state=True)
+    assert state.is_failed()
+    with flow_store.begin() as conn:
+        rows = conn.execute(select(outbox.c.kind, outbox.c.target, outbox.c.payload)
+                            .where(outbox.c.kind == "ops")).all()
+    assert len(rows) == 1 and rows[0].target == "ops"
+    assert rows[0].payload["flow"] == "sync-source" and "AuthError" in rows[0].payload["message"]
