@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import os
 import resource
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         if old_home is None:  # keep a caller's (e.g. a test session's) home; else stay out of var/
             os.environ["HUB_HOME"] = str(tmp / "home")
+        importlib.import_module("hub.normalise")  # module import (numpy etc.) is setup, not ingestion
         from hub.mapping import get_mappings
         from hub.store.db import Store
 

@@ -7,7 +7,7 @@ compared by MinHash signatures of character n-gram shingles, LSH banding picks
 candidate pairs, and the estimated overlap coefficient decides. A case's
 primary is its earliest ticket; `judgement.repeat_count` is a ticket's position
 in its case (0 for the primary); `case_link` says which ticket it matched and
-with what score. Writes go through `save_tickets` with a `linked` event.
+with what score. Stored tickets are patched in place (`set_case_fields`) with a `linked` event.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from hub.schema import CaseLink, Ticket, TicketEvent, utcnow
 from hub.settings import get_settings
 from hub.store.sql import chunks
 from hub.store.tables import tickets as tickets_t
-from hub.store.tickets import get_tickets, save_tickets
+from hub.store.tickets import get_ticket_data, set_case_fields
 
 
 class DedupeConfig(BaseModel):
@@ -106,7 +106,8 @@ class MinHasher:
     def signature(self, grams: set[str]) -> np.ndarray:
         if not grams:
             return np.full(self.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-        h = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+        # map() keeps the per-gram work in C (a generator costs a Python frame per gram)
+        h = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.uint64, count=len(grams))
         return ((np.outer(self.a, h) + self.b[:, None]) % _MERSENNE).min(axis=1)
 
 
@@ -151,11 +152,23 @@ class _Doc:
         """Signature, topics and amounts of this ticket's matter."""
         grams = shingles(normalise_text(text, cfg.max_chars), cfg.shingle)
         self.size, self.sig = len(grams), hasher.signature(grams)
-        self.topics = frozenset(k for k, words in cfg.topics.items() if any(w in text for w in words))
+        self.topics = frozenset(k for k, rx in _topic_patterns(cfg) if rx.search(text))
         nums = {_canon(n) for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
         if amount not in (None, ""):
             nums.add(_canon(str(amount)))
         self.amounts = frozenset(n for n in nums if n)
+
+
+def _topic_patterns(cfg: DedupeConfig) -> list[tuple[str, re.Pattern[str]]]:
+    """One compiled alternation per topic: a topic matches when any of its words occurs."""
+    hit = _TOPIC_RX.get(id(cfg))
+    if hit is None or hit[0] is not cfg:
+        hit = (cfg, [(k, re.compile("|".join(map(re.escape, words)))) for k, words in cfg.topics.items() if words])
+        _TOPIC_RX[id(cfg)] = hit
+    return hit[1]
+
+
+_TOPIC_RX: dict[int, tuple[DedupeConfig, list[tuple[str, re.Pattern[str]]]]] = {}
 
 
 def _canon(n: str) -> str:
@@ -215,7 +228,7 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     Call it before or after the batch is upserted. Batch tickets that are not stored
     yet get their case fields set in memory (so the insert writes them; their
     `linked` events are in `pending_events`); stored tickets whose case changes are
-    written with `save_tickets` and a `linked` event.
+    patched with `set_case_fields` and a `linked` event.
     """
     cfg = cfg or load_config()
     stats = LinkStats()
@@ -293,38 +306,48 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     changed = [tid for tid, (cid, link, rep) in plans.items()
                if current[tid].case_id != cid or current[tid].repeat_count != rep
                or current[tid].is_primary != (link.primary_ticket_id == tid)]
-    # batch tickets not stored yet are changed in memory (the insert writes them)
-    full = {tid: mine[tid] for tid in changed if tid in unstored}
-    full.update(get_tickets(conn, [tid for tid in changed if tid not in unstored]))
-    out: list[Ticket] = []
+    # batch tickets not stored yet are changed in memory (the insert writes them); stored ones are
+    # patched in place from their JSON (no decrypt, no full Ticket round trip, one bulk write)
+    stored_data = get_ticket_data(conn, [tid for tid in changed if tid not in unstored])
+    patches: list[tuple[str, str, dict[str, Any], int, dict[str, Any]]] = []
+    out: list[str] = []
     events: list[TicketEvent] = []
     at = now or utcnow()
     for tid in changed:
-        t = full.get(tid)
-        if t is None:
-            continue
         cid, link, rep = plans[tid]
-        old = (t.case_id, t.case_link.primary_ticket_id if t.case_link else None, t.judgement.repeat_count)
+        t = mine[tid] if tid in unstored else None
+        if t is not None:
+            old_link = t.case_link.model_dump(mode="json") if t.case_link else None
+            old = (t.case_id, old_link["primary_ticket_id"] if old_link else None, t.judgement.repeat_count)
+        else:
+            data = stored_data.get(tid)
+            if data is None:
+                continue
+            old_link = data.get("case_link")
+            old = (data.get("case_id"), old_link["primary_ticket_id"] if old_link else None,
+                   (data.get("judgement") or {}).get("repeat_count", 0))
         if old == (cid, link.primary_ticket_id, rep):
             continue
-        if (t.case_link and t.case_link.case_id == cid and t.case_link.linked_to and link.linked_to
+        if (old_link and old_link["case_id"] == cid and old_link.get("linked_to") and link.linked_to
                 and link.score is None):
             # only its rank/primary moved: keep the evidence it was linked on
-            link = link.model_copy(update={"linked_to": t.case_link.linked_to, "score": t.case_link.score,
-                                           "reason": t.case_link.reason})
-        t.case_id, t.case_link = cid, link
-        t.judgement.repeat_count = rep
-        out.append(t)
+            link = link.model_copy(update={"linked_to": old_link["linked_to"], "score": old_link.get("score"),
+                                           "reason": old_link["reason"]})
+        if t is not None:
+            t.case_id, t.case_link = cid, link
+            t.judgement.repeat_count = rep
+        else:
+            patches.append((tid, cid, link.model_dump(mode="json"), rep, stored_data[tid]))
+        out.append(tid)
         events.append(TicketEvent(ticket_id=tid, at=at, actor="hub", kind="linked",
                                   data={"case_id": cid, "primary": link.primary_ticket_id,
                                         "linked_to": link.linked_to, "score": link.score,
                                         "reason": link.reason, "repeat_count": rep}))
-    stored = [t for t in out if t.ticket_id not in unstored]
-    if stored:
-        save_tickets(conn, stored, [e for e in events if e.ticket_id not in unstored])
+    if patches:
+        set_case_fields(conn, patches, [e for e in events if e.ticket_id not in unstored])
     stats.pending_events = [e for e in events if e.ticket_id in unstored]
     stats.linked = len(out)
-    stats.cases = len({plans[t.ticket_id][0] for t in out})
+    stats.cases = len({plans[tid][0] for tid in out})
     return stats
 
 
@@ -342,10 +365,12 @@ def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
     """
     ds.sort(key=lambda d: (d.received_at, d.ticket_id))
     buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+    width = rows_per_band * 8  # bytes per band of a uint64 signature
     for i, d in enumerate(ds):
         assert d.sig is not None
+        raw = d.sig.tobytes()  # slicing bytes once per doc: the same keys, far cheaper than numpy slices
         for b in range(cfg.bands):
-            buckets[(b, d.sig[b * rows_per_band:(b + 1) * rows_per_band].tobytes())].append(i)
+            buckets[(b, raw[b * width:(b + 1) * width])].append(i)
         # the other two signals are blocking keys as well (still only within one customer)
         for topic in d.topics:
             buckets[(-1, topic.encode())].append(i)

@@ -18,7 +18,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import GetCoreSchemaHandler, SerializationInfo
 from pydantic_core import core_schema
 
@@ -180,36 +182,68 @@ def _load_or_create_key() -> bytes:
     return key
 
 
+#: marks an AES-256-GCM token (v2). Fernet tokens (v1) are url-safe base64 text and
+#: always start with "gAAAAA", so a control byte can never be confused with one.
+_GCM_PREFIX = b"\x02"
+_NONCE = 12
+_HASH_STRIP = re.compile(r"[\s\-+]")
+
+
 class PiiVault:
-    """Encrypts PII for storage and derives the keyed hash used for matching."""
+    """Encrypts PII for storage and derives the keyed hash used for matching.
+
+    New tokens are AES-256-GCM (`\x02` + 12-byte nonce + ciphertext and tag): about
+    15x cheaper than Fernet per call, which matters on the ingest path (every raw
+    record and every ticket's PII). Tokens written by earlier versions (Fernet)
+    still decrypt: the prefix tells the two apart.
+    """
 
     def __init__(self, key: bytes):
         self._fernet = Fernet(key)
-        # A separate sub-key for hashing so the hash never reveals the cipher key.
-        self._hash_key = hmac.new(base64.urlsafe_b64decode(key), b"hub-pii-hash-v1", hashlib.sha256).digest()
+        raw = base64.urlsafe_b64decode(key)
+        # Separate sub-keys for hashing and for AES-GCM, so neither reveals the other.
+        self._hash_key = hmac.new(raw, b"hub-pii-hash-v1", hashlib.sha256).digest()
+        self._gcm = AESGCM(hmac.new(raw, b"hub-pii-aesgcm-v2", hashlib.sha256).digest())
 
     def encrypt(self, value: str | _Sensitive | None) -> bytes | None:
         if value is None:
             return None
         raw = value.reveal() if isinstance(value, _Sensitive) else value
-        return self._fernet.encrypt(raw.encode("utf-8"))
+        return self.encrypt_bytes(raw.encode("utf-8"))
 
     def decrypt(self, token: bytes | None) -> str | None:
         if token is None:
             return None
         try:
-            return self._fernet.decrypt(token).decode("utf-8")
-        except InvalidToken as exc:
+            return self._decrypt(token).decode("utf-8")
+        except (InvalidToken, InvalidTag, ValueError) as exc:
             raise ConfigError("cannot decrypt stored personal data: HUB_PII_KEY differs from the key"
                               " the data was written with") from exc
 
     def encrypt_bytes(self, data: bytes) -> bytes:
-        return self._fernet.encrypt(data)
+        nonce = os.urandom(_NONCE)  # random 96-bit nonces: safe far beyond this hub's volumes per key
+        return _GCM_PREFIX + nonce + self._gcm.encrypt(nonce, data, None)
+
+    def encrypt_many(self, items: list[bytes]) -> list[bytes]:
+        """`encrypt_bytes` for a batch (one urandom call for all nonces)."""
+        pool = os.urandom(_NONCE * len(items))
+        enc, out = self._gcm.encrypt, []
+        for i, data in enumerate(items):
+            nonce = pool[i * _NONCE:(i + 1) * _NONCE]
+            out.append(_GCM_PREFIX + nonce + enc(nonce, data, None))
+        return out
+
+    def _decrypt(self, token: bytes) -> bytes:
+        if not isinstance(token, bytes):
+            token = bytes(token)  # a driver may hand back memoryview
+        if token[:1] == _GCM_PREFIX:
+            return self._gcm.decrypt(token[1:1 + _NONCE], token[1 + _NONCE:], None)
+        return self._fernet.decrypt(token)  # v1 token, written before AES-GCM
 
     def decrypt_bytes(self, token: bytes) -> bytes:
         try:
-            return self._fernet.decrypt(token)
-        except InvalidToken as exc:
+            return self._decrypt(token)
+        except (InvalidToken, InvalidTag, ValueError) as exc:
             raise ConfigError("cannot decrypt stored data: wrong HUB_PII_KEY") from exc
 
     def hash(self, value: str | _Sensitive | None) -> str | None:
@@ -217,10 +251,10 @@ class PiiVault:
         if value is None:
             return None
         raw = value.reveal() if isinstance(value, _Sensitive) else value
-        norm = re.sub(r"[\s\-+]", "", raw).upper()
+        norm = _HASH_STRIP.sub("", raw).upper()
         if not norm:
             return None
-        return hmac.new(self._hash_key, norm.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._hash_key, norm.encode("utf-8"), "sha256").hex()
 
 
 @functools.cache

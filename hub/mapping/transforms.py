@@ -45,7 +45,8 @@ _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|p|div|li)\b[^>]*>", re.I)
 
 def halfwidth(value: str) -> str:
     """Full-width digits and punctuation used in numbers → ASCII (cheap, no NFKC)."""
-    return value.translate(_FULLWIDTH)
+    # isascii() is O(1) on CPython: most values (dates, phones) need no translation at all
+    return value if value.isascii() else value.translate(_FULLWIDTH)
 
 
 def _as_text(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Table definitions (SQLAlchemy Core). Alembic migrations mirror these.
 
 PII never sits in a plain column: `tickets.pii_enc` and `raw_records.payload_enc`
-are Fernet tokens; matching uses the HMAC hash columns.
+are encrypted tokens (AES-GCM; rows written before it: Fernet, still readable, see
+`hub.pii.PiiVault`); matching uses the HMAC hash columns.
 """
 
 from __future__ import annotations
@@ -117,12 +118,13 @@ tickets = Table(
     Column("mapping_version", String(40)),
     Column("raw_hash", String(64)),
     Column("version", Integer, nullable=False, server_default="1"),
-    Column("pii_enc", LargeBinary),  # Fernet(JSON of name, phone, id_number)
+    Column("pii_enc", LargeBinary),  # encrypted JSON of name, phone, id_number (hub.pii.PiiVault)
     Column("data", JSON, nullable=False),  # the Ticket, PII masked, clocks excluded
     UniqueConstraint("source", "external_id", name="uq_ticket_natural_key"),
     Index("ix_tickets_status_due", "status", "next_due_at"),
     Index("ix_tickets_team_status", "team", "status"),
     Index("ix_tickets_phone_hash", "phone_hash", "received_at"),
+    Index("ix_tickets_id_hash", "id_hash", "received_at"),  # migration 0007_ix_id_hash
     Index("ix_tickets_case", "case_id"),
     Index("ix_tickets_received", "received_at"),
 )
