@@ -104,13 +104,20 @@ def load_raw(conn: Connection, raw_id: int) -> RawRecord:
 
 def pending_raw(conn: Connection, source: Source | str | None = None, limit: int = 1000,
                 after_id: int = 0) -> list[tuple[int, RawRecord]]:
-    """Landed raw records not yet normalised, oldest first."""
+    """Landed raw records not yet normalised, oldest first.
+
+    On PostgreSQL the rows are locked for the caller's transaction (SKIP LOCKED), so
+    two workers normalising at once take different records instead of the same ones.
+    """
     c = raw_records.c  # only what a RawRecord needs: fewer result conversions per row
     q = select(c.id, c.source, c.external_id, c.payload_enc, c.fetched_at, c.payload_hash).where(
         c.state == "landed", c.id > after_id)
     if source is not None:
         q = q.where(raw_records.c.source == Source(source).value)
-    rows = conn.execute(q.order_by(raw_records.c.id).limit(limit)).all()
+    q = q.order_by(raw_records.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = conn.execute(q).all()
     vault = get_vault()
     # model_construct: these rows were validated when they were landed; re-validating the
     # payload (a copy of every dict) per record is pure cost on the normalise path
