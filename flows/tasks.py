@@ -21,18 +21,14 @@ from hub.store import get_store
 async def pull_source(source: str, *, cursor: Any = ..., move_cursor: bool = True,
                       portal_runtime: Any = None) -> dict[str, Any]:
     """Pull one source from its cursor and land every page (page + cursor per transaction)."""
-    from connectors.registry import make_connector
     from hub.store.ledger import StorePushLedger
-    from hub.sync import pull_and_land
+    from hub.sync import pull_source as run
 
     store = get_store()
-    connector = make_connector(Source(source), ledger=StorePushLedger(store), portal_runtime=portal_runtime)
-    try:
-        stats = await pull_and_land(store, source, connector, cursor=cursor, move_cursor=move_cursor)
-    finally:
-        await connector.aclose()
-    get_run_logger().info("%s: %d pages, %d records, %d new", source, stats.pages, stats.pulled, stats.new)
-    return stats.as_dict()
+    report = await run(store, Source(source), cursor=cursor, move_cursor=move_cursor,
+                       portal_runtime=portal_runtime, ledger=StorePushLedger(store, source))
+    get_run_logger().info("%s: %d pages, %d records, %d new", source, report.pages, report.records, report.new)
+    return report.as_dict()
 
 
 @task(name="normalise", cache_policy=NO_CACHE)
