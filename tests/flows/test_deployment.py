@@ -43,6 +43,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> Non
     raise TimeoutError("prefect server did not become healthy")
 
 
+def _scheduled_runs(api: str, flow: str, deployment: str, timeout: float) -> int:
+    dep = httpx.get(f"{api}/deployments/name/{flow}/{deployment}", timeout=10).json()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
+            "deployments": {"id": {"any_": [dep["id"]]}}, "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "limit": 10}).json()
+        if runs:
+            return len(runs)
+        time.sleep(2)
+    return 0
+
+
 def _stop(proc: subprocess.Popen | None) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -68,7 +81,7 @@ def test_deploy_all_and_worker_runs_app_sync(sandbox, tmp_path):
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "HUB_REPO_DIR": str(REPO),
            "HUB_SOURCE_URLS": str(urls_file), "HUB_DATABASE_URL": f"sqlite:///{db_path}",
            "HUB_HOME": str(tmp_path / "hub-home"), "PREFECT_WORKER_QUERY_SECONDS": "2",
-           "PREFECT_WORKER_PREFETCH_SECONDS": "5"}
+           "PREFECT_WORKER_PREFETCH_SECONDS": "5", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"}
     env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED", None)
     server = worker = None
     try:
@@ -83,6 +96,9 @@ def test_deploy_all_and_worker_runs_app_sync(sandbox, tmp_path):
                                 capture_output=True, text=True, timeout=300)
         assert deploy.returncode == 0, deploy.stdout[-2000:] + deploy.stderr[-2000:]
         assert deploy.stdout.count("successfully created") >= 13
+        # the server's scheduler turns the cron schedules into scheduled runs (this is what
+        # broke silently with SQLAlchemy 2.1, so it is checked, not assumed)
+        assert _scheduled_runs(api, "sync-source", "app", timeout=120) > 0
         worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "hub-pool", "--limit", "2"],
                                   env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run = subprocess.run([PREFECT, "deployment", "run", "sync-source/app"], env=env, cwd=REPO,
