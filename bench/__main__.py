@@ -1,28 +1,298 @@
-"""Run every benchmark module in this folder with its defaults (`python -m bench`)."""
+"""`make bench`: every benchmark of the hub in ONE table, each row with its baseline and peak memory.
+
+    .venv/bin/python -m bench [--quick] [--only ROW ...] [--json FILE]
+
+Each row runs in its own child process (`python -m bench --row NAME`), so its peak
+memory (max RSS of that process) is its own and no row warms another's caches; the
+baseline of a row is measured in the same child, right after (or before) the row.
+Rows (full size; `--quick` shrinks them ~10x for a smoke run):
+
+| row          | measured                                             | baseline (same run)                         |
+|--------------|------------------------------------------------------|---------------------------------------------|
+| ingest       | land + normalise 100k sandbox records, records/s     | raw floor: json.loads+pydantic+SQLite       |
+| enrich       | enrich + route 100k stored tickets, records/s        | judge_text alone over the same texts        |
+| chase-sqlite | one chase run over 1M open tickets, ms               | the idle scan (nothing due), ms             |
+| chase-pg     | the same on PostgreSQL                               | the idle scan on PostgreSQL                 |
+| drain        | outbox → local signed webhook, rows/s                | plain httpx POSTs to the receiver, /s       |
+| portal-*     | portal scrape with 4 pages at once, records/s        | the same with 1 page                        |
+| empty-cycle  | hub pass over all five sources, nothing new, s       | the five connectors' pulls alone, s         |
+| e2e          | complaint in sandbox → dispatch sent (median), s     | one empty hub pass, s                       |
+
+The code of each measurement lives in bench/ingest.py, enrich.py, chase.py,
+portal.py and cycle.py; this runner only imports and tabulates them.
+"""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+SIZES = {"full": {"ingest": 100_000, "enrich": 100_000, "chase": 1_000_000, "drain": 5000, "portal": 200},
+         "quick": {"ingest": 10_000, "enrich": 10_000, "chase": 50_000, "drain": 1000, "portal": 40}}
 
 
-def main() -> int:
-    """Import each `bench/<name>.py` and call its `main()`; non-zero if any fails."""
-    failed = 0
-    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
-        if info.name.startswith("_"):
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _wall(t: float | tuple[float, float]) -> float:
+    """bench/ingest.py returns (wall, CPU) seconds; the table compares wall time."""
+    return t[0] if isinstance(t, tuple) else t
+
+
+def _tmp_home() -> Path:
+    d = Path(tempfile.mkdtemp(prefix="bench-"))
+    os.environ["HUB_HOME"] = str(d)
+    return d
+
+
+def row_ingest(size: dict[str, int]) -> dict[str, Any]:
+    from bench.ingest import RssSampler, floor, hub
+    from hub.mapping import get_mappings
+    from hub.store.db import Store
+    from sandbox.generator import generate_records
+
+    n = size["ingest"]
+    tmp = _tmp_home()
+    blobs = [json.dumps({"source": s, "external_id": e, "payload": p}, ensure_ascii=False)
+             for s, e, p in generate_records(1, n)]
+    store = Store(f"sqlite:///{tmp / 'hub.db'}")
+    store.upgrade()
+    get_mappings()
+    sampler = RssSampler()
+    sampler.start()
+    secs = _wall(hub(blobs, store, 1000)[0])
+    peak = sampler.stop()
+    store.dispose()
+    fsecs = _wall(floor(blobs, True, tmp))
+    return {"label": f"ingest: land+normalise {n:,} records", "value": n / secs, "unit": "rec/s",
+            "baseline_label": "raw floor json+pydantic+SQLite", "baseline": n / fsecs, "peak_mb": peak,
+            "higher_is_better": True}
+
+
+def row_enrich(size: dict[str, int]) -> dict[str, Any]:
+    from bench.enrich import make_tickets, texts
+    from hub.enrich import enrich_and_route
+    from hub.judge import judge_text
+    from hub.store.db import Store
+    from hub.store.tickets import upsert_tickets
+
+    n = size["enrich"]
+    tmp = _tmp_home()
+    store = Store(f"sqlite:///{tmp / 'hub.db'}")
+    store.upgrade()
+    ids: list[str] = []
+    for i in range(0, n, 5000):
+        part = make_tickets(n, start_at=i, count=min(5000, n - i))
+        with store.begin() as conn:
+            upsert_tickets(conn, part)
+        ids += [t.ticket_id for t in part]
+    pool = [(c["ch"], c["text"]) for c in texts()]
+    t0 = time.perf_counter()
+    for i in range(n):
+        judge_text(*pool[i % len(pool)])
+    base = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for i in range(0, n, 5000):
+        enrich_and_route(store, ids[i:i + 5000])
+    secs = time.perf_counter() - t0
+    store.dispose()
+    return {"label": f"enrich+route {n:,} tickets", "value": n / secs, "unit": "rec/s",
+            "baseline_label": "judge_text alone", "baseline": base, "peak_mb": _peak_mb(), "higher_is_better": True}
+
+
+def _chase_doc(store: Any, label: str) -> dict[str, Any]:
+    from bench.chase import measure_chase
+
+    return measure_chase(store, label)
+
+
+def row_chase_sqlite(size: dict[str, int]) -> dict[str, Any]:
+    from bench.chase import load_sqlite
+    from hub.store.db import Store
+
+    n = size["chase"]
+    tmp = _tmp_home()
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    store = Store(url)
+    store.upgrade()
+    load_sqlite(url, n)
+    doc = _chase_doc(store, "sqlite")
+    store.dispose()
+    return _chase_row("SQLite", n, doc)
+
+
+def _chase_row(db: str, n: int, doc: dict[str, Any]) -> dict[str, Any]:
+    return {"label": f"chase run, {n:,} open ({db}; {doc['due_clocks']:,} due)", "value": doc["run_ms"],
+            "unit": "ms", "baseline_label": "idle scan (nothing due)", "baseline": doc["idle_scan_ms"],
+            "peak_mb": _peak_mb(), "higher_is_better": False, "extra": doc}
+
+
+def row_chase_pg(size: dict[str, int]) -> dict[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    from bench.chase import load_pg
+    from hub.store.db import Store, normalise_url
+
+    n = size["chase"]
+    _tmp_home()
+    admin = normalise_url(os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    name = f"bench_chase_{uuid.uuid4().hex[:8]}"
+    eng = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        store = Store(admin.rsplit("/", 1)[0] + f"/{name}")
+        store.upgrade()
+        load_pg(store, n)
+        doc = _chase_doc(store, "postgres")
+        store.dispose()
+    finally:
+        with eng.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+    return _chase_row("PostgreSQL", n, doc)
+
+
+def row_drain(size: dict[str, int]) -> dict[str, Any]:
+    from bench.chase import load_sqlite, measure_drain
+    from hub.store.db import Store
+
+    tmp = _tmp_home()
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    store = Store(url)
+    store.upgrade()
+    load_sqlite(url, 100)  # the ticket the reminders point at
+    doc = measure_drain(store, size["drain"], "sqlite")
+    store.dispose()
+    return {"label": f"outbox drain → local webhook ({doc['drain_rows']:,} rows)", "value": doc["drain_rows_per_s"],
+            "unit": "rows/s", "baseline_label": "plain POSTs, same concurrency", "baseline": doc["raw_http_posts_per_s"],
+            "peak_mb": _peak_mb(), "higher_is_better": True}
+
+
+def _portal_rows(size: dict[str, int]) -> list[dict[str, Any]]:
+    import multiprocessing as mp
+
+    from bench.portal import measure, serve
+
+    sources = ["gov12315", "blackcat"]
+    home = _tmp_home()
+    urls_q: mp.Queue = mp.Queue()
+    stop = mp.Event()
+    child = mp.Process(target=serve, args=(size["portal"], sources, urls_q, stop), daemon=True)
+    child.start()
+    try:
+        res = asyncio.run(measure(urls_q.get(timeout=120), sources, [1, 4], home))
+    finally:
+        stop.set()
+        child.join(timeout=10)
+    rows = []
+    for src in sources:
+        one = next(r for r in res if r["source"] == src and r["parallel"] == 1)
+        four = next(r for r in res if r["source"] == src and r["parallel"] == 4)
+        rows.append({"label": f"portal scrape {src}, 4 pages ({four['records']} rec)", "value": four["records_per_s"],
+                     "unit": "rec/s", "baseline_label": "1 page", "baseline": one["records_per_s"],
+                     "peak_mb": _peak_mb(), "higher_is_better": True, "note": "RSS of the hub process, not Chromium"})
+    return rows
+
+
+def row_cycle(size: dict[str, int]) -> list[dict[str, Any]]:
+    from bench.cycle import e2e_latency, empty_cycle
+
+    quick = size is SIZES["quick"]
+    ec = asyncio.run(empty_cycle(quick))
+    e2e = asyncio.run(e2e_latency(quick))
+    return [{"label": "empty cycle, all five sources", "value": ec["seconds"], "unit": "s",
+             "baseline_label": "the five connector pulls alone", "baseline": ec["baseline_seconds"],
+             "peak_mb": _peak_mb(), "higher_is_better": False},
+            {"label": f"end to end: sandbox → dispatch sent (median of {e2e['n']})", "value": e2e["seconds"],
+             "unit": "s", "baseline_label": "one empty hub pass", "baseline": e2e["baseline_seconds"],
+             "peak_mb": _peak_mb(), "higher_is_better": False}]
+
+
+ROWS = {"ingest": row_ingest, "enrich": row_enrich, "chase-sqlite": row_chase_sqlite, "chase-pg": row_chase_pg,
+        "drain": row_drain, "portal": _portal_rows, "cycle": row_cycle}
+
+
+def _child(name: str, quick: bool) -> None:
+    size = SIZES["quick" if quick else "full"]
+    out = ROWS[name](size)
+    rows = out if isinstance(out, list) else [out]
+    print("BENCH-ROWS " + json.dumps(rows, default=str), flush=True)
+
+
+def _run_row(name: str, quick: bool, timeout: float) -> list[dict[str, Any]]:
+    cmd = [sys.executable, "-m", "bench", "--row", name] + (["--quick"] if quick else [])
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return [{"label": name, "error": f"timed out after {timeout:.0f} s"}]
+    secs = time.perf_counter() - t0
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-ROWS "):
+            rows = json.loads(line[len("BENCH-ROWS "):])
+            for r in rows:
+                r["row_seconds"] = secs
+            return rows
+    return [{"label": name, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:150]}]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """The one table (plain text, fixed width)."""
+    head = f"{'benchmark':<52} {'value':>12} {'unit':<6} {'baseline':>12}  {'baseline is':<32} {'ratio':>6} {'peak MB':>8} {'time':>6}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['label']:<52} FAILED: {r['error']}")
             continue
-        mod = importlib.import_module(f"bench.{info.name}")
-        fn = getattr(mod, "main", None)
-        if fn is None:
-            continue
-        print(f"== bench.{info.name}", flush=True)
-        # scripts differ: some take argv (pass none, so their defaults apply), some take nothing
-        rc = fn([]) if inspect.signature(fn).parameters else fn()
-        failed += bool(rc)
-    return 1 if failed else 0
+        ratio = r["value"] / r["baseline"] if r["baseline"] else float("nan")
+        lines.append(f"{r['label'][:52]:<52} {_fmt(r['value']):>12} {r['unit']:<6} {_fmt(r['baseline']):>12}  "
+                     f"{r['baseline_label'][:32]:<32} {ratio:>6.2f} {r['peak_mb']:>8.0f} {r['row_seconds']:>5.0f}s")
+    lines.append("ratio = value / baseline (rec/s, rows/s: higher is better; ms, s: lower is better). "
+                 "peak MB = max RSS of the row's process.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every row (each in a child process) and print the table; non-zero if a row failed."""
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="~10x smaller sizes (a smoke run)")
+    ap.add_argument("--only", nargs="+", choices=sorted(ROWS), help="run these rows only")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per row")
+    ap.add_argument("--row", choices=sorted(ROWS), help=argparse.SUPPRESS)  # child mode
+    args = ap.parse_args(argv)
+    if args.row:
+        _child(args.row, args.quick)
+        return 0
+    rows: list[dict[str, Any]] = []
+    for name in args.only or list(ROWS):
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        rows += _run_row(name, args.quick, args.timeout)
+    print(render(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1, default=str))
+    return 1 if any("error" in r for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from hub.schema import (
 )
 from hub.sla import get_sla, restart_clocks, start_clocks
 from hub.store.db import Store
-from hub.store.outbox import enqueue
+from hub.store.outbox import enqueue, enqueue_many
 from hub.store.tables import ticket_events
 from hub.store.tickets import get_tickets, save_tickets
 from hub.teams import TeamsConfig, get_teams
@@ -157,9 +157,12 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
     route_ids = {t.ticket_id for t in to_route}
     events: list[TicketEvent] = []
     routed_n = _dispatch_counts(conn, [t.ticket_id for t in to_route if t.handling.status == Status.REOPENED])
+    dispatches: list[dict[str, Any]] = []  # queued in one statement after the loop
     for t in to_route:
-        _route_one(conn, t, now, teams, routing, assigner, plan, results[t.ticket_id], routed_n, events, stats)
+        _route_one(conn, t, now, teams, routing, assigner, plan, results[t.ticket_id], routed_n, events, stats,
+                   dispatches)
         per_team[t.handling.team or "-"] += 1
+    stats.dispatched += len(enqueue_many(conn, dispatches))
     # 4. events for judgements, stats
     for t in batch:
         j = t.judgement
@@ -199,7 +202,8 @@ def _dispatch_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
 
 def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, routing: RoutingConfig,
                assigner: Assigner, plan: IncidentPlan, res: JudgeResult, routed_n: dict[str, int],
-               events: list[TicketEvent], stats: EnrichStats) -> None:
+               events: list[TicketEvent], stats: EnrichStats,
+               dispatches: list[dict[str, Any]] | None = None) -> None:
     h, j = t.handling, t.judgement
     segments = {s for s, on in (("elderly", j.vulnerable or t.customer.elderly), ("vip", t.customer.vip)) if on}
     rule: Rule = routing.match(t, segments)
@@ -265,8 +269,11 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
         "incident_id": j.incident_id, "case_id": t.case_id,
         "reasons": [f"rule {rule.id}", t.explanations["category"].value, t.explanations["urgency"].reason, why][:4],
     }
-    if enqueue(conn, key=f"dispatch:{t.ticket_id}:{team_id}:{n}", kind="dispatch", target=f"team:{team_id}",
-               ticket_id=t.ticket_id, payload=payload):
+    msg = {"key": f"dispatch:{t.ticket_id}:{team_id}:{n}", "kind": "dispatch", "target": f"team:{team_id}",
+           "ticket_id": t.ticket_id, "payload": payload}
+    if dispatches is not None:
+        dispatches.append(msg)  # the caller inserts the batch's dispatches at once
+    elif enqueue(conn, **msg):
         stats.dispatched += 1
 
 

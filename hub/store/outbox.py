@@ -50,6 +50,28 @@ def enqueue(conn: Connection, *, key: str, kind: str, target: str, payload: dict
     return bool(res)
 
 
+
+def enqueue_many(conn: Connection, messages: list[dict[str, Any]]) -> set[str]:
+    """`enqueue` for a batch, in one INSERT … ON CONFLICT DO NOTHING; returns the keys actually added.
+
+    Each message is a dict of `enqueue`'s keyword arguments (`key`, `kind`, `target`,
+    `payload`, optional `ticket_id`, `secret`, `not_before`). Routing a batch of
+    tickets queues one dispatch each: one statement instead of one per ticket
+    (per-row inserts were ~20 % of enrich + route time).
+    """
+    if not messages:
+        return set()
+    now = utcnow()
+    vault = get_vault()
+    rows = [{"idempotency_key": m["key"], "kind": m["kind"], "target": m["target"], "ticket_id": m.get("ticket_id"),
+             "payload": json.loads(json.dumps(m["payload"], default=str, ensure_ascii=False)),
+             "secret_enc": vault.encrypt_bytes(json.dumps(m["secret"], ensure_ascii=False).encode())
+             if m.get("secret") else None,
+             "state": "pending", "attempts": 0, "next_attempt_at": m.get("not_before") or now, "created_at": now}
+            for m in messages]
+    stmt = insert_ignore(conn, outbox, ["idempotency_key"]).returning(outbox.c.idempotency_key)
+    return set(conn.execute(stmt, rows).scalars())
+
 def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = None,
           kinds: list[str] | None = None) -> list[OutboxMessage]:
     """Take up to `limit` due messages for this worker; no two workers get the same row."""

@@ -1,0 +1,28 @@
+"""`make bench` prints one table: every row with value, baseline, ratio and peak memory; failures shown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bench.__main__ import ROWS, render
+from hub.settings import PROJECT_ROOT
+
+
+def test_table_has_every_row_with_baseline_and_memory() -> None:
+    rows = [{"label": "ingest: land+normalise 10 records", "value": 500.0, "unit": "rec/s", "baseline": 1000.0,
+             "baseline_label": "raw floor", "peak_mb": 123.4, "row_seconds": 3.0},
+            {"label": "chase-pg", "error": "timed out after 5 s"}]
+    out = render(rows).splitlines()
+    assert "baseline" in out[0] and "peak MB" in out[0] and "ratio" in out[0]
+    assert "0.50" in out[2] and "123" in out[2] and "raw floor" in out[2]
+    assert "FAILED: timed out" in out[3]
+    assert set(ROWS) == {"ingest", "enrich", "chase-sqlite", "chase-pg", "drain", "portal", "cycle"}
+
+
+def test_runner_child_mode_reports_a_row_as_json() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "--only", "drain", "--quick", "--timeout", "240"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("outbox drain"))
+    assert "rows/s" in line and "plain POSTs" in line

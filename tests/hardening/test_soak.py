@@ -1,0 +1,123 @@
+"""Fault soak: full hub cycles of all five sources with the sandbox misbehaving everywhere.
+
+Every system answers 30 % of requests with 5xx, starts 429 bursts (Retry-After),
+adds latency, hangs some requests (then 504) and expires portal sessions and app
+tokens after a few seconds. `run_cycle` (inside a Prefect flow) must complete every
+time; a source that gives up in one cycle is picked up by the next from its
+committed cursor. After at most a few cycles every sandbox complaint has landed,
+every malformed one is quarantined, no ticket is duplicated and the figures
+(cycles, time, retries per source) are printed. Bounded for CI (< 90 s of cycles).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect import flow
+from sqlalchemy import func, select
+
+from tests.fixtures.hub_config import clear_config_caches
+
+SOURCES = ["gov12315", "blackcat", "app", "sms", "callcenter"]
+FAULTS = {"error_rate": 0.3, "throttle_rate": 0.03, "throttle_burst": 2, "retry_after": 1,
+          "latency_ms": 10, "latency_jitter_ms": 20, "hang_rate": 0.01, "hang_seconds": 1.5}
+MAX_CYCLES = 5
+
+
+@flow(name="soak-cycle")
+async def _soak_cycle(now: datetime) -> dict[str, Any]:
+    from flows.cycle import run_cycle
+
+    return await run_cycle(None, now=now)
+
+
+class _RetryCounter(logging.Handler):
+    """Counts the retry lines the HTTP layer and the portal layer log (one per retry)."""
+
+    http = re.compile(r"^(\w+): attempt \d+ failed, retrying")
+    portal = re.compile(r", retry \d+ in ")
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.urls = urls
+        self.by_source: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if m := self.http.match(msg):
+            self.by_source[m.group(1)] += 1
+        elif self.portal.search(msg):
+            src = next((s for s, u in self.urls.items() if u in msg), None)
+            self.by_source[src or "portal (login)"] += 1
+
+
+@pytest.mark.timeout(900)
+async def test_fault_soak_all_sources(sandbox_factory, sqlite_store, prefect_harness, tmp_path: Path,  # noqa: ANN001
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.store import db
+    from hub.store.tables import quarantine, raw_records, tickets
+
+    faults = {"*": FAULTS | {"malformed_rate": 0.05},
+              "gov12315": FAULTS | {"session_ttl": 6}, "blackcat": FAULTS | {"session_ttl": 6},
+              "app": FAULTS | {"session_ttl": 4}}
+    sb = sandbox_factory(seed=13, backlog=15, rate=20, faults=faults)
+    urls = tmp_path / "urls.json"
+    urls.write_text(json.dumps(sb.urls))
+    monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
+    clear_config_caches()
+    db.use_store(sqlite_store)
+    counter = _RetryCounter(sb.urls)
+    watched = [logging.getLogger(n) for n in ("connectors", "hub")]
+    for lg in watched:
+        lg.addHandler(counter)
+        lg.setLevel(logging.INFO)
+    started = time.perf_counter()
+    rows: list[list[dict[str, Any]]] = []
+    try:
+        for cycle in range(MAX_CYCLES):
+            if cycle == 1:
+                sb.advance(minutes=60)  # more arrivals while the faults go on
+                sb.expire_sessions()  # and every session dies between cycles
+            result = await _soak_cycle(sb.now())  # must complete, whatever the sources do
+            rows.append(result["sources"])
+            if cycle >= 1 and not any(r.get("failed") for r in result["sources"]):
+                break
+    finally:
+        for lg in watched:
+            lg.removeHandler(counter)
+        db.use_store(None)
+        clear_config_caches()
+    seconds = time.perf_counter() - started
+
+    store = sqlite_store
+    with store.begin() as conn:
+        landed = {(r.source, r.external_id) for r in conn.execute(select(raw_records.c.source,
+                                                                         raw_records.c.external_id))}
+        left = conn.execute(select(func.count()).select_from(raw_records).where(raw_records.c.state == "landed")).scalar()
+        dup = conn.execute(select(tickets.c.source, tickets.c.external_id).group_by(
+            tickets.c.source, tickets.c.external_id).having(func.count() > 1)).all()
+        n_tickets = conn.execute(select(func.count()).select_from(tickets)).scalar()
+        n_quar = conn.execute(select(func.count()).select_from(quarantine)).scalar()
+    truth = [t for s in SOURCES for t in sb.truth(s)]
+    lost = [f"{t['source']}:{t['external_id']}" for t in truth
+            if not t.get("malformed") and (t["source"], t["external_id"]) not in landed]
+    failures = Counter(r["source"] for cyc in rows for r in cyc if r.get("failed"))
+    print(f"\nfault soak: {len(rows)} cycles in {seconds:.1f} s; {len(truth)} sandbox records, {len(landed)} landed, "
+          f"{n_tickets} tickets, {n_quar} quarantined; retries per source {dict(counter.by_source)}; "
+          f"source failures per cycle {dict(failures)}")
+    for i, cyc in enumerate(rows, 1):
+        print(f"  cycle {i}: " + ", ".join(f"{r['source']} pulled={r.get('pulled', 0)} new={r.get('new', 0)}"
+                                         + (" FAILED" if r.get("failed") else "") for r in cyc))
+    assert not any(r.get("failed") for r in rows[-1]), f"sources still failing after {len(rows)} cycles: {rows[-1]}"
+    assert not lost, f"{len(lost)} complaints never landed: {lost[:10]}"
+    assert left == 0 and not dup
+    assert sum(counter.by_source.values()) > 10, "the faults should have forced retries"
+    assert n_quar > 0, "malformed records should be quarantined"
