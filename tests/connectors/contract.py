@@ -200,7 +200,8 @@ class ConnectorContract:
 
     async def test_429_and_5xx_recovered_within_bounds(self, sandbox, request):
         a = self.adapter
-        sandbox.set_faults(a.source, throttle_next=2, retry_after=1, error_rate=0.25)
+        # 10 % 5xx: at 5 attempts a page fails for good once in 100k requests (0.25 made CI flaky)
+        sandbox.set_faults(a.source, throttle_next=2, retry_after=1, error_rate=0.1)
         conn = await self._open(sandbox, request, page_size=a.small_page_size)
         t0 = time.monotonic()
         try:

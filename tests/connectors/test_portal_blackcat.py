@@ -78,7 +78,7 @@ async def test_session_saved_owner_only_and_reused(sb, browser, tmp_path) -> Non
 
 async def test_push_reply_and_complete_once(sb, browser, tmp_path) -> None:  # noqa: ANN001
     rt = runtime_for(browser, tmp_path)
-    conn = BlackcatConnector(cfg(sb), runtime=rt, backoff_base_seconds=0.05)
+    conn = BlackcatConnector(cfg(sb), runtime=rt, backoff_base_seconds=0.05, max_attempts=10)  # 30 % faults below
     assert (await conn.check()).ok
     sb.set_faults("blackcat", error_rate=0.3)  # 5xx on forms and redirects: outcomes must be re-read
     sn = next(k for k, p in records_of(sb).items() if p.get("status") in ("审核通过", "处理中"))
