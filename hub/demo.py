@@ -63,6 +63,7 @@ def main() -> int:
 async def _run(sb, started: float) -> int:  # noqa: ANN001
     from flows.cycle import hub_cycle
     from flows.ops import push_updates
+    from hub.schema import to_local, utcnow
     from hub.store import get_store
 
     store = get_store()
@@ -70,9 +71,11 @@ async def _run(sb, started: float) -> int:  # noqa: ANN001
     print(f"complaint hub demo — sandbox at {', '.join(f'{k}={v}' for k, v in sb.urls.items())}")
     print(f"store: {store.engine.url.render_as_string(hide_password=True)}\n")
 
-    t0 = sb.now()
-    print(f"[1/4] cycle 1 at {t0:%Y-%m-%d %H:%M} (sandbox time): sync all → route → push → chase")
-    first = await hub_cycle(now=t0)
+    # Cycle 1 runs on the real clock (the sandbox starts at "now", rounded down to the
+    # minute); later steps follow the sandbox clock as it jumps ahead.
+    t0 = max(sb.now(), utcnow())
+    print(f"[1/4] cycle 1 at {to_local(t0):%Y-%m-%d %H:%M}: sync all → route → push → chase")
+    first = await hub_cycle()
     _print_cycle(first)
 
     print("\n[2/4] back office resolves one ticket per source; the push flow sends push-backs and surveys")
@@ -83,7 +86,7 @@ async def _run(sb, started: float) -> int:  # noqa: ANN001
     sb.advance(minutes=ADVANCE_HOURS * 60)
     t1 = sb.now()
     print(f"\n[3/4] sandbox clock +{ADVANCE_HOURS} h: new complaints, survey answers, deadlines pass")
-    print(f"[4/4] cycle 2 at {t1:%Y-%m-%d %H:%M}")
+    print(f"[4/4] cycle 2 at {to_local(t1):%Y-%m-%d %H:%M} (sandbox time)")
     second = await hub_cycle(now=t1)
     _print_cycle(second)
     _print_summary(store, sb, first, second)
