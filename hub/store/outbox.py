@@ -40,15 +40,8 @@ def enqueue(conn: Connection, *, key: str, kind: str, target: str, payload: dict
             ticket_id: str | None = None, secret: dict[str, Any] | None = None,
             not_before: datetime | None = None) -> bool:
     """Add a message in the caller's transaction. Returns False if the key exists (idempotent)."""
-    now = utcnow()
-    row = {"idempotency_key": key, "kind": kind, "target": target, "ticket_id": ticket_id,
-           "payload": json.loads(json.dumps(payload, default=str, ensure_ascii=False)),
-           "secret_enc": get_vault().encrypt_bytes(json.dumps(secret, ensure_ascii=False).encode())
-           if secret else None,
-           "state": "pending", "attempts": 0, "next_attempt_at": not_before or now, "created_at": now}
-    res = conn.execute(insert_ignore(conn, outbox, ["idempotency_key"]).returning(outbox.c.id), [row]).all()
-    return bool(res)
-
+    return bool(enqueue_many(conn, [{"key": key, "kind": kind, "target": target, "payload": payload,
+                                     "ticket_id": ticket_id, "secret": secret, "not_before": not_before}]))
 
 
 def enqueue_many(conn: Connection, messages: list[dict[str, Any]]) -> set[str]:
@@ -71,6 +64,7 @@ def enqueue_many(conn: Connection, messages: list[dict[str, Any]]) -> set[str]:
             for m in messages]
     stmt = insert_ignore(conn, outbox, ["idempotency_key"]).returning(outbox.c.idempotency_key)
     return set(conn.execute(stmt, rows).scalars())
+
 
 def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = None,
           kinds: list[str] | None = None) -> list[OutboxMessage]:
