@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +41,18 @@ async def _sync_one(source: str, portal_runtime: Any = None, now: datetime | Non
     return row
 
 
+@asynccontextmanager
+async def portal_runtime(needed: bool) -> AsyncIterator[Any]:
+    """One browser for the run when a portal source is in it (None otherwise)."""
+    if not needed:
+        yield None
+        return
+    from connectors.portal.runtime import PortalRuntime  # Playwright only when a portal is synced
+
+    async with PortalRuntime() as rt:
+        yield rt
+
+
 class SourcesFailed(RuntimeError):
     """Raised at the end of a run in which some sources failed (after the others finished)."""
 
@@ -59,27 +73,16 @@ async def sync_source(source: str) -> list[dict[str, Any]]:
     Parameters: `source` — gov12315, blackcat, app, sms or callcenter.
     """
     source = Source(source).value
-    if source in PORTALS:
-        from connectors.portal.runtime import PortalRuntime
-
-        async with PortalRuntime() as rt:
-            row = await _sync_one(source, rt)
-    else:
-        row = await _sync_one(source)
+    async with portal_runtime(source in PORTALS) as rt:
+        row = await _sync_one(source, rt)
     return await _finish([row], key=f"sync-{source}")
 
 
 async def sync_all_sources(sources: list[str] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every source concurrently (one browser shared by the two portals); never raises per source."""
     chosen = [Source(s).value for s in (sources or [s.value for s in Source])]
-    need_browser = any(s in PORTALS for s in chosen)
-    if need_browser:
-        from connectors.portal.runtime import PortalRuntime
-
-        async with PortalRuntime() as rt:
-            rows = await asyncio.gather(*(_sync_one(s, rt if s in PORTALS else None, now) for s in chosen))
-    else:
-        rows = await asyncio.gather(*(_sync_one(s, None, now) for s in chosen))
+    async with portal_runtime(any(s in PORTALS for s in chosen)) as rt:
+        rows = await asyncio.gather(*(_sync_one(s, rt if s in PORTALS else None, now) for s in chosen))
     get_run_logger().info("synced %s", ", ".join(f"{r['source']}={r.get('new', 0)} new" for r in rows))
     return list(rows)
 
@@ -104,17 +107,8 @@ async def backfill(source: str, since: datetime, until: datetime | None = None) 
 
     source = Source(source).value
     cursor = backfill_cursor(Source(source), since, until)
-    rt_cm = None
-    if source in PORTALS:
-        from connectors.portal.runtime import PortalRuntime
-
-        rt_cm = PortalRuntime()
-    rt = await rt_cm.__aenter__() if rt_cm else None
-    try:
+    async with portal_runtime(source in PORTALS) as rt:
         pulled = await tasks.pull_source(source, cursor=cursor, move_cursor=False, portal_runtime=rt)
-    finally:
-        if rt_cm:
-            await rt_cm.__aexit__(None, None, None)
     norm = tasks.normalise(source)
     routed = tasks.enrich_and_route(_ids(norm))
     row = {"source": source, "pulled": pulled["pulled"], "new": pulled["new"],
