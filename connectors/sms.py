@@ -24,8 +24,6 @@ retried: the next attempt looks again before sending.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -36,6 +34,7 @@ from connectors.base import CheckResult, Connector, Page, PushLedger
 from connectors.config import SourceConfig, build_client
 from connectors.incremental import RunDedupe, raw
 from hub.errors import ConfigError, HubError, SourceDataError, TransientError
+from hub.intents import detect_sms_intent, survey_satisfied
 from hub.logs import get_logger
 from hub.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
 
@@ -53,39 +52,24 @@ SMS_TEMPLATE: dict[Status, str] = {
 
 # --- uplink sorting ----------------------------------------------------------------------------
 
-SATISFIED = frozenset({"1", "满意", "非常满意", "很满意", "满意了", "好", "好评"})
-DISSATISFIED = frozenset({"2", "不满意", "非常不满意", "很不满意", "差", "差评", "不满"})
-UNSUBSCRIBE = frozenset({"T", "TD", "退订", "N", "退", "取消", "取消订阅", "退订短信", "UNSUBSCRIBE", "STOP"})
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-
-
-def _norm(text: str | None) -> str:
-    # NFKC folds full-width digits/letters (１, ＴＤ) into ASCII; punctuation and spaces go.
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+# One vocabulary for the whole hub: the rules live in hub.intents (the normaliser
+# uses the same functions to keep survey replies and unsubscribes out of tickets).
 
 
 def survey_answer(text: str | None) -> str | None:
     """`satisfied` / `dissatisfied` for a survey reply (1/2/满意/不满意…), else None."""
-    t = _norm(text)
-    if t in SATISFIED:
-        return "satisfied"
-    if t in DISSATISFIED:
-        return "dissatisfied"
-    return None
+    if detect_sms_intent(text) is not MessageKind.SURVEY_REPLY:
+        return None
+    return {True: "satisfied", False: "dissatisfied"}.get(survey_satisfied(text))
 
 
 def classify_uplink(text: str | None) -> str:
     """Sort an MO text: `survey_reply`, `unsubscribe` or `complaint` (MessageKind values).
 
-    Only an exact short answer counts as a survey reply or unsubscribe; anything
-    longer ("2 还是没解决…", "不满意，钱没退") is a complaint the hub must read.
+    Only a short answer counts as a survey reply or unsubscribe; anything longer
+    ("2 还是没解决，我要投诉…", "不满意，钱没退") is a complaint the hub must read.
     """
-    t = _norm(text)
-    if t in UNSUBSCRIBE:
-        return MessageKind.UNSUBSCRIBE.value
-    if survey_answer(text) is not None:
-        return MessageKind.SURVEY_REPLY.value
-    return MessageKind.COMPLAINT.value
+    return detect_sms_intent(text).value
 
 
 def match_delivery_reports(reports: Iterable[dict[str, Any]],
