@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select, update
 
 from hub import announce
 from hub.chase_config import get_chase_config
+from hub.intents import survey_satisfied
 from hub.logs import get_logger
 from hub.pii import get_vault
 from hub.schema import Status, Ticket, TicketEvent, utcnow
@@ -40,12 +41,6 @@ class SurveyStats:
     unmatched: int = 0
     optouts: int = 0
     expired: int = 0
-
-
-def _intent(text: str) -> bool | None:
-    from hub.intents import survey_satisfied  # noqa: PLC0415
-
-    return survey_satisfied(text)
 
 
 def schedule_survey(conn: Connection, t: Ticket, now: datetime | None = None) -> bool:
@@ -80,7 +75,7 @@ def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> object | No
 def _apply_answer(conn: Connection, survey: object, text: str, now: datetime, stats: SurveyStats) -> None:
     from hub.handling import change_status, reopen  # noqa: PLC0415 - handling imports survey lazily
 
-    verdict = _intent(text)
+    verdict = survey_satisfied(text)
     tid = survey.ticket_id  # type: ignore[attr-defined]
     t = get_ticket(conn, tid)
     if verdict is None or t is None:
