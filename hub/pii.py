@@ -16,7 +16,7 @@ import hmac
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
@@ -153,7 +153,6 @@ class PersonName(_Sensitive):
         return mask_name(self._raw)
 
 
-PhoneField = Annotated[Phone, "pii"]
 
 # --- keys, encryption, hashing ---------------------------------------------------
 
