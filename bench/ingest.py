@@ -162,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     (h_secs, h_cpu), (f_secs, f_cpu), (fdb_secs, fdb_cpu) = h_secs, f_secs, fdb_secs
     hub_rate, floor_rate, floor_db_rate = n / h_secs, n / f_secs, n / fdb_secs
     print(f"hub   land+normalise: {h_secs:7.2f}s  {hub_rate:9,.0f} records/s  (CPU {n / h_cpu:,.0f}/s; landed "
-          f"{landed}, created {stats.created}, quarantined {stats.quarantined}, ignored {stats.ignored}, "
-          f"linked {stats.linked})")
+          f"{landed}, created {stats.created}, quarantined {stats.quarantined}, ignored {stats.ignored})")
     print(f"      peak memory: RSS {rss1:.0f} MB during the hub phase (+{rss1 - sampler.start_mb:.0f} MB over the "
           f"input already in memory; process max RSS {_maxrss_mb():.0f} MB)"
           + (f", tracemalloc peak {peak:.0f} MB" if peak is not None else ""))

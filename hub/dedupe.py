@@ -222,13 +222,14 @@ def _text_of(matter: dict[str, Any] | Any) -> str:
 
 
 def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None = None,
-               now: datetime | None = None) -> LinkStats:
+               now: datetime | None = None, *, caller_saves: bool = False) -> LinkStats:
     """Link a batch of tickets into cases with earlier/later tickets of the same customer.
 
-    Call it before or after the batch is upserted. Batch tickets that are not stored
-    yet get their case fields set in memory (so the insert writes them; their
-    `linked` events are in `pending_events`); stored tickets whose case changes are
-    patched with `set_case_fields` and a `linked` event.
+    Batch tickets that are not stored yet — or all batch tickets with
+    `caller_saves` (enrichment saves its batch afterwards) — get their case fields
+    set in memory, their `linked` events in `pending_events` for the caller to
+    write; other stored tickets whose case changes are patched with
+    `set_case_fields` and a `linked` event.
     """
     cfg = cfg or load_config()
     stats = LinkStats()
@@ -262,7 +263,7 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
         keys = tuple(f"{k}:{getattr(r, k)}" for k in cfg.match_on if getattr(r, k))
         docs[r.ticket_id] = _Doc(r.ticket_id, r.source, r.received_at, r.case_id, r.is_primary, r.repeat_count, keys,
                                  raw_hash=r.raw_hash)
-    unstored = {tid for tid in mine if tid not in rows}
+    unstored = set(mine) if caller_saves else {tid for tid in mine if tid not in rows}
     for tid in unstored:
         t = mine[tid]
         keys = tuple(f"{k}:{getattr(t.customer, k)}" for k in cfg.match_on if getattr(t.customer, k))

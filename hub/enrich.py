@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from hub.dedupe import link_cases
+from hub.dedupe import load_config as load_dedupe
 from hub.incidents import IncidentPlan, plan_incidents, save_incidents
 from hub.judge import JudgeResult, judge_text
 from hub.logs import get_logger
@@ -65,6 +67,7 @@ class EnrichStats:
     incidents_created: int = 0
     incident_tickets: int = 0
     dispatched: int = 0
+    linked: int = 0  # tickets whose case (or place in it) changed
     per_team: dict[str, int] = field(default_factory=dict)
     per_category: dict[str, int] = field(default_factory=dict)
 
@@ -122,6 +125,8 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
     stats.missing += len(ids) - len(loaded)
     batch = sorted(loaded.values(), key=lambda t: (t.received_at, t.ticket_id))
     before = {t.ticket_id: _snapshot(t) for t in batch}
+    # 0. duplicates and repeats first: the case and repeat count feed risk and sticky routing
+    events: list[TicketEvent] = _link(conn, batch, now, stats)
     assigner = Assigner(teams, routing.assignment, now)
     assigner.load_state(conn)
     assigner.load_history(conn, batch)
@@ -155,7 +160,6 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
                                               f"{routing.incidents.window_minutes} min", matched=[inc.signature])
     # 3. route, clock, dispatch
     route_ids = {t.ticket_id for t in to_route}
-    events: list[TicketEvent] = []
     routed_n = _dispatch_counts(conn, [t.ticket_id for t in to_route if t.handling.status == Status.REOPENED])
     dispatches: list[dict[str, Any]] = []  # queued in one statement after the loop
     for t in to_route:
@@ -188,6 +192,18 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
     save_incidents(conn, plan, now)
     assigner.save_state(conn)
     save_tickets(conn, batch + linked, events)
+
+
+def _link(conn: Connection, batch: list[Ticket], now: datetime, stats: EnrichStats) -> list[TicketEvent]:
+    """Link the batch into cases (in memory: `save_tickets` writes them); their `linked` events."""
+    try:
+        link = link_cases(conn, batch, load_dedupe(), now, caller_saves=True)
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        # linking is one signal among many: a bug there must not keep complaints from their team
+        log.error("case linking skipped for a batch of %d: %s: %s", len(batch), type(exc).__name__, exc)
+        return []
+    stats.linked += link.linked
+    return list(link.pending_events)
 
 
 def _dispatch_counts(conn: Connection, ids: list[str]) -> dict[str, int]:

@@ -1,10 +1,12 @@
-"""NORMALISE: landed raw records → tickets (or quarantine), plus case linking.
+"""NORMALISE: landed raw records → tickets (or quarantine).
 
 One transaction per batch: map every record (compiled mappings), upsert the
 tickets, quarantine the failures with field path, reason and mapping version,
-mark the raw rows, link duplicates into cases. A bad record is one quarantine
-row, never a failed batch. Non-complaint SMS (survey replies, unsubscribes) get
-raw state `survey_reply` / `unsubscribe` for the survey processor.
+mark the raw rows. A bad record is one quarantine row, never a failed batch.
+Non-complaint SMS (survey replies, unsubscribes) get raw state `survey_reply` /
+`unsubscribe` for the survey processor. New tickets are written as rows straight
+from the mapping (`CompiledMapping.map_row`), without a pydantic round trip.
+Duplicate/repeat links into cases are ENRICH's job (`hub.enrich`), as in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.dedupe import DedupeConfig, LinkStats, link_cases, load_config
 from hub.logs import get_logger
 from hub.mapping import MapOutcome, MappingFailure, MappingSet, get_mappings
 from hub.pii import get_vault, scrub_text
-from hub.schema import MessageKind, RawRecord, Source, Ticket
+from hub.schema import MessageKind, RawRecord, Source, utcnow
 from hub.store.db import Store
 from hub.store.landing import load_raw, mark_raw, pending_raw
 from hub.store.quarantine import QuarantineEntry, mark_replayed, put
 from hub.store.tables import quarantine as quarantine_t
 from hub.store.tables import raw_records
-from hub.store.tickets import add_events, upsert_tickets
+from hub.store.tickets import ticket_to_row, upsert_ticket_rows
 
 log = get_logger(__name__)
 
@@ -43,7 +44,6 @@ class NormaliseStats:
     unchanged: int = 0
     quarantined: int = 0
     ignored: int = 0  # survey replies and unsubscribes (no ticket)
-    linked: int = 0  # tickets whose case changed
     per_source: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(Counter))
     created_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
@@ -61,38 +61,39 @@ class NormaliseStats:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (flows read `created_ids`/`updated_ids` from it)."""
-        return {**{k: getattr(self, k) for k in (*COUNTS, "linked")},
+        return {**{k: getattr(self, k) for k in COUNTS},
                 "per_source": {s: dict(c) for s, c in self.per_source.items()},
                 "unknown_fields": {s: dict(c) for s, c in self.unknown_fields.items()},
                 "created_ids": list(self.created_ids), "updated_ids": list(self.updated_ids)}
 
 
-def _safe_map(mappings: MappingSet, raw: RawRecord, vault: Any) -> MapOutcome:
+def _safe_map(mappings: MappingSet, raw: RawRecord, vault: Any, now: Any) -> MapOutcome:
     try:
-        return mappings.map(raw, vault)
+        return mappings.map_row(raw, vault, now)
     except Exception as exc:  # noqa: BLE001 - an engine bug on one record must not stop the batch
         return MapOutcome(failure=MappingFailure("(engine)", f"{type(exc).__name__}: {scrub_text(str(exc))[:300]}"),
                           mapping_version=mappings.version(raw.source))
 
 
 def process_batch(conn: Connection, rows: Iterable[tuple[int, RawRecord]], mappings: MappingSet,
-                  stats: NormaliseStats, *, dedupe: DedupeConfig | None = None) -> list[int]:
-    """Map, upsert, quarantine, mark and link one batch inside the caller's transaction.
+                  stats: NormaliseStats) -> list[int]:
+    """Map, upsert, quarantine and mark one batch inside the caller's transaction.
 
     Returns the raw ids that were turned into tickets or sorted as non-complaints
     (replay uses them to close their quarantine rows).
     """
     vault = get_vault()
+    now = utcnow()
     marks: list[tuple[int, str, str | None]] = []
     bad: list[QuarantineEntry] = []
-    good: list[Ticket] = []
-    good_raw: list[tuple[int, str, str]] = []  # raw id, ticket id, source
+    good: list[tuple[dict[str, Any], bytes | None]] = []  # (tickets row, plaintext PII or None)
+    good_raw: list[tuple[int, str]] = []  # raw id, ticket id
     resolved: list[int] = []
     seen: Counter[str] = Counter()  # counted per batch: a _bump per record is measurable at 100k
     for rid, raw in rows:
         src = raw.source.value
         seen[src] += 1
-        out = _safe_map(mappings, raw, vault)
+        out = _safe_map(mappings, raw, vault, now)
         for k in out.unknown_fields:
             stats.unknown_fields[src][k] += 1
         if out.failure is not None:
@@ -106,31 +107,20 @@ def process_batch(conn: Connection, rows: Iterable[tuple[int, RawRecord]], mappi
             marks.append((rid, out.kind.value, None))
             resolved.append(rid)
         else:
-            assert out.ticket is not None
-            good.append(out.ticket)
-            good_raw.append((rid, out.ticket.ticket_id, src))
+            row = out.row if out.row is not None else ticket_to_row(out.ticket, vault)  # type: ignore[arg-type]
+            good.append((row, out.pii))
+            good_raw.append((rid, row["ticket_id"]))
     for src, n in seen.items():
         stats._bump(src, "seen", n)
     if good:
-        latest = {t.ticket_id: t for t in good}  # the later version of a key wins, as in the upsert
-        # Link before the upsert: new tickets are inserted with their case already set (one write).
-        try:
-            link = link_cases(conn, list(latest.values()), dedupe)
-        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
-            # linking is an enrichment: a bug there must not keep complaints out of the hub
-            log.error("case linking skipped for a batch of %d: %s: %s", len(latest), type(exc).__name__, exc)
-            link = LinkStats()
-        res = upsert_tickets(conn, good)
-        created = set(res.created)
-        add_events(conn, [e for e in link.pending_events if e.ticket_id in created])
-        stats.linked += link.linked
-        src_of = {t.ticket_id: t.source.value for t in good}
+        res = upsert_ticket_rows(conn, good)
+        src_of = {r["ticket_id"]: r["source"] for r, _ in good}
         for name, ids in (("created", res.created), ("updated", res.updated), ("unchanged", res.unchanged)):
             for src, n in Counter(src_of[tid] for tid in ids).items():
                 stats._bump(src, name, n)
         stats.created_ids += res.created
         stats.updated_ids += res.updated
-        for rid, tid, _src in good_raw:
+        for rid, tid in good_raw:
             marks.append((rid, "normalised", tid))
             resolved.append(rid)
     put(conn, bad)
@@ -145,7 +135,6 @@ def normalise_pending(store: Store, source: str | None = None, batch: int = 1000
                       mappings: MappingSet | None = None) -> NormaliseStats:
     """Normalise every landed raw record (of one source, or all), one transaction per batch."""
     mappings = mappings or get_mappings()
-    dedupe = load_config()
     stats = NormaliseStats()
     src = Source(source).value if source else None
     after = 0
@@ -155,7 +144,7 @@ def normalise_pending(store: Store, source: str | None = None, batch: int = 1000
             if not rows:
                 break
             after = rows[-1][0]
-            process_batch(conn, rows, mappings, stats, dedupe=dedupe)
+            process_batch(conn, rows, mappings, stats)
     if stats.unknown_fields:
         log.info("unknown payload fields (kept in raw records): %s",
                  {s: dict(c) for s, c in stats.unknown_fields.items()})
@@ -180,7 +169,6 @@ def replay_quarantine(store: Store, ids: list[int] | None = None, source: str | 
     with the new reason and one more attempt counted.
     """
     mappings = mappings or get_mappings()
-    dedupe = load_config()
     stats = NormaliseStats()
     q = select(quarantine_t.c.id, quarantine_t.c.raw_id).where(quarantine_t.c.state == "open")
     if ids:
@@ -197,6 +185,6 @@ def replay_quarantine(store: Store, ids: list[int] | None = None, source: str | 
                 mark_raw(conn, [(rid, "superseded", None) for rid in stale])
                 mark_replayed(conn, stale)
             rows = [(rid, load_raw(conn, rid)) for rid in part if rid not in stale]
-            done = process_batch(conn, rows, mappings, stats, dedupe=dedupe)
+            done = process_batch(conn, rows, mappings, stats)
             mark_replayed(conn, done)
     return stats

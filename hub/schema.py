@@ -9,7 +9,6 @@ Amounts are `Decimal` CNY. Personal data uses the masking types of `hub.pii`.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from hub.jsonutil import canonical
 from hub.pii import IdNumber, PersonName, Phone, scrub_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,8 +129,7 @@ class HubModel(BaseModel):
 
 def payload_hash(payload: dict[str, Any]) -> str:
     """Stable SHA-256 of a payload (sorted keys) — detects changed records."""
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(payload)).hexdigest()
 
 
 class RawRecord(HubModel):

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.intents import detect_sms_intent
+from hub.mapping.rows import fresh_row
 from hub.mapping.spec import MappingSpec, build_chain, compile_path
 from hub.mapping.transforms import TransformError, id_birth_date
 from hub.pii import PiiVault, get_vault, scrub_text
-from hub.schema import MessageKind, RawRecord, Source, Ticket, make_ticket_id
+from hub.schema import MessageKind, RawRecord, Source, Ticket, make_ticket_id, utcnow
 
 
 @dataclass(slots=True)
@@ -32,13 +33,16 @@ class MappingFailure:
 
 @dataclass(slots=True)
 class MapOutcome:
-    """Result of mapping one raw record. Exactly one of ticket / failure / non-complaint kind."""
+    """Result of mapping one raw record: a ticket (or its row), a failure, or a non-complaint kind."""
 
     kind: MessageKind = MessageKind.COMPLAINT
     ticket: Ticket | None = None
     failure: MappingFailure | None = None
     unknown_fields: tuple[str, ...] = ()
     mapping_version: str | None = None
+    #: `map_row` only: the new ticket's `tickets` row (no `pii_enc` yet) and its PII as plain JSON
+    row: dict[str, Any] | None = None
+    pii: bytes | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,12 +102,32 @@ class CompiledMapping:
         return detect_sms_intent(text) if isinstance(text, str) else MessageKind.COMPLAINT
 
     def map(self, raw: RawRecord, vault: PiiVault | None = None) -> MapOutcome:
-        """Map one raw record; failures come back as `MapOutcome.failure`, never raised."""
+        """Map one raw record to a `Ticket`; failures come back as `MapOutcome.failure`, never raised."""
+        out, doc = self._map_doc(raw, vault)
+        if doc is not None:
+            self._validate(out, doc)
+        return out
+
+    def map_row(self, raw: RawRecord, vault: PiiVault | None = None, now: datetime | None = None) -> MapOutcome:
+        """Map one raw record for ingest: the new ticket's row (`out.row`, `out.pii`) when the
+        mapped values are plainly typed, else a validated `Ticket` as `map()` gives."""
+        out, doc = self._map_doc(raw, vault)
+        if doc is None:
+            return out
+        fast = fresh_row(doc, now or utcnow())
+        if fast is None:
+            self._validate(out, doc)
+        else:
+            out.row, out.pii = fast
+        return out
+
+    def _map_doc(self, raw: RawRecord, vault: PiiVault | None) -> tuple[MapOutcome, dict[str, Any] | None]:
+        """The outcome so far and, for a complaint that mapped, the document a Ticket is made of."""
         payload = raw.payload
         out = MapOutcome(mapping_version=self.version)
         if not isinstance(payload, dict):
             out.failure = MappingFailure("payload", "payload is not an object")
-            return out
+            return out, None
         try:
             out.unknown_fields = self.unknown_fields(payload)
             ext = self._ext(payload)
@@ -111,14 +135,14 @@ class CompiledMapping:
                 # the connector named the record, but the source's own id is absent: malformed
                 out.failure = MappingFailure(f"external_id ← {self.spec.external_id}",
                                              "required id is missing or empty")
-                return out
+                return out, None
             kind = self.kind_of(payload)
         except TransformError as exc:
             out.failure = MappingFailure("intent", scrub_text(str(exc)))
-            return out
+            return out, None
         if kind is not MessageKind.COMPLAINT:
             out.kind = kind
-            return out
+            return out, None
         values: dict[str, Any] = {}
         for st in self._steps:
             try:
@@ -130,29 +154,35 @@ class CompiledMapping:
                 v = st.chain(v)
             except TransformError as exc:
                 out.failure = MappingFailure(st.label, scrub_text(str(exc)))
-                return out
+                return out, None
             except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
                 # a builtin met a shape it was not written for: still one record's problem
                 out.failure = MappingFailure(st.label, f"{type(exc).__name__}: {scrub_text(str(exc))[:200]}")
-                return out
+                return out, None
             if v is None or v == "" or v == []:
                 if st.required:
                     out.failure = MappingFailure(st.label, "required field is missing or empty")
-                    return out
+                    return out, None
                 v = st.default
             if v is not None:
                 values[st.target] = v
         try:
-            out.ticket = self._ticket(raw, values, vault or get_vault())
+            return out, self._doc(raw, values, vault or get_vault())
+        except TransformError as exc:
+            out.failure = MappingFailure("ticket", scrub_text(str(exc)))
+            return out, None
+
+    @staticmethod
+    def _validate(out: MapOutcome, doc: dict[str, Any]) -> None:
+        try:
+            out.ticket = Ticket.model_validate(doc)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
             out.failure = MappingFailure(loc, scrub_text(err["msg"]))
-        except TransformError as exc:
-            out.failure = MappingFailure("ticket", scrub_text(str(exc)))
-        return out
 
-    def _ticket(self, raw: RawRecord, values: dict[str, Any], vault: PiiVault) -> Ticket:
+    def _doc(self, raw: RawRecord, values: dict[str, Any], vault: PiiVault) -> dict[str, Any]:
+        """The Ticket document: mapped values plus hashes, the elderly flag and a default title."""
         doc: dict[str, Any] = {"customer": {}, "matter": {}, "handling": {}}
         for target, v in values.items():
             head, _, tail = target.partition(".")
@@ -176,7 +206,7 @@ class CompiledMapping:
             m["title"] = (m.get("content") or "")[:30]
         doc.update(ticket_id=make_ticket_id(self.source, raw.external_id), source=self.source,
                    external_id=raw.external_id, mapping_version=self.version, raw_hash=raw.payload_hash)
-        return Ticket.model_validate(doc)
+        return doc
 
     def _elderly(self, id_number: str | None, age: Any, received: datetime) -> bool:
         if id_number and (born := id_birth_date(id_number)) is not None:
@@ -209,3 +239,10 @@ class MappingSet:
         if m is None:
             return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source.value}"))
         return m.map(raw, vault)
+
+    def map_row(self, raw: RawRecord, vault: PiiVault | None = None, now: datetime | None = None) -> MapOutcome:
+        """`CompiledMapping.map_row` with the record's source mapping."""
+        m = self.mappings.get(raw.source)
+        if m is None:
+            return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source.value}"))
+        return m.map_row(raw, vault, now)

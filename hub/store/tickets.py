@@ -120,49 +120,93 @@ def upsert_tickets(conn: Connection, items: Sequence[Ticket], actor: str = "hub"
     (when the source data changed) or nothing at all (when it did not).
     """
     vault = get_vault()
+    result = upsert_ticket_rows(conn, [(ticket_to_row(t, vault), None) for t in items], actor)
+    created = set(result.created)
+    _write_clocks(conn, [t for t in {t.ticket_id: t for t in items}.values() if t.ticket_id in created],
+                  replace=False)
+    return result
+
+
+def upsert_ticket_rows(conn: Connection, items: Sequence[tuple[dict[str, Any], bytes | None]],
+                       actor: str = "hub") -> UpsertResult:
+    """`upsert_tickets` for rows as `ticket_to_row` makes them: the ingest path.
+
+    Each item is (row, pii): `pii` is the plaintext PII JSON of a row whose
+    `pii_enc` is still empty (`hub.mapping.rows.fresh_row`); it is encrypted here
+    for the whole batch at once. Rows of keys already stored become updates of
+    the source-owned parts, as in `upsert_tickets`.
+    """
+    vault = get_vault()
     result = UpsertResult()
     now = utcnow()
-    by_id: dict[str, Ticket] = {}
-    for t in items:  # the same key twice in one batch: the later version wins
-        by_id[t.ticket_id] = t
+    by_id: dict[str, tuple[dict[str, Any], bytes | None]] = {}
+    for item in items:  # the same key twice in one batch: the later version wins
+        by_id[item[0]["ticket_id"]] = item
     for batch in chunks(list(by_id.values()), 500):
-        ids = [t.ticket_id for t in batch]
-        existing = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
-        fresh = [t for t in batch if t.ticket_id not in existing]
+        ids = [r["ticket_id"] for r, _ in batch]
+        existing = {r.ticket_id: r for r in conn.execute(
+            select(tickets.c.ticket_id, tickets.c.raw_hash).where(tickets.c.ticket_id.in_(ids)))}
+        fresh = [(r, p) for r, p in batch if r["ticket_id"] not in existing]
         events: list[dict[str, Any]] = []
         if fresh:
-            rows = [ticket_to_row(t, vault) for t in fresh]
+            plain = [(r, p) for r, p in fresh if p is not None]
+            for (r, _), token in zip(plain, vault.encrypt_many([p for _, p in plain]), strict=True):
+                r["pii_enc"] = token
+            rows = [r for r, _ in fresh]
             inserted = _insert_fresh(conn, rows)
-            _write_clocks(conn, [t for t in fresh if t.ticket_id in inserted], replace=False)
-            for t in fresh:
-                if t.ticket_id in inserted:
-                    result.created.append(t.ticket_id)
-                    # the row _event_row(TicketEvent(...)) would give, without two model round trips
-                    events.append({"ticket_id": t.ticket_id, "at": now, "actor": actor, "kind": "created",
-                                   "data": {"source": t.source.value}, "note": None})
+            for r in rows:
+                tid = r["ticket_id"]
+                if tid in inserted:
+                    result.created.append(tid)
+                    events.append({"ticket_id": tid, "at": now, "actor": actor, "kind": "created",
+                                   "data": {"source": r["source"]}, "note": None})
                 else:  # a concurrent worker created it a moment ago: treat as an update
-                    existing[t.ticket_id] = conn.execute(
-                        select(tickets).where(tickets.c.ticket_id == t.ticket_id)).one()
-        for t in batch:
-            row = existing.get(t.ticket_id)
-            if row is None:
+                    existing[tid] = conn.execute(select(tickets.c.ticket_id, tickets.c.raw_hash)
+                                                 .where(tickets.c.ticket_id == tid)).one()
+        for r, pii in batch:
+            tid = r["ticket_id"]
+            old = existing.get(tid)
+            if old is None:
                 continue
-            if row.raw_hash == t.raw_hash and t.raw_hash is not None:
-                result.unchanged.append(t.ticket_id)
+            if old.raw_hash == r["raw_hash"] and r["raw_hash"] is not None:
+                result.unchanged.append(tid)
                 continue
-            old = row_to_ticket(row, (), vault)
-            merged = old.model_copy(update={k: getattr(t, k) for k in SOURCE_OWNED} | {"updated_at": now})
-            merged.handling.source_status = t.handling.source_status
-            changed = _changed_fields(old, merged)
-            new_row = ticket_to_row(merged, vault, version=row.version + 1)
-            new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
-            conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
-            result.updated.append(t.ticket_id)
-            events.append(_event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source.value}",
-                                                 kind="updated", data={"changed": changed})))
+            events.append(_update_from_source(conn, _row_as_ticket(r, pii, vault), now))
+            result.updated.append(tid)
         if events:
             bulk.executemany(conn, ticket_events.insert(), events)
     return result
+
+
+def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> Ticket:
+    """The Ticket a row stands for (the update path needs the model to merge)."""
+    if pii is not None:
+        data = dict(row["data"])
+        data["customer"] = {**data["customer"], **json.loads(pii)}
+        return Ticket.model_validate(data)
+    return row_to_ticket(_RowView(row), (), vault)
+
+
+class _RowView:
+    """Attribute access to a row dict, as `row_to_ticket` reads result rows."""
+
+    def __init__(self, row: dict[str, Any]):
+        self.data, self.pii_enc = row["data"], row["pii_enc"]
+
+
+def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str, Any]:
+    """Apply a source update to a stored ticket (its hub-owned parts kept); the `updated` event row."""
+    row = conn.execute(select(tickets).where(tickets.c.ticket_id == t.ticket_id)).one()
+    vault = get_vault()
+    old = row_to_ticket(row, (), vault)
+    merged = old.model_copy(update={k: getattr(t, k) for k in SOURCE_OWNED} | {"updated_at": now})
+    merged.handling.source_status = t.handling.source_status
+    changed = _changed_fields(old, merged)
+    new_row = ticket_to_row(merged, vault, version=row.version + 1)
+    new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
+    conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
+    return _event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source.value}",
+                                  kind="updated", data={"changed": changed}))
 
 
 def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:

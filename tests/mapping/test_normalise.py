@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from hub.enrich import EnrichStats, enrich_and_route
 from hub.mapping import load_mappings
 from hub.normalise import normalise_pending, replay_quarantine
 from hub.schema import RawRecord, make_ticket_id
@@ -24,6 +25,11 @@ def _land(store, records: list[RawRecord]) -> None:  # noqa: ANN001
         by.setdefault(r.source.value, []).append(r)
     for src, rs in by.items():
         landing.land(store, src, rs, None)
+
+
+def _ingest(store) -> EnrichStats:  # noqa: ANN001
+    """NORMALISE then ENRICH (where duplicates and repeats are linked), as the sync flow does."""
+    return enrich_and_route(store, normalise_pending(store).changed_ids)
 
 
 def _states(store) -> dict[str, str]:  # noqa: ANN001
@@ -111,10 +117,9 @@ def test_cross_channel_duplicates_share_a_case(store):  # noqa: ANN001
                                "user": samples("app")[0]["user"] | {"mobile": "13812345678"}}  # same phone, login issue
     far = samples("sms")[0] | {"mo_id": "MO-LATER", "received_at": "2026-12-05 10:00:00"}  # outside the 7-day window
     _land(store, [raw("sms", sms), raw("app", app), raw("sms", far)])
-    normalise_pending(store)
+    _ingest(store)
     _land(store, [raw("callcenter", cc)])  # arrives in a later batch: candidates come from the store
-    stats = normalise_pending(store)
-    assert stats.linked == 2
+    assert _ingest(store).linked == 2
     ids = {k: make_ticket_id(s, e) for k, s, e in (("sms", "sms", sms["mo_id"]), ("cc", "callcenter", cc["order_no"]),
                                                     ("app", "app", "FB-OTHER"), ("far", "sms", "MO-LATER"))}
     with store.begin() as conn:
@@ -126,18 +131,18 @@ def test_cross_channel_duplicates_share_a_case(store):  # noqa: ANN001
     assert t["cc"].judgement.repeat_count == 1 and t["sms"].judgement.repeat_count == 0
     assert t["app"].case_id is None and t["far"].case_id is None
     assert linked_events and linked_events[0].data["case_id"] == t["sms"].case_id
-    # idempotent: normalising the same data again links nothing new
+    # idempotent: the same matter again (a source status change) links nothing new
     _land(store, [raw("callcenter", cc | {"status": "20"})])
-    assert normalise_pending(store).linked == 0
+    assert _ingest(store).linked == 0
 
 
 def test_earlier_ticket_becomes_primary(sqlite_store):  # noqa: ANN001
     cc = samples("callcenter")[0] | {"created": "2026-11-20 11:02:00"}
     _land(sqlite_store, [raw("callcenter", cc)])
-    normalise_pending(sqlite_store)
+    _ingest(sqlite_store)
     sms = samples("sms")[0]  # received earlier (10:31) but landed later (backfill)
     _land(sqlite_store, [raw("sms", sms)])
-    normalise_pending(sqlite_store)
+    _ingest(sqlite_store)
     with sqlite_store.begin() as conn:
         a = get_ticket(conn, make_ticket_id("sms", sms["mo_id"]))
         b = get_ticket(conn, make_ticket_id("callcenter", cc["order_no"]))

@@ -7,6 +7,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
+from hub.enrich import enrich_and_route
 from hub.intents import survey_satisfied
 from hub.mapping import load_mappings
 from hub.normalise import normalise_pending
@@ -58,6 +59,7 @@ def test_cross_channel_duplicates_end_up_in_one_case(sqlite_store, generated):  
     for s, rs in by_src.items():
         landing.land(sqlite_store, s, rs, None)
     stats = normalise_pending(sqlite_store, batch=500)
+    enrich_and_route(sqlite_store, stats.changed_ids)  # ENRICH links duplicates and repeats into cases
     by_key = {(t["source"], t["external_id"]): t for t in truth}
     assert stats.quarantined == sum(t["malformed"] for t in truth)
     assert stats.ignored == sum(t["kind"] != "complaint" and not t["malformed"] for t in truth)

@@ -1,0 +1,132 @@
+"""The ingest fast path: a mapped record straight to its `tickets` row, no pydantic Ticket.
+
+Building a `Ticket` (nested models, PII types, validators) and dumping it again
+costs several times more than the mapping itself, for values the compiled
+mapping has already typed. `fresh_row` writes the row
+`hub.store.tickets.ticket_to_row(Ticket.model_validate(doc))` would write for a
+new ticket — `tests/mapping/test_fast_rows.py` holds the two equal on every
+sandbox record — but only when every value already has exactly the type the
+Ticket field wants. Anything else returns None and the caller takes the
+pydantic path, so pydantic stays the judge of odd values and of their error
+messages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from hub.pii import mask_id_number, mask_name, mask_phone
+
+_STR = str
+#: the JSON a fresh ticket's judgement has (hub.schema.Judgement defaults)
+_JUDGEMENT = {"kind": "complaint", "category": None, "sub_category": None, "tags": [], "urgency": "general",
+              "risk_score": 0.0, "risk_level": "low", "escalation_intent": [], "vulnerable": False,
+              "repeat_count": 0, "incident_id": None}
+_MASKS = (("name", mask_name), ("phone", mask_phone), ("id_number", mask_id_number))
+_CUSTOMER_TEXT = ("customer_id", "region")
+_MATTER_TEXT = ("product", "respondent", "order_no", "source_category")
+
+
+def iso_utc(value: datetime) -> str:
+    """A UTC datetime as pydantic writes it in JSON (`2026-11-01T00:04:29Z`)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _text(v: Any) -> bool:
+    return v is None or type(v) is _STR
+
+
+def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes | None] | None:
+    """(row without `pii_enc`, plaintext PII JSON to encrypt) for a new ticket, or None.
+
+    `doc` is what `CompiledMapping` hands to `Ticket.model_validate`. None means a
+    value is not of the plain expected type: validate it with pydantic instead.
+    """
+    cust, matter, handling = doc["customer"], doc["matter"], doc["handling"]
+    received = doc["received_at"]
+    if type(received) is not datetime or received.tzinfo is not UTC:
+        return None
+    c_json: dict[str, Any] = {}
+    pii: dict[str, str] = {}
+    for key, mask in _MASKS:
+        v = cust.get(key)
+        if v is None:
+            c_json[key] = None
+            continue
+        if type(v) is not _STR or not v or v != v.strip():
+            return None
+        pii[key] = v
+        c_json[key] = mask(v)
+    for key in _CUSTOMER_TEXT:
+        if not _text(cust.get(key)):
+            return None
+    elderly, vip = cust.get("elderly", False), cust.get("vip", False)
+    if type(elderly) is not bool or type(vip) is not bool:
+        return None
+    c_json.update(customer_id=cust.get("customer_id"), phone_hash=cust.get("phone_hash"),
+                  id_hash=cust.get("id_hash"), elderly=elderly, vip=vip, region=cust.get("region"))
+    m_json = _matter_json(matter)
+    status = handling.get("source_status")
+    if (m_json is None or not _text(status) or not cust.keys() <= _CUSTOMER_KEYS
+            or not matter.keys() <= _MATTER_KEYS or not handling.keys() <= {"source_status"}):
+        return None  # a key the fast path does not know: let the model decide
+    stamp = iso_utc(now)
+    ticket_id = doc["ticket_id"]
+    data = {
+        "ticket_id": ticket_id, "source": doc["source"].value, "external_id": doc["external_id"],
+        "case_id": None, "case_link": None, "received_at": iso_utc(received), "ingested_at": stamp,
+        "updated_at": stamp, "customer": c_json, "matter": m_json, "judgement": dict(_JUDGEMENT),
+        "handling": {"status": "new", "team": None, "handler": None, "first_handler": None, "priority": 0,
+                     "resolved_at": None, "satisfied": None, "source_status": status},
+        "explanations": {}, "mapping_version": doc["mapping_version"], "raw_hash": doc["raw_hash"],
+    }
+    row = {
+        "ticket_id": ticket_id, "source": data["source"], "external_id": doc["external_id"], "case_id": None,
+        "is_primary": True, "incident_id": None, "kind": "complaint", "status": "new", "team": None,
+        "handler": None, "first_handler": None, "category": None, "sub_category": None, "urgency": "general",
+        "risk_level": "low", "risk_score": 0.0, "repeat_count": 0, "phone_hash": c_json["phone_hash"],
+        "id_hash": c_json["id_hash"], "received_at": received, "ingested_at": now, "updated_at": now,
+        "resolved_at": None, "next_due_at": None, "mapping_version": doc["mapping_version"],
+        "raw_hash": doc["raw_hash"], "version": 1, "pii_enc": None, "data": data,
+    }
+    return row, (orjson.dumps(pii) if pii else None)
+
+
+_CUSTOMER_KEYS = frozenset({"name", "phone", "id_number", "customer_id", "phone_hash", "id_hash", "elderly",
+                            "vip", "region"})
+_MATTER_KEYS = frozenset({"title", "content", "demands", "amount", *_MATTER_TEXT, "attachments"})
+
+
+def _matter_json(m: dict[str, Any]) -> dict[str, Any] | None:
+    title, content = m.get("title", ""), m.get("content", "")
+    if type(title) is not _STR or type(content) is not _STR:
+        return None
+    demands = m.get("demands", [])
+    if type(demands) is not list or any(type(d) is not _STR for d in demands):
+        return None
+    amount = m.get("amount")
+    if amount is not None and (type(amount) is not Decimal or not amount.is_finite()):
+        return None
+    attachments = m.get("attachments", [])
+    if type(attachments) is not list:
+        return None
+    for a in attachments:
+        if (type(a) is not dict or len(a) != 2 or type(a.get("name")) is not _STR
+                or type(a.get("ref")) is not _STR):
+            return None
+    out = {"title": title, "content": content, "demands": list(demands),
+           "amount": None if amount is None else str(amount)}
+    for key in _MATTER_TEXT:
+        v = m.get(key)
+        if not _text(v):
+            return None
+        out[key] = v
+    out["attachments"] = [{"name": a["name"], "ref": a["ref"]} for a in attachments]
+    # the model's field order, so the stored JSON reads the same whichever path wrote it
+    return {k: out[k] for k in ("title", "content", "demands", "amount", "product", "respondent", "order_no",
+                                "attachments", "source_category")}
