@@ -92,22 +92,34 @@ def floor(blobs: list[str], with_db: bool, tmp: Path) -> tuple[float, float]:
 
 
 def hub(blobs: list[str], store: Any, batch: int) -> tuple[tuple[float, float], Any, int]:
-    """(wall, CPU) seconds to land + normalise every blob into a fresh (migrated) store."""
-    from hub.normalise import normalise_pending
+    """(wall, CPU) seconds to land + normalise every blob into a fresh (migrated) store.
+
+    The sync path: parse as the connectors do (`hub.jsonutil.loads`), build each
+    `RawRecord` as they do, and hand each page of a source to
+    `hub.ingest.ingest_in` in its own transaction with its cursor.
+    """
+    from hub import jsonutil
+    from hub.ingest import ingest_in
+    from hub.normalise import NormaliseStats
     from hub.schema import RawRecord
-    from hub.store import landing
 
     t0, c0 = time.perf_counter(), time.process_time()
+    stats = NormaliseStats()
     pages: dict[str, list[RawRecord]] = defaultdict(list)
     landed = 0
+
+    def flush(src: str) -> int:
+        with store.begin() as conn:
+            return ingest_in(conn, src, pages.pop(src), {"n": landed}, stats=stats).new
+
     for b in blobs:
-        d = json.loads(b)
-        pages[d["source"]].append(RawRecord(source=d["source"], external_id=d["external_id"], payload=d["payload"]))
-        if len(pages[d["source"]]) >= batch:
-            landed += landing.land(store, d["source"], pages.pop(d["source"]), {"n": landed}).new
-    for src, recs in pages.items():
-        landed += landing.land(store, src, recs, {"n": landed}).new
-    stats = normalise_pending(store, batch=batch)
+        d = jsonutil.loads(b)
+        src = d["source"]
+        pages[src].append(RawRecord(source=src, external_id=d["external_id"], payload=d["payload"]))
+        if len(pages[src]) >= batch:
+            landed += flush(src)
+    for src in list(pages):
+        landed += flush(src)
     return (time.perf_counter() - t0, time.process_time() - c0), stats, landed
 
 

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from hub import jsonutil
 from hub.errors import AuthError, ConfigError, HubError, SourceDataError, TransientError
 from hub.logs import get_logger
 from hub.pii import scrub_text
@@ -405,7 +406,7 @@ class HttpClient:
         if not resp.content:
             return None
         try:
-            return resp.json()
+            return jsonutil.loads(resp.content)  # orjson: every pulled record passes through here
         except ValueError:
             raise TransientError(f"{resp.request.method} {self.redact.url(resp.request.url)} returned a body "
                                  f"that is not JSON: {self.redact(resp.text[:200])!r}", source=self.source) from None

@@ -18,25 +18,37 @@ from hub.schema import Source
 PORTALS = {Source.GOV12315.value, Source.BLACKCAT.value}
 
 
-def _ids(norm: dict[str, Any]) -> list[str]:
-    return list(norm.get("created_ids", [])) + list(norm.get("updated_ids", []))
+_NORM_COUNTS = ("created", "updated", "quarantined", "ignored")
+
+
+def _ids(*norms: dict[str, Any]) -> list[str]:
+    keys = ("created_ids", "updated_ids", "stranded_ids")
+    return list(dict.fromkeys(i for n in norms for key in keys for i in n.get(key, [])))
+
+
+def _counts(*norms: dict[str, Any]) -> dict[str, int]:
+    return {k: sum(n.get(k, 0) for n in norms) for k in _NORM_COUNTS}
 
 
 async def _sync_one(source: str, portal_runtime: Any = None, now: datetime | None = None) -> dict[str, Any]:
     """Pull → normalise → enrich/route for one source; errors are returned, not raised."""
     row: dict[str, Any] = {"source": source}
+    pulled: dict[str, Any] = {}
     try:
         pulled = await tasks.pull_source(source, portal_runtime=portal_runtime)
         row.update(pulled=pulled["pulled"], new=pulled["new"], pages=pulled["pages"])
     except Exception as exc:  # noqa: BLE001 - reported per source; others carry on
+        report = getattr(exc, "pull_report", None)  # its pages before the failure were normalised
+        pulled = {"normalised": report.normalised} if report is not None else {}
         row.update(failed=1, error=f"{type(exc).__name__}: {exc}",
                    screenshot=str(getattr(exc, "screenshot", "") or ""),
                    trace=str(getattr(exc, "trace", "") or ""))
-    # Normalise whatever is landed (also records landed by an earlier, failed run).
+    # The pull normalised its pages; normalise whatever else is landed (an earlier, failed run's).
+    # A failed pull's pages landed before the failure were normalised with them.
+    done = pulled.get("normalised") or {}
     norm = tasks.normalise(source)
-    row.update(created=norm.get("created", 0), updated=norm.get("updated", 0),
-               quarantined=norm.get("quarantined", 0), ignored=norm.get("ignored", 0))
-    routed = tasks.enrich_and_route(_ids(norm), now=now)
+    row.update(_counts(done, norm))
+    routed = tasks.enrich_and_route(_ids(done, norm), now=now)
     row["routed"] = routed.get("routed", 0)
     return row
 
@@ -109,10 +121,10 @@ async def backfill(source: str, since: datetime, until: datetime | None = None) 
     cursor = backfill_cursor(Source(source), since, until)
     async with portal_runtime(source in PORTALS) as rt:
         pulled = await tasks.pull_source(source, cursor=cursor, move_cursor=False, portal_runtime=rt)
+    done = pulled.get("normalised") or {}
     norm = tasks.normalise(source)
-    routed = tasks.enrich_and_route(_ids(norm))
-    row = {"source": source, "pulled": pulled["pulled"], "new": pulled["new"],
-           "created": norm.get("created", 0), "updated": norm.get("updated", 0),
-           "quarantined": norm.get("quarantined", 0), "routed": routed.get("routed", 0)}
+    routed = tasks.enrich_and_route(_ids(done, norm))
+    row = {"source": source, "pulled": pulled["pulled"], "new": pulled["new"], **_counts(done, norm),
+           "routed": routed.get("routed", 0)}
     await _finish([row], key=f"backfill-{source}")
     return row

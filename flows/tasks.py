@@ -20,23 +20,30 @@ from hub.store import get_store
 @task(name="pull-source", cache_policy=NO_CACHE, retries=0)
 async def pull_source(source: str, *, cursor: Any = ..., move_cursor: bool = True,
                       portal_runtime: Any = None) -> dict[str, Any]:
-    """Pull one source from its cursor and land every page (page + cursor per transaction)."""
+    """Pull one source from its cursor; land and normalise every page (page + cursor per transaction)."""
     from hub.store.ledger import StorePushLedger
     from hub.sync import pull_source as run
 
     store = get_store()
     report = await run(store, Source(source), cursor=cursor, move_cursor=move_cursor,
-                       portal_runtime=portal_runtime, ledger=StorePushLedger(store, source))
+                       portal_runtime=portal_runtime, ledger=StorePushLedger(store, source), normalise=True)
     get_run_logger().info("%s: %d pages, %d records, %d new", source, report.pages, report.records, report.new)
     return report.as_dict()
 
 
 @task(name="normalise", cache_policy=NO_CACHE)
 def normalise(source: str | None = None) -> dict[str, Any]:
-    """Map landed raw records into tickets (or quarantine them), in batches."""
+    """Map raw records still waiting (landed but not normalised) into tickets or quarantine, in batches.
+
+    The pull normalises its own pages; this picks up whatever an earlier run left landed,
+    and names (`stranded_ids`) the tickets an earlier run normalised but never routed.
+    """
+    from hub.enrich import stranded_ids
     from hub.normalise import normalise_pending
 
-    return _as_dict(normalise_pending(get_store(), source=source))
+    doc = _as_dict(normalise_pending(get_store(), source=source))
+    doc["stranded_ids"] = stranded_ids(get_store(), source)
+    return doc
 
 
 @task(name="enrich-and-route", cache_policy=NO_CACHE)

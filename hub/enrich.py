@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -40,6 +40,7 @@ from hub.sla import get_sla, restart_clocks, start_clocks
 from hub.store.db import Store
 from hub.store.outbox import enqueue, enqueue_many
 from hub.store.tables import ticket_events
+from hub.store.tables import tickets as tickets_t
 from hub.store.tickets import get_tickets, save_tickets
 from hub.teams import TeamsConfig, get_teams
 
@@ -91,6 +92,24 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     log.info("enriched %d tickets: %d routed, %d urgent, %d incidents", stats.judged, stats.routed, stats.urgent,
              stats.incidents_created)
     return stats
+
+
+def stranded_ids(store: Store, source: str | None = None, *, grace: timedelta = timedelta(minutes=10),
+                 limit: int = 2000, now: datetime | None = None) -> list[str]:
+    """Complaints still new and without a team `grace` after they were ingested, oldest first.
+
+    A run that stopped between normalising and routing (a crash, a failed pull
+    whose earlier pages were normalised) leaves such tickets; the sync flows route
+    them on their next run. The grace keeps a concurrent worker's fresh tickets out.
+    """
+    c = tickets_t.c
+    q = select(c.ticket_id).where(c.team.is_(None), c.status == Status.NEW.value,
+                                  c.kind == MessageKind.COMPLAINT.value,
+                                  c.ingested_at < to_utc(now or utcnow()) - grace)
+    if source is not None:
+        q = q.where(c.source == source)
+    with store.begin() as conn:
+        return list(conn.execute(q.order_by(c.ingested_at).limit(limit)).scalars())
 
 
 def _judge(t: Ticket, repeat_count: int, incident_size: int = 0) -> JudgeResult:

@@ -12,8 +12,8 @@ Duplicate/repeat links into cases are ENRICH's job (`hub.enrich`), as in DESIGN.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -59,6 +59,16 @@ class NormaliseStats:
         setattr(self, name, getattr(self, name) + n)
         self.per_source[source][name] += n
 
+    def merge(self, other: NormaliseStats) -> None:
+        """Add another run's counts and ids to these."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for target, part in ((self.per_source, other.per_source), (self.unknown_fields, other.unknown_fields)):
+            for src, counts in part.items():
+                target[src].update(counts)
+        self.created_ids += other.created_ids
+        self.updated_ids += other.updated_ids
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (flows read `created_ids`/`updated_ids` from it)."""
         return {**{k: getattr(self, k) for k in COUNTS},
@@ -75,22 +85,25 @@ def _safe_map(mappings: MappingSet, raw: RawRecord, vault: Any, now: Any) -> Map
                           mapping_version=mappings.version(raw.source))
 
 
-def process_batch(conn: Connection, rows: Iterable[tuple[int, RawRecord]], mappings: MappingSet,
-                  stats: NormaliseStats) -> list[int]:
-    """Map, upsert, quarantine and mark one batch inside the caller's transaction.
+@dataclass
+class MappedBatch:
+    """One batch mapped, nothing written yet: what each record becomes."""
 
-    Returns the raw ids that were turned into tickets or sorted as non-complaints
-    (replay uses them to close their quarantine rows).
-    """
+    #: per record, in order: (raw state, ticket id) — normalised / quarantined / survey_reply / unsubscribe
+    states: list[tuple[str, str | None]] = field(default_factory=list)
+    tickets: list[tuple[dict[str, Any], bytes | None]] = field(default_factory=list)  # (row, plaintext PII)
+    #: (record index, entry without its raw id yet)
+    quarantine: list[tuple[int, QuarantineEntry]] = field(default_factory=list)
+
+
+def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: NormaliseStats,
+              now: Any = None) -> MappedBatch:
+    """Map every record (never raises for a record: failures become quarantine entries)."""
     vault = get_vault()
-    now = utcnow()
-    marks: list[tuple[int, str, str | None]] = []
-    bad: list[QuarantineEntry] = []
-    good: list[tuple[dict[str, Any], bytes | None]] = []  # (tickets row, plaintext PII or None)
-    good_raw: list[tuple[int, str]] = []  # raw id, ticket id
-    resolved: list[int] = []
+    now = now or utcnow()
+    out_batch = MappedBatch()
     seen: Counter[str] = Counter()  # counted per batch: a _bump per record is measurable at 100k
-    for rid, raw in rows:
+    for i, raw in enumerate(records):
         src = raw.source.value
         seen[src] += 1
         out = _safe_map(mappings, raw, vault, now)
@@ -98,37 +111,51 @@ def process_batch(conn: Connection, rows: Iterable[tuple[int, RawRecord]], mappi
             stats.unknown_fields[src][k] += 1
         if out.failure is not None:
             stats._bump(src, "quarantined")
-            bad.append(QuarantineEntry(raw_id=rid, source=src, external_id=raw.external_id,
-                                       field=out.failure.field[:200], reason=out.failure.message,
-                                       mapping_version=out.mapping_version))
-            marks.append((rid, "quarantined", None))
+            out_batch.quarantine.append((i, QuarantineEntry(
+                raw_id=0, source=src, external_id=raw.external_id, field=out.failure.field[:200],
+                reason=out.failure.message, mapping_version=out.mapping_version)))
+            out_batch.states.append(("quarantined", None))
         elif out.kind is not MessageKind.COMPLAINT:
             stats._bump(src, "ignored")
-            marks.append((rid, out.kind.value, None))
-            resolved.append(rid)
+            out_batch.states.append((out.kind.value, None))
         else:
             row = out.row if out.row is not None else ticket_to_row(out.ticket, vault)  # type: ignore[arg-type]
-            good.append((row, out.pii))
-            good_raw.append((rid, row["ticket_id"]))
+            out_batch.tickets.append((row, out.pii))
+            out_batch.states.append(("normalised", row["ticket_id"]))
     for src, n in seen.items():
         stats._bump(src, "seen", n)
-    if good:
-        res = upsert_ticket_rows(conn, good)
-        src_of = {r["ticket_id"]: r["source"] for r, _ in good}
+    return out_batch
+
+
+def write_batch(conn: Connection, mapped: MappedBatch, raw_ids: Sequence[int], stats: NormaliseStats) -> None:
+    """Upsert the batch's tickets and quarantine its failures (`raw_ids`: the records' raw row ids)."""
+    if mapped.tickets:
+        res = upsert_ticket_rows(conn, mapped.tickets)
+        src_of = {r["ticket_id"]: r["source"] for r, _ in mapped.tickets}
         for name, ids in (("created", res.created), ("updated", res.updated), ("unchanged", res.unchanged)):
             for src, n in Counter(src_of[tid] for tid in ids).items():
                 stats._bump(src, name, n)
         stats.created_ids += res.created
         stats.updated_ids += res.updated
-        for rid, tid in good_raw:
-            marks.append((rid, "normalised", tid))
-            resolved.append(rid)
+    bad = [replace(e, raw_id=raw_ids[i]) for i, e in mapped.quarantine]
     put(conn, bad)
-    mark_raw(conn, marks)
     if bad:
         log.warning("quarantined %d record(s): %s", len(bad),
                     "; ".join(f"{e.source}:{e.external_id} {e.field}: {e.reason}" for e in bad[:3]))
-    return resolved
+
+
+def process_batch(conn: Connection, rows: Sequence[tuple[int, RawRecord]], mappings: MappingSet,
+                  stats: NormaliseStats) -> list[int]:
+    """Map, upsert, quarantine and mark one batch of landed records inside the caller's transaction.
+
+    Returns the raw ids that were turned into tickets or sorted as non-complaints
+    (replay uses them to close their quarantine rows).
+    """
+    raw_ids = [rid for rid, _ in rows]
+    mapped = map_batch([raw for _, raw in rows], mappings, stats)
+    write_batch(conn, mapped, raw_ids, stats)
+    mark_raw(conn, [(rid, st, tid) for rid, (st, tid) in zip(raw_ids, mapped.states, strict=True)])
+    return [rid for rid, (st, _) in zip(raw_ids, mapped.states, strict=True) if st != "quarantined"]
 
 
 def normalise_pending(store: Store, source: str | None = None, batch: int = 1000,

@@ -9,6 +9,7 @@ payload version twice is a no-op, so running twice in a row lands nothing new.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from hub.errors import ConfigError, HubError, PortalChangedError
+from hub.ingest import ingest_in
 from hub.logs import get_logger
+from hub.normalise import NormaliseStats
 from hub.schema import Source
 from hub.store import Store
 from hub.store.landing import get_cursor, land_in, set_cursor
@@ -41,6 +44,8 @@ class PullReport:
     screenshot: str | None = None  # portal failures: where the evidence is
     trace: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # connector page stats, summed
+    #: with `normalise=True`: NORMALISE's counts and created/updated ticket ids (`NormaliseStats.as_dict`)
+    normalised: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -56,7 +61,7 @@ class PullReport:
 
 async def pull_source(store: Store, source: Source | str, *, config: Any = None, connector: Any = None,
                       cursor: Any = ..., move_cursor: bool = True, max_pages: int | None = None,
-                      portal_runtime: Any = None, ledger: Any = None,
+                      portal_runtime: Any = None, ledger: Any = None, normalise: bool = False,
                       on_page: Callable[[PullReport, dict[str, Any]], None] | None = None) -> PullReport:
     """Pull `source` from its committed cursor (or `cursor`), landing page by page.
 
@@ -64,6 +69,8 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
     portals a `PortalRuntime` is started unless `portal_runtime` is given).
     `move_cursor=False` (backfill): land the records, leave the committed cursor alone.
     `max_pages`: stop after that many pages (the cursor stays resumable).
+    `normalise=True` (the sync flows): each page is landed *and* normalised in its
+    transaction (`hub.ingest.ingest_in`), its ticket ids on `report.normalised`.
     `on_page(report, entry)`: called after each landed page (the CLI prints).
     A HubError is re-raised after its details are put on the report and the
     source's `sync_state.last_error`; pages landed before it stay landed.
@@ -86,13 +93,15 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
 
         runtime_cm = PortalRuntime()
         portal_runtime = await runtime_cm.start()
+    stats = NormaliseStats()
+    land = functools.partial(ingest_in, stats=stats) if normalise else land_in
     own = connector is None
     conn_obj = connector or make_connector(key, config=config, portal_runtime=portal_runtime, ledger=ledger)
     try:
         async for page in conn_obj.pull(cursor):
             with store.begin() as conn:
                 target = page.cursor if move_cursor else get_cursor(conn, key)
-                result = land_in(conn, key, page.records, target)
+                result = land(conn, key, page.records, target)
             report.pages += 1
             report.records += result.seen
             report.new += result.new
@@ -113,6 +122,7 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
             report.trace = str(exc.trace) if exc.trace else None
         with store.begin() as conn:  # keep the committed cursor, remember why the run stopped
             set_cursor(conn, key, get_cursor(conn, key), error=str(exc)[:2000])
+        exc.pull_report = report  # type: ignore[attr-defined] # pages before the failure were normalised
         raise
     finally:
         if own:
@@ -120,6 +130,8 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
         if runtime_cm is not None:
             await runtime_cm.aclose()
         report.seconds = time.perf_counter() - started
+        if normalise:
+            report.normalised = stats.as_dict()
         log.info("pulled %s: pages=%d records=%d new=%d in %.2fs", key.value, report.pages, report.records,
                  report.new, report.seconds)
     return report

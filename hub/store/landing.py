@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub import jsonutil
+from hub.jsonutil import canonical
 from hub.pii import PiiVault, get_vault
 from hub.schema import RawRecord, Source, utcnow
 from hub.store import bulk
@@ -18,8 +19,6 @@ from hub.store.sql import insert_ignore, upsert
 from hub.store.tables import raw_records, sync_state
 
 CHUNK = 500
-#: json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":")) with the encoder built once
-_DUMPS = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
 _SOURCES = {s.value: s for s in Source}
 
 
@@ -31,18 +30,34 @@ class LandResult:
     cursor: Any
 
 
-def _encode(record: RawRecord, now: Any) -> dict[str, Any]:
-    """A raw_records row; `blob` (the plain JSON) is encrypted for the whole batch at once."""
-    blob = _DUMPS(record.payload).encode("utf-8")
-    return {
-        "source": record.source.value,
-        "external_id": record.external_id,
-        "payload_hash": record.payload_hash,
-        "blob": blob,
-        "fetched_at": record.fetched_at,
-        "landed_at": now,
-        "state": "landed",
-    }
+def raw_rows(records: Sequence[RawRecord], now: Any, vault: PiiVault,
+             states: Sequence[tuple[str, str | None]] | None = None) -> list[dict[str, Any]]:
+    """`raw_records` rows for these records, payloads encrypted (one batch call).
+
+    `states`: (state, ticket id) per record when it is normalised in the same
+    transaction (`hub.ingest`); else every row is `landed`, waiting for NORMALISE.
+    """
+    blobs = [canonical(r.payload) for r in records]
+    rows = []
+    for i, (r, token) in enumerate(zip(records, vault.encrypt_many(blobs), strict=True)):
+        state, ticket_id = states[i] if states is not None else ("landed", None)
+        rows.append({"source": r.source.value, "external_id": r.external_id, "payload_hash": r.payload_hash,
+                     "payload_enc": token, "fetched_at": r.fetched_at, "landed_at": now, "state": state,
+                     "ticket_id": ticket_id})
+    return rows
+
+
+def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert raw rows, skipping versions already stored; how many were new."""
+    if not rows:
+        return 0
+    stmt = insert_ignore(conn, raw_records, ["source", "external_id", "payload_hash"])
+    # SQLite: a plain executemany (one prepared statement) costs less than RETURNING's
+    # multi-VALUES batches and its summed rowcount says how many were new. PostgreSQL's
+    # driver batches without RETURNING too (insertmanyvalues) and reports no count (-1).
+    if conn.dialect.name == "sqlite":
+        return bulk.executemany(conn, stmt, rows)
+    return len(conn.execute(stmt.returning(raw_records.c.id), rows).all())
 
 
 def land_in(conn: Connection, source: Source | str, records: Iterable[RawRecord], cursor: Any,
@@ -52,25 +67,20 @@ def land_in(conn: Connection, source: Source | str, records: Iterable[RawRecord]
     vault = vault or get_vault()
     now = utcnow()
     seen = new = 0
-    stmt = insert_ignore(conn, raw_records, ["source", "external_id", "payload_hash"])
-    # SQLite: a plain executemany (one prepared statement) costs less than RETURNING's
-    # multi-VALUES batches and its summed rowcount says how many were new. PostgreSQL's
-    # driver batches without RETURNING too (insertmanyvalues) and reports no count (-1).
-    counted = conn.dialect.name == "sqlite"
-    if not counted:
-        stmt = stmt.returning(raw_records.c.id)
     it: Iterator[RawRecord] = iter(records)
     while batch := list(itertools.islice(it, CHUNK)):
-        for r in batch:
-            if r.source != source:
-                raise ValueError(f"record of {r.source} landed as {source}")
-        rows = [_encode(r, now) for r in batch]
-        for row, token in zip(rows, vault.encrypt_many([row.pop("blob") for row in rows]), strict=True):
-            row["payload_enc"] = token
-        seen += len(rows)
-        new += bulk.executemany(conn, stmt, rows) if counted else len(conn.execute(stmt, rows).all())
+        check_source(source, batch)
+        seen += len(batch)
+        new += insert_raw(conn, raw_rows(batch, now, vault))
     set_cursor(conn, source, cursor)
     return LandResult(source=source.value, seen=seen, new=new, cursor=cursor)
+
+
+def check_source(source: Source, records: Iterable[RawRecord]) -> None:
+    """A connector bug guard: every record of a page belongs to the source it is landed as."""
+    for r in records:
+        if r.source != source:
+            raise ValueError(f"record of {r.source} landed as {source}")
 
 
 def land(store: Store, source: Source | str, records: Iterable[RawRecord], cursor: Any) -> LandResult:
@@ -92,7 +102,7 @@ def get_cursor(conn: Connection, source: Source | str) -> Any:
 
 
 def decode_payload(row_payload_enc: bytes, vault: PiiVault | None = None) -> dict[str, Any]:
-    return json.loads((vault or get_vault()).decrypt_bytes(row_payload_enc))
+    return jsonutil.loads((vault or get_vault()).decrypt_bytes(row_payload_enc))
 
 
 def load_raw(conn: Connection, raw_id: int) -> RawRecord:
