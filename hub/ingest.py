@@ -7,9 +7,9 @@ are in memory already, so `ingest_in` does both at once:
 1. it looks up which (external id, payload hash) versions of the page are stored
    already (a rerun of the same page does nothing at all);
 2. maps the new ones (`hub.normalise.map_batch`);
-3. inserts their raw rows *with* their final state (normalised / quarantined /
-   survey_reply / unsubscribe) and ticket id, then the tickets and the
-   quarantine rows, and the cursor — all in the caller's transaction, so a
+3. upserts the tickets, inserts the raw rows *with* their final state
+   (normalised / quarantined / survey_reply / unsubscribe) and ticket id, the
+   quarantine rows and the cursor — all in the caller's transaction, so a
    ticket never exists without its raw record, and neither without the cursor.
 
 Step 2-3 run in a savepoint: if they fail (a store error, a bug), the page is
@@ -27,7 +27,7 @@ from sqlalchemy import Connection, select, tuple_
 
 from hub.logs import get_logger
 from hub.mapping import MappingSet, get_mappings
-from hub.normalise import NormaliseStats, map_batch, write_batch
+from hub.normalise import NormaliseStats, map_batch, write_quarantine, write_tickets
 from hub.pii import get_vault
 from hub.schema import RawRecord, Source, utcnow
 from hub.store.landing import CHUNK, LandResult, check_source, insert_raw, raw_rows, set_cursor
@@ -86,7 +86,8 @@ def _land_normalised(conn: Connection, records: list[RawRecord], mappings: Mappi
     now = utcnow()
     trial = NormaliseStats()  # counted into `stats` only once the savepoint holds
     mapped = map_batch(records, mappings, trial, now)
-    new = insert_raw(conn, raw_rows(records, now, get_vault(), mapped.states))
+    write_tickets(conn, mapped, trial)
+    new = insert_raw(conn, raw_rows(records, now, get_vault(), mapped.states()))
     raw_ids: list[int] = [0] * len(records)
     if mapped.quarantine:  # rare: look up the ids the quarantine rows point at
         wanted = {(records[i].external_id, records[i].payload_hash): i for i, _ in mapped.quarantine}
@@ -95,6 +96,6 @@ def _land_normalised(conn: Connection, records: list[RawRecord], mappings: Mappi
             c.source == records[0].source.value, tuple_(c.external_id, c.payload_hash).in_(list(wanted)))
         for rid, ext, h in conn.execute(q):
             raw_ids[wanted[(ext, h)]] = rid
-    write_batch(conn, mapped, raw_ids, trial)
+    write_quarantine(conn, mapped, raw_ids)
     stats.merge(trial)
     return new

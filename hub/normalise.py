@@ -89,11 +89,15 @@ def _safe_map(mappings: MappingSet, raw: RawRecord, vault: Any, now: Any) -> Map
 class MappedBatch:
     """One batch mapped, nothing written yet: what each record becomes."""
 
-    #: per record, in order: (raw state, ticket id) — normalised / quarantined / survey_reply / unsubscribe
-    states: list[tuple[str, str | None]] = field(default_factory=list)
+    #: per record, in order: (raw state, its ticket row or None) — normalised / quarantined / survey_reply / ...
+    outcomes: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
     tickets: list[tuple[dict[str, Any], bytes | None]] = field(default_factory=list)  # (row, plaintext PII)
     #: (record index, entry without its raw id yet)
     quarantine: list[tuple[int, QuarantineEntry]] = field(default_factory=list)
+
+    def states(self) -> list[tuple[str, str | None]]:
+        """(raw state, ticket id) per record; after `write_tickets`, the ids as stored."""
+        return [(st, row["ticket_id"] if row is not None else None) for st, row in self.outcomes]
 
 
 def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: NormaliseStats,
@@ -114,21 +118,21 @@ def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: Normali
             out_batch.quarantine.append((i, QuarantineEntry(
                 raw_id=0, source=src, external_id=raw.external_id, field=out.failure.field[:200],
                 reason=out.failure.message, mapping_version=out.mapping_version)))
-            out_batch.states.append(("quarantined", None))
+            out_batch.outcomes.append(("quarantined", None))
         elif out.kind is not MessageKind.COMPLAINT:
             stats._bump(src, "ignored")
-            out_batch.states.append((out.kind.value, None))
+            out_batch.outcomes.append((out.kind.value, None))
         else:
             row = out.row if out.row is not None else ticket_to_row(out.ticket, vault)  # type: ignore[arg-type]
             out_batch.tickets.append((row, out.pii))
-            out_batch.states.append(("normalised", row["ticket_id"]))
+            out_batch.outcomes.append(("normalised", row))
     for src, n in seen.items():
         stats._bump(src, "seen", n)
     return out_batch
 
 
-def write_batch(conn: Connection, mapped: MappedBatch, raw_ids: Sequence[int], stats: NormaliseStats) -> None:
-    """Upsert the batch's tickets and quarantine its failures (`raw_ids`: the records' raw row ids)."""
+def write_tickets(conn: Connection, mapped: MappedBatch, stats: NormaliseStats) -> None:
+    """Upsert the batch's tickets (a stored ticket's id is written back into its row)."""
     if mapped.tickets:
         res = upsert_ticket_rows(conn, mapped.tickets)
         src_of = {r["ticket_id"]: r["source"] for r, _ in mapped.tickets}
@@ -137,6 +141,10 @@ def write_batch(conn: Connection, mapped: MappedBatch, raw_ids: Sequence[int], s
                 stats._bump(src, name, n)
         stats.created_ids += res.created
         stats.updated_ids += res.updated
+
+
+def write_quarantine(conn: Connection, mapped: MappedBatch, raw_ids: Sequence[int]) -> None:
+    """Quarantine the batch's failures (`raw_ids`: the records' raw row ids, in order)."""
     bad = [replace(e, raw_id=raw_ids[i]) for i, e in mapped.quarantine]
     put(conn, bad)
     if bad:
@@ -153,9 +161,11 @@ def process_batch(conn: Connection, rows: Sequence[tuple[int, RawRecord]], mappi
     """
     raw_ids = [rid for rid, _ in rows]
     mapped = map_batch([raw for _, raw in rows], mappings, stats)
-    write_batch(conn, mapped, raw_ids, stats)
-    mark_raw(conn, [(rid, st, tid) for rid, (st, tid) in zip(raw_ids, mapped.states, strict=True)])
-    return [rid for rid, (st, _) in zip(raw_ids, mapped.states, strict=True) if st != "quarantined"]
+    write_tickets(conn, mapped, stats)
+    write_quarantine(conn, mapped, raw_ids)
+    states = mapped.states()
+    mark_raw(conn, [(rid, st, tid) for rid, (st, tid) in zip(raw_ids, states, strict=True)])
+    return [rid for rid, (st, _) in zip(raw_ids, states, strict=True) if st != "quarantined"]
 
 
 def normalise_pending(store: Store, source: str | None = None, batch: int = 1000,

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from hub.errors import HubError
 from hub.pii import PiiVault, get_vault
 from hub.schema import (
     Clock,
@@ -133,20 +134,23 @@ def upsert_ticket_rows(conn: Connection, items: Sequence[tuple[dict[str, Any], b
 
     Each item is (row, pii): `pii` is the plaintext PII JSON of a row whose
     `pii_enc` is still empty (`hub.mapping.rows.fresh_row`); it is encrypted here
-    for the whole batch at once. Rows of keys already stored become updates of
-    the source-owned parts, as in `upsert_tickets`.
+    for the whole batch at once. Rows are matched on the natural key
+    (source, external_id): a stored ticket keeps its id (even one made by an older
+    id scheme, written back into the row) and gets the source-owned parts.
     """
     vault = get_vault()
     result = UpsertResult()
     now = utcnow()
-    by_id: dict[str, tuple[dict[str, Any], bytes | None]] = {}
+    by_key: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]] = {}
     for item in items:  # the same key twice in one batch: the later version wins
-        by_id[item[0]["ticket_id"]] = item
-    for batch in chunks(list(by_id.values()), 500):
-        ids = [r["ticket_id"] for r, _ in batch]
-        existing = {r.ticket_id: r for r in conn.execute(
-            select(tickets.c.ticket_id, tickets.c.raw_hash).where(tickets.c.ticket_id.in_(ids)))}
-        fresh = [(r, p) for r, p in batch if r["ticket_id"] not in existing]
+        by_key[(item[0]["source"], item[0]["external_id"])] = item
+    for batch in chunks(list(by_key.values()), 500):
+        stored = _stored(conn, [r for r, _ in batch])
+        for r, _ in batch:
+            old = stored.get((r["source"], r["external_id"]))
+            if old is not None and old.ticket_id != r["ticket_id"]:
+                r["ticket_id"] = r["data"]["ticket_id"] = old.ticket_id
+        fresh = [(r, p) for r, p in batch if (r["source"], r["external_id"]) not in stored]
         events: list[dict[str, Any]] = []
         if fresh:
             plain = [(r, p) for r, p in fresh if p is not None]
@@ -161,21 +165,38 @@ def upsert_ticket_rows(conn: Connection, items: Sequence[tuple[dict[str, Any], b
                     events.append({"ticket_id": tid, "at": now, "actor": actor, "kind": "created",
                                    "data": {"source": r["source"]}, "note": None})
                 else:  # a concurrent worker created it a moment ago: treat as an update
-                    existing[tid] = conn.execute(select(tickets.c.ticket_id, tickets.c.raw_hash)
-                                                 .where(tickets.c.ticket_id == tid)).one()
+                    stored.update(_stored(conn, [r]))
+                    if (r["source"], r["external_id"]) not in stored:
+                        raise HubError(f"ticket id {tid} of {r['source']}:{r['external_id']} is taken by another "
+                                       "complaint", hint="report this: ticket ids are 96-bit hashes and must not "
+                                                         "collide; the raw record stays landed, nothing is lost")
         for r, pii in batch:
-            tid = r["ticket_id"]
-            old = existing.get(tid)
+            old = stored.get((r["source"], r["external_id"]))
             if old is None:
                 continue
             if old.raw_hash == r["raw_hash"] and r["raw_hash"] is not None:
-                result.unchanged.append(tid)
+                result.unchanged.append(old.ticket_id)
                 continue
             events.append(_update_from_source(conn, _row_as_ticket(r, pii, vault), now))
-            result.updated.append(tid)
+            result.updated.append(old.ticket_id)
         if events:
             bulk.executemany(conn, ticket_events.insert(), events)
     return result
+
+
+def _stored(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """Stored (ticket_id, raw_hash) of these rows' natural keys, by (source, external_id)."""
+    by_source: dict[str, list[str]] = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(r["external_id"])
+    c = tickets.c
+    out: dict[tuple[str, str], Any] = {}
+    for source, exts in by_source.items():
+        for part in chunks(exts, 500):
+            for row in conn.execute(select(c.ticket_id, c.external_id, c.raw_hash)
+                                    .where(c.source == source, c.external_id.in_(part))):
+                out[(source, row.external_id)] = row
+    return out
 
 
 def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> Ticket:

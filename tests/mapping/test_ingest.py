@@ -94,3 +94,40 @@ def test_tickets_a_run_never_routed_are_found_after_a_grace(sqlite_store):  # no
     assert sorted(stranded_ids(sqlite_store, now=later)) == sorted(stats.created_ids)
     enrich_and_route(sqlite_store, stranded_ids(sqlite_store, now=later))
     assert stranded_ids(sqlite_store, now=later) == []
+
+
+def _store_ticket(store, ticket_id: str, external_id: str) -> None:  # noqa: ANN001
+    """A ticket stored under `ticket_id` for app:`external_id` (as an older hub version wrote it)."""
+    from hub.mapping import get_mappings
+    from hub.store.tickets import upsert_tickets
+
+    t = get_mappings().map(raw("app", samples("app")[0] | {"id": external_id})).ticket
+    with store.begin() as conn:
+        upsert_tickets(conn, [t.model_copy(update={"ticket_id": ticket_id})])
+
+
+def test_a_ticket_stored_under_an_older_id_keeps_it(store):  # noqa: ANN001
+    p = samples("app")[0]
+    legacy = make_ticket_id("app", p["id"])[:13]  # the first scheme: 48 bits
+    _store_ticket(store, legacy, p["id"])
+    _, stats = _ingest(store, [raw("app", p | {"status": "resolved"})], None)
+    assert stats.updated_ids == [legacy] and stats.created == 0
+    with store.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 1
+        assert conn.execute(select(raw_records.c.ticket_id)).scalar() == legacy
+        assert conn.execute(select(tickets.c.data)).scalar()["handling"]["source_status"] == "resolved"
+
+
+def test_an_id_taken_by_another_complaint_fails_loudly_and_loses_nothing(sqlite_store):  # noqa: ANN001
+    import pytest
+
+    from hub.errors import HubError
+
+    p = samples("app")[0]
+    _store_ticket(sqlite_store, make_ticket_id("app", p["id"]), "SOMEONE-ELSE")
+    _, stats = _ingest(sqlite_store, [raw("app", p)], None)
+    assert stats.created == 0
+    with sqlite_store.begin() as conn:
+        assert conn.execute(select(raw_records.c.state)).scalar() == "landed"  # kept for later
+    with pytest.raises(HubError, match="is taken by another complaint"):
+        normalise_pending(sqlite_store)
