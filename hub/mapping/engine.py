@@ -74,6 +74,9 @@ class CompiledMapping:
         self.known = frozenset(spec.known_keys())
         self._ext = compile_path(spec.external_id)
         self._steps = [self._compile_field(t, f) for t, f in spec.fields.items()]
+        # the steps as flat tuples, the target split once: the per-record loop unpacks, never looks up
+        self._plan = [(*st.target.partition(".")[::2], st.label, tuple(st.getters), st.chain, st.default,
+                       st.required, st.const) for st in self._steps]
         self._intent = compile_path(spec.intent.path) if spec.intent else None
         self._hint = compile_path(spec.intent.hint) if spec.intent and spec.intent.hint else None
         self._elderly_age = spec.elderly_age
@@ -143,31 +146,34 @@ class CompiledMapping:
         if kind is not MessageKind.COMPLAINT:
             out.kind = kind
             return out, None
-        values: dict[str, Any] = {}
-        for st in self._steps:
+        doc: dict[str, Any] = {"customer": {}, "matter": {}, "handling": {}}
+        for head, tail, label, getters, chain, default, required, const in self._plan:
             try:
-                v = st.const
-                for g in st.getters:
+                v = const
+                for g in getters:
                     v = g(payload)
-                    if v is not None and v != "" and v != []:
+                    if not (v is None or v == "" or (v.__class__ is list and not v)):
                         break
-                v = st.chain(v)
+                v = chain(v)
             except TransformError as exc:
-                out.failure = MappingFailure(st.label, scrub_text(str(exc)))
+                out.failure = MappingFailure(label, scrub_text(str(exc)))
                 return out, None
             except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
                 # a builtin met a shape it was not written for: still one record's problem
-                out.failure = MappingFailure(st.label, f"{type(exc).__name__}: {scrub_text(str(exc))[:200]}")
+                out.failure = MappingFailure(label, f"{type(exc).__name__}: {scrub_text(str(exc))[:200]}")
                 return out, None
-            if v is None or v == "" or v == []:
-                if st.required:
-                    out.failure = MappingFailure(st.label, "required field is missing or empty")
+            if v is None or v == "" or (v.__class__ is list and not v):
+                if required:
+                    out.failure = MappingFailure(label, "required field is missing or empty")
                     return out, None
-                v = st.default
+                v = default
             if v is not None:
-                values[st.target] = v
+                if tail:
+                    doc[head][tail] = v
+                else:
+                    doc[head] = v
         try:
-            return out, self._doc(raw, values, vault or get_vault())
+            return out, self._doc(raw, doc, vault or get_vault())
         except TransformError as exc:
             out.failure = MappingFailure("ticket", scrub_text(str(exc)))
             return out, None
@@ -181,15 +187,8 @@ class CompiledMapping:
             loc = ".".join(str(x) for x in err["loc"])
             out.failure = MappingFailure(loc, scrub_text(err["msg"]))
 
-    def _doc(self, raw: RawRecord, values: dict[str, Any], vault: PiiVault) -> dict[str, Any]:
+    def _doc(self, raw: RawRecord, doc: dict[str, Any], vault: PiiVault) -> dict[str, Any]:
         """The Ticket document: mapped values plus hashes, the elderly flag and a default title."""
-        doc: dict[str, Any] = {"customer": {}, "matter": {}, "handling": {}}
-        for target, v in values.items():
-            head, _, tail = target.partition(".")
-            if tail:
-                doc[head][tail] = v
-            else:
-                doc[head] = v
         cust = doc["customer"]
         age = cust.pop("age", None)
         received: datetime = doc["received_at"]

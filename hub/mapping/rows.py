@@ -28,7 +28,6 @@ _JUDGEMENT = {"kind": "complaint", "category": None, "sub_category": None, "tags
               "repeat_count": 0, "incident_id": None}
 _MASKS = (("name", mask_name), ("phone", mask_phone), ("id_number", mask_id_number))
 _CUSTOMER_TEXT = ("customer_id", "region")
-_MATTER_TEXT = ("product", "respondent", "order_no", "source_category")
 
 
 def iso_utc(value: datetime) -> str:
@@ -99,34 +98,29 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
 
 _CUSTOMER_KEYS = frozenset({"name", "phone", "id_number", "customer_id", "phone_hash", "id_hash", "elderly",
                             "vip", "region"})
-_MATTER_KEYS = frozenset({"title", "content", "demands", "amount", *_MATTER_TEXT, "attachments"})
+_MATTER_KEYS = frozenset({"title", "content", "demands", "amount", "product", "respondent", "order_no",
+                          "attachments", "source_category"})
 
 
 def _matter_json(m: dict[str, Any]) -> dict[str, Any] | None:
     title, content = m.get("title", ""), m.get("content", "")
-    if type(title) is not _STR or type(content) is not _STR:
+    demands, amount, attachments = m.get("demands", []), m.get("amount"), m.get("attachments", [])
+    product, respondent, order_no, category = (m.get("product"), m.get("respondent"), m.get("order_no"),
+                                               m.get("source_category"))
+    if (type(title) is not _STR or type(content) is not _STR or type(demands) is not list
+            or type(attachments) is not list or not (_text(product) and _text(respondent) and _text(order_no)
+                                                     and _text(category))):
         return None
-    demands = m.get("demands", [])
-    if type(demands) is not list or any(type(d) is not _STR for d in demands):
+    if any(type(d) is not _STR for d in demands):
         return None
-    amount = m.get("amount")
     if amount is not None and (type(amount) is not Decimal or not amount.is_finite()):
-        return None
-    attachments = m.get("attachments", [])
-    if type(attachments) is not list:
         return None
     for a in attachments:
         if (type(a) is not dict or len(a) != 2 or type(a.get("name")) is not _STR
                 or type(a.get("ref")) is not _STR):
             return None
-    out = {"title": title, "content": content, "demands": list(demands),
-           "amount": None if amount is None else str(amount)}
-    for key in _MATTER_TEXT:
-        v = m.get(key)
-        if not _text(v):
-            return None
-        out[key] = v
-    out["attachments"] = [{"name": a["name"], "ref": a["ref"]} for a in attachments]
     # the model's field order, so the stored JSON reads the same whichever path wrote it
-    return {k: out[k] for k in ("title", "content", "demands", "amount", "product", "respondent", "order_no",
-                                "attachments", "source_category")}
+    return {"title": title, "content": content, "demands": list(demands),
+            "amount": None if amount is None else str(amount), "product": product, "respondent": respondent,
+            "order_no": order_no, "attachments": [{"name": a["name"], "ref": a["ref"]} for a in attachments],
+            "source_category": category}
