@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -144,28 +143,18 @@ def _chase_row(db: str, n: int, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def row_chase_pg(size: dict[str, int]) -> dict[str, Any]:
-    from sqlalchemy import create_engine, text
-
     from bench.chase import load_pg
-    from hub.store.db import Store, normalise_url
+    from bench.pgdb import throwaway_database
+    from hub.store.db import Store
 
     n = size["chase"]
     _tmp_home()
-    admin = normalise_url(os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    name = f"bench_chase_{uuid.uuid4().hex[:8]}"
-    eng = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        store = Store(admin.rsplit("/", 1)[0] + f"/{name}")
+    with throwaway_database("bench_chase") as url:
+        store = Store(url)
         store.upgrade()
         load_pg(store, n)
         doc = _chase_doc(store, "postgres")
         store.dispose()
-    finally:
-        with eng.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
     return _chase_row("PostgreSQL", n, doc)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 Shanghai: outside quiet hours
 TEAMS = {"cards": ["zhang.wei", "li.na", "wang.fang"], "payments": ["liu.yang", "chen.jing", "zhao.lei"],
@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")
     tmp = Path(tempfile.mkdtemp(prefix="bench-chase-"))
     os.environ["HUB_HOME"] = str(tmp)
-    from hub.store.db import Store, normalise_url
+    from bench.pgdb import throwaway_database
+    from hub.store.db import Store
 
     if args.db in ("sqlite", "both"):
         url = f"sqlite:///{tmp / 'bench.db'}"
@@ -316,13 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             measure_drain(store, args.drain, "sqlite")
         store.dispose()
     if args.db in ("postgres", "both"):
-        admin = normalise_url(args.pg_url)
-        name = f"bench_chase_{uuid.uuid4().hex[:8]}"
-        eng = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            store = Store(admin.rsplit("/", 1)[0] + f"/{name}")
+        with throwaway_database("bench_chase", args.pg_url) as pg_url:
+            store = Store(pg_url)
             store.upgrade()
             t0 = time.perf_counter()
             load_pg(store, args.n)
@@ -332,11 +328,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.drain:
                 measure_drain(store, args.drain, "postgres")
             store.dispose()
-        finally:
-            with eng.connect() as c:
-                c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            eng.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -28,10 +28,10 @@ from hub.dispatch import Message, deliver, dispatch_message, ops_message, remind
 from hub.errors import HubError, TransientError
 from hub.logs import get_logger
 from hub.pii import Phone, get_vault, mask_phone
-from hub.store.ledger import StorePushLedger
 from hub.schema import Source, Status, StatusUpdate, utcnow
 from hub.store import outbox as ob
 from hub.store.db import Store
+from hub.store.ledger import StorePushLedger
 from hub.store.tables import contact_optouts, outbox
 from hub.store.tickets import get_tickets
 from hub.teams import get_teams

@@ -13,3 +13,4 @@ def test_bench_ingest_small(capsys):  # noqa: ANN001
     assert main(["--n", "300"]) == 0
     out = capsys.readouterr().out
     assert "records/s" in out and "ratio hub/floor" in out and "peak memory" in out
+    assert "floor + the hub's own rows" in out and "created" in out
