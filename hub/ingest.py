@@ -33,7 +33,7 @@ from hub.normalise import NormaliseStats, map_batch, write_quarantine, write_tic
 from hub.pii import get_vault
 from hub.schema import RawRecord, Source, utcnow
 from hub.store.landing import CHUNK, LandResult, check_source, insert_raw, raw_rows, set_cursor
-from hub.store.sql import chunks
+from hub.store.sql import chunks, one_of
 from hub.store.tables import raw_records
 
 log = get_logger(__name__)
@@ -90,7 +90,7 @@ def _new_versions(conn: Connection, source: Source, page: list[RawRecord]) -> li
     stored: set[tuple[str, str]] = set()
     for part in chunks(sorted({r.external_id for r in page}), 500):
         stored.update(conn.execute(select(c.external_id, c.payload_hash).where(
-            c.source == source.value, c.external_id.in_(part))).tuples())
+            c.source == source.value, one_of(conn, c.external_id, part))).tuples())
     out = []
     for r in page:
         key = (r.external_id, r.payload_hash)

@@ -52,10 +52,7 @@ def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     stmt = insert_ignore(conn, raw_records, ["source", "external_id", "payload_hash"])
-    # SQLite: a plain executemany (one prepared statement) costs less than RETURNING's
-    # multi-VALUES batches and its summed rowcount says how many were new. PostgreSQL's
-    # driver batches without RETURNING too (insertmanyvalues) and reports no count (-1).
-    if conn.dialect.name == "sqlite":
+    if bulk.counts_rows(conn):  # SQLite and psycopg: the summed count of a plain executemany
         return bulk.executemany(conn, stmt, rows)
     return len(conn.execute(stmt.returning(raw_records.c.id), rows).all())
 

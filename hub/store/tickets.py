@@ -27,7 +27,7 @@ from hub.schema import (
     utcnow,
 )
 from hub.store import bulk
-from hub.store.sql import chunks, insert_ignore
+from hub.store.sql import chunks, insert_ignore, one_of
 from hub.store.tables import clocks, ticket_events, tickets
 
 #: parts of a ticket the source owns; everything else is the hub's judgement/handling
@@ -194,7 +194,7 @@ def _stored(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str,
     for source, exts in by_source.items():
         for part in chunks(exts, 500):
             for row in conn.execute(select(c.ticket_id, c.external_id, c.raw_hash)
-                                    .where(c.source == source, c.external_id.in_(part))):
+                                    .where(c.source == source, one_of(conn, c.external_id, part))):
                 out[(source, row.external_id)] = row
     return out
 
@@ -233,18 +233,16 @@ def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str,
 def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """Insert ticket rows not seen by the caller's select; the ids actually inserted.
 
-    The common case (nobody created any of them meanwhile) is a plain executemany,
-    ~1/3 cheaper than INSERT … RETURNING; its summed rowcount proves every row went
-    in. When a concurrent worker won a race the savepoint is rolled back and the
-    rows are inserted again with RETURNING to learn which ones are ours. PostgreSQL
-    goes straight to RETURNING: its batched executemany reports no summed rowcount.
+    The common case (nobody created any of them meanwhile) is a plain bulk
+    executemany, whose summed row count proves every row went in. When a
+    concurrent worker won a race the savepoint is rolled back and the rows are
+    inserted again with RETURNING to learn which ones are ours.
     """
     stmt = insert_ignore(conn, tickets, ["ticket_id"])
-    if conn.dialect.name == "sqlite":
-        with conn.begin_nested() as sp:
-            if bulk.executemany(conn, stmt, rows) == len(rows):
-                return {r["ticket_id"] for r in rows}
-            sp.rollback()
+    with conn.begin_nested() as sp:
+        if bulk.executemany(conn, stmt, rows) == len(rows):
+            return {r["ticket_id"] for r in rows}
+        sp.rollback()
     return set(conn.execute(stmt.returning(tickets.c.ticket_id), rows).scalars())
 
 
