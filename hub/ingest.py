@@ -30,7 +30,7 @@ from sqlalchemy import Connection, select, tuple_
 from hub.logs import get_logger
 from hub.mapping import MappingSet, get_mappings
 from hub.normalise import NormaliseStats, map_batch, write_quarantine, write_tickets
-from hub.pii import get_vault
+from hub.pii import get_vault, scrub_text
 from hub.schema import RawRecord, Source, utcnow
 from hub.store.landing import CHUNK, LandResult, check_source, insert_raw, raw_rows, set_cursor
 from hub.store.sql import chunks, one_of
@@ -59,8 +59,10 @@ def ingest_in(conn: Connection, source: Source | str, records: Iterable[RawRecor
             with conn.begin_nested(), gc_paused():
                 new += _land_normalised(conn, part, mappings, stats)
         except Exception as exc:  # noqa: BLE001 - the page must land whatever normalising does
+            # a driver error's own message, not SQLAlchemy's (that one lists the row values)
+            reason = scrub_text(str(getattr(exc, "orig", None) or exc))[:300]
             log.error("normalising %d %s record(s) failed (%s: %s); landed them for the next normalise run",
-                      len(part), source.value, type(exc).__name__, str(exc)[:300])
+                      len(part), source.value, type(exc).__name__, reason)
             new += insert_raw(conn, raw_rows(part, utcnow(), get_vault()))
     set_cursor(conn, source, cursor)
     return LandResult(source=source.value, seen=len(page), new=new, cursor=cursor)

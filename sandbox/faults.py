@@ -31,6 +31,7 @@ class Faults(BaseModel):
     throttle_rate: float = Field(0.0, ge=0, le=1)
     throttle_burst: int = Field(3, ge=1)
     throttle_next: int = Field(0, ge=0)
+    outage_after: int = Field(-1, ge=-1)  # -1: never; else that many more requests work, then all fail
     retry_after: int = Field(1, ge=0)
     latency_ms: int = Field(0, ge=0)
     latency_jitter_ms: int = Field(0, ge=0)
@@ -79,7 +80,7 @@ class FaultMiddleware:
             resp.headers["Retry-After"] = str(f.retry_after)
             await resp(scope, receive, send)
             return
-        if f.error_rate and self.rng.random() < f.error_rate:
+        if self._outage(f) or (f.error_rate and self.rng.random() < f.error_rate):
             await self._error(scope, receive, send, self.rng.choice(f.error_codes or [500]))
             return
         await self.app(scope, receive, send)
@@ -96,6 +97,13 @@ class FaultMiddleware:
                 self._throttle_left = f.throttle_burst - 1
                 return True
         return False
+
+    def _outage(self, f: Faults) -> bool:
+        with self._lock:
+            if f.outage_after > 0:
+                f.outage_after -= 1
+                return False
+            return f.outage_after == 0
 
     async def _hang(self, seconds: float) -> None:
         # Sleep in steps so stop() can end the hang instead of waiting it out.

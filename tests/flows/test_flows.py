@@ -50,6 +50,28 @@ async def test_sync_all_isolates_a_failing_source(flow_store, hub_sources, monke
     assert {"app", "sms"} <= landed and "callcenter" not in landed
 
 
+async def test_a_source_failing_mid_pull_still_routes_what_it_landed(flow_store, hub_sources, hub_config):
+    from flows.sync import SourcesFailed, sync_source
+
+    y = hub_config / "sources.yaml"
+    y.write_text(y.read_text(encoding="utf-8")
+                 .replace("page_size: 200         # the API allows 1..200", "page_size: 2")
+                 .replace("retry: {attempts: 5, total_seconds: 60, backoff_initial: 0.5, backoff_max: 20}\n"
+                          "    overlap_minutes: 10", "retry: {attempts: 2, total_seconds: 5, backoff_initial: 0.1, "
+                          "backoff_max: 0.2}\n    overlap_minutes: 10", 1), encoding="utf-8")
+    # the token and two pages of 2 work, then the app goes down for good
+    hub_sources.set_faults("app", outage_after=3, error_codes=[503])
+    state = await sync_source("app", return_state=True)
+    assert state.is_failed() and "TransientError" in state.message
+    with pytest.raises(SourcesFailed):
+        await state.result()
+    # the two pages landed before the outage became tickets and were routed in this same run
+    app = (tickets.c.source == "app", tickets.c.kind == "complaint")
+    assert _count(flow_store, raw_records, raw_records.c.source == "app") == 4
+    assert _count(flow_store, tickets, *app) > 0
+    assert _count(flow_store, tickets, *app, tickets.c.team.is_(None)) == 0
+
+
 def _rows(store):  # noqa: ANN001, ANN202
     with store.begin() as conn:
         return conn.execute(select(raw_records.c.source).distinct()).all()

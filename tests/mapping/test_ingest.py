@@ -131,3 +131,14 @@ def test_an_id_taken_by_another_complaint_fails_loudly_and_loses_nothing(sqlite_
         assert conn.execute(select(raw_records.c.state)).scalar() == "landed"  # kept for later
     with pytest.raises(HubError, match="is taken by another complaint"):
         normalise_pending(sqlite_store)
+
+
+def test_the_fallback_log_names_the_error_not_the_rows(sqlite_store, caplog):  # noqa: ANN001
+    with sqlite_store.begin() as conn:
+        conn.execute(text("CREATE TRIGGER no_tickets BEFORE INSERT ON tickets "
+                          "BEGIN SELECT RAISE(ABORT, 'tickets are read-only today'); END"))
+    page = [raw("app", samples("app")[0])]
+    _ingest(sqlite_store, page, None)
+    (line,) = [r.getMessage() for r in caplog.records if "landed them for the next normalise run" in r.getMessage()]
+    assert "tickets are read-only today" in line
+    assert "13912345678" not in line and "INSERT" not in line  # no row values, no statement
