@@ -142,3 +142,45 @@ def test_the_fallback_log_names_the_error_not_the_rows(sqlite_store, caplog):  #
     (line,) = [r.getMessage() for r in caplog.records if "landed them for the next normalise run" in r.getMessage()]
     assert "tickets are read-only today" in line
     assert "13912345678" not in line and "INSERT" not in line  # no row values, no statement
+
+
+def test_two_workers_ingesting_the_same_pages_at_once_make_each_ticket_once(store):  # noqa: ANN001
+    """A backfill racing a sync over the same records: every ticket, raw version and event once."""
+    import threading
+
+    generator = __import__("pytest").importorskip("sandbox.generator")
+    payloads = [p for s, _e, p in generator.generate_records(3, 2000) if s == "app"]
+    pages = [[raw("app", p) for p in payloads[i:i + 20]] for i in range(0, len(payloads), 20)]
+    totals: list[NormaliseStats] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        stats = NormaliseStats()
+        try:
+            start.wait()
+            for page in pages:
+                with store.begin() as conn:
+                    ingest_in(conn, "app", page, None, stats=stats)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        totals.append(stats)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    keys = {p["id"] for p in payloads if p.get("id")}
+    with store.begin() as conn:
+        n_tickets = conn.execute(select(func.count()).select_from(tickets)).scalar()
+        n_created = conn.execute(select(func.count()).select_from(ticket_events)
+                                 .where(ticket_events.c.kind == "created")).scalar()
+        n_raw = conn.execute(select(func.count()).select_from(raw_records)).scalar()
+        landed = conn.execute(select(func.count()).select_from(raw_records)
+                              .where(raw_records.c.state == "landed")).scalar()
+    assert n_raw == len({(r.external_id, r.payload_hash) for page in pages for r in page})
+    assert 0 < n_tickets <= len(keys) and n_created == n_tickets
+    assert sum(s.created for s in totals) == n_tickets  # each ticket counted by the worker that made it
+    assert landed == 0  # nothing left behind for NORMALISE
