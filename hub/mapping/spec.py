@@ -150,6 +150,12 @@ def build_chain(items: list[Any]) -> Callable[[Any], Any]:
         return lambda v: v
     if len(fns) == 1:
         return fns[0]
+    if len(fns) == 2:  # the common lengths, nested: no loop per value
+        f1, f2 = fns
+        return lambda v: f2(f1(v))
+    if len(fns) == 3:
+        f1, f2, f3 = fns
+        return lambda v: f3(f2(f1(v)))
 
     def chain(v: Any) -> Any:
         for f in fns:
