@@ -38,6 +38,15 @@ def dumps(value: Any) -> str:
         return _STD_TEXT(value)
 
 
+def plain(value: Any) -> Any:
+    """`value` as JSON types only, others written `str(x)` (datetimes, Decimals, …): what
+    `json.loads(json.dumps(value, default=str))` gives, for JSON columns of events and outbox rows."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME))
+    except TypeError:
+        return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON (the store's deserializer); numbers orjson cannot hold fall back to `json`."""
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from hub import jsonutil
 from hub.pii import get_vault
 from hub.schema import utcnow
 from hub.store.db import Store
@@ -57,7 +58,7 @@ def enqueue_many(conn: Connection, messages: list[dict[str, Any]]) -> set[str]:
     now = utcnow()
     vault = get_vault()
     rows = [{"idempotency_key": m["key"], "kind": m["kind"], "target": m["target"], "ticket_id": m.get("ticket_id"),
-             "payload": json.loads(json.dumps(m["payload"], default=str, ensure_ascii=False)),
+             "payload": jsonutil.plain(m["payload"]),
              "secret_enc": vault.encrypt_bytes(json.dumps(m["secret"], ensure_ascii=False).encode())
              if m.get("secret") else None,
              "state": "pending", "attempts": 0, "next_attempt_at": m.get("not_before") or now, "created_at": now}
@@ -93,7 +94,7 @@ def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = Non
 def mark_sent(conn: Connection, msg_id: int, receipt: dict[str, Any] | None = None) -> None:
     conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
         state="sent", sent_at=utcnow(), last_error=None,
-        receipt=json.loads(json.dumps(receipt or {}, default=str, ensure_ascii=False))))
+        receipt=jsonutil.plain(receipt or {})))
 
 
 def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:

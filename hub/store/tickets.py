@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from hub import jsonutil
 from hub.errors import HubError
 from hub.pii import PiiVault, get_vault
 from hub.schema import (
@@ -321,12 +322,12 @@ def _write_clocks(conn: Connection, items: Sequence[Ticket], replace: bool) -> N
             conn.execute(delete(clocks).where(clocks.c.ticket_id.in_(batch)))
     rows = [r for t in items for r in _clock_rows(t)]
     if rows:
-        conn.execute(clocks.insert(), rows)
+        bulk.executemany(conn, clocks.insert(), rows)
 
 
 def _event_row(e: TicketEvent) -> dict[str, Any]:
     return {"ticket_id": e.ticket_id, "at": e.at, "actor": e.actor, "kind": e.kind,
-            "data": json.loads(json.dumps(e.data, default=str, ensure_ascii=False)), "note": e.note}
+            "data": jsonutil.plain(e.data), "note": e.note}
 
 
 def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
