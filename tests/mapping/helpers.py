@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.pii import get_vault
 from hub.schema import RawRecord
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -25,3 +27,17 @@ def raw(source: str, payload: dict[str, Any], external_id: str | None = None) ->
 
 def all_samples() -> list[RawRecord]:
     return [raw(s, p) for s in EXT_KEY for p in samples(s)]
+
+
+#: the ingest time both mapping paths are given, so their rows can be compared
+FIXED_NOW = datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def comparable_row(row: dict[str, Any], pii: bytes | None) -> dict[str, Any]:
+    """A `tickets` row as stored, its PII decrypted (tokens differ per encryption): for equality."""
+    row = dict(row)
+    enc = row.pop("pii_enc")
+    plain = pii if pii is not None else (get_vault().decrypt_bytes(enc) if enc else None)
+    row["pii"] = json.loads(plain) if plain else None
+    row["data"] = json.loads(json.dumps(row["data"]))  # as stored: JSON types only
+    return row

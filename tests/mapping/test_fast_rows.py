@@ -8,8 +8,7 @@ outside the fast path's types still go through pydantic.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -20,18 +19,10 @@ from hub.pii import get_vault
 from hub.schema import RawRecord, Source
 from hub.settings import PROJECT_ROOT
 from hub.store.tickets import ticket_to_row
+from tests.mapping.helpers import FIXED_NOW, comparable_row
 
 generator = pytest.importorskip("sandbox.generator")
-NOW = datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)
-
-
-def _comparable(row: dict, pii: bytes | None) -> dict:
-    row = dict(row)
-    enc = row.pop("pii_enc")
-    plain = pii if pii is not None else (get_vault().decrypt_bytes(enc) if enc else None)
-    row["pii"] = json.loads(plain) if plain else None
-    row["data"] = json.loads(json.dumps(row["data"]))  # as stored: JSON types only
-    return row
+NOW = FIXED_NOW
 
 
 def test_fast_rows_equal_the_pydantic_path_on_every_sandbox_record():
@@ -52,14 +43,14 @@ def test_fast_rows_equal_the_pydantic_path_on_every_sandbox_record():
         if model.ticket is None:
             continue
         ticket = model.ticket.model_copy(update={"ingested_at": NOW, "updated_at": NOW})
-        expected = _comparable(ticket_to_row(ticket, vault), None)
+        expected = comparable_row(ticket_to_row(ticket, vault), None)
         if quick.row is None:
             slow_only += 1
             assert quick.ticket == model.ticket.model_copy(
                 update={"ingested_at": quick.ticket.ingested_at, "updated_at": quick.ticket.updated_at})
             continue
         fast += 1
-        assert _comparable(quick.row, quick.pii) == expected, (source, ext)
+        assert comparable_row(quick.row, quick.pii) == expected, (source, ext)
     assert fast > 2000 and failed > 10
     # plain sandbox records never need the model (a fast path that always bails would pass the equality)
     assert slow_only == 0
