@@ -97,7 +97,11 @@ def replay_cmd(
     ids: list[int] = typer.Option(None, "--id", help="Quarantine id(s); repeat the option for several."),
     as_json: bool = typer.Option(False, "--json", help="Counts as JSON."),
 ) -> None:
-    """Re-map open quarantined records with the current mappings; those that map become tickets."""
+    """Re-map open quarantined records with the current mappings; those that map become tickets.
+
+    The tickets are routed by the next sync of their source (the `replay-quarantine`
+    flow routes them at once).
+    """
     from hub.normalise import replay_quarantine
 
     stats = replay_quarantine(get_store(), ids=ids or None, source=source)
