@@ -104,7 +104,7 @@ def _new_versions(conn: Connection, source: Source, page: list[RawRecord]) -> li
 
 def _land_normalised(conn: Connection, records: list[RawRecord], mappings: MappingSet,
                      stats: NormaliseStats) -> int:
-    """Map, then write raw rows (final state), tickets and quarantine rows; how many raw rows were new."""
+    """Map, then write the tickets, the raw rows (final state) and quarantine rows; how many raw rows were new."""
     now = utcnow()
     trial = NormaliseStats()  # counted into `stats` only once the savepoint holds
     mapped = map_batch(records, mappings, trial, now)
