@@ -59,6 +59,12 @@ class NormaliseStats:
         setattr(self, name, getattr(self, name) + n)
         self.per_source[source][name] += n
 
+    def report_unknown(self) -> None:
+        """Log the payload keys no mapping knows (the records keep them; a mapping may want them)."""
+        if self.unknown_fields:
+            log.warning("unknown payload fields (kept in raw records; add them to the mapping or its "
+                        "`ignore` list): %s", {s: dict(c) for s, c in self.unknown_fields.items()})
+
     def merge(self, other: NormaliseStats) -> None:
         """Add another run's counts and ids to these."""
         for name in COUNTS:
@@ -182,9 +188,7 @@ def normalise_pending(store: Store, source: str | None = None, batch: int = 1000
                 break
             after = rows[-1][0]
             process_batch(conn, rows, mappings, stats)
-    if stats.unknown_fields:
-        log.info("unknown payload fields (kept in raw records): %s",
-                 {s: dict(c) for s, c in stats.unknown_fields.items()})
+    stats.report_unknown()
     return stats
 
 

@@ -132,6 +132,7 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
         report.seconds = time.perf_counter() - started
         if normalise:
             report.normalised = stats.as_dict()
+            stats.report_unknown()
         log.info("pulled %s: pages=%d records=%d new=%d in %.2fs", key.value, report.pages, report.records,
                  report.new, report.seconds)
     return report

@@ -184,3 +184,16 @@ def test_two_workers_ingesting_the_same_pages_at_once_make_each_ticket_once(stor
     assert 0 < n_tickets <= len(keys) and n_created == n_tickets
     assert sum(s.created for s in totals) == n_tickets  # each ticket counted by the worker that made it
     assert landed == 0  # nothing left behind for NORMALISE
+
+
+def test_unknown_payload_fields_are_kept_and_reported(sqlite_store, caplog):  # noqa: ANN001
+    p = samples("app")[0] | {"colour": "red"}
+    _, stats = _ingest(sqlite_store, [raw("app", p)], None)
+    assert stats.as_dict()["unknown_fields"] == {"app": {"colour": 1}} and stats.created == 1
+    with sqlite_store.begin() as conn:
+        stored = conn.execute(select(raw_records.c.payload_enc)).scalar()
+    from hub.store.landing import decode_payload
+
+    assert decode_payload(stored)["colour"] == "red"  # kept in the raw record
+    stats.report_unknown()
+    assert any("colour" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
