@@ -19,8 +19,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
 
-from hub.store.tables import UtcDateTime
-
 
 def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any]]) -> int:
     """Execute `stmt` once per row dict; the number of rows it changed.
@@ -53,8 +51,5 @@ def counts_rows(conn: Connection) -> bool:
 
 
 def _processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    """The conversion Core applies to a column's values (the dialect's own type's), for UTC
-    timestamps the same text in one call."""
-    if dialect.name == "sqlite" and isinstance(type_, UtcDateTime):
-        return UtcDateTime.sqlite_text
+    """The conversion Core applies to a column's values: the dialect's own type's."""
     return type_.dialect_impl(dialect).bind_processor(dialect)

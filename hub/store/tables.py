@@ -54,19 +54,6 @@ class UtcDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    @staticmethod
-    def sqlite_text(value: datetime | None) -> str | None:
-        """What binding `value` on SQLite stores, in one step (the bulk writer uses it): UTC
-        without zone and always with microseconds, exactly the text Core binds, so stored
-        times compare as text the same whichever path wrote them."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use hub.schema.utcnow()/to_utc()")
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
@@ -206,14 +207,7 @@ def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> T
         data = dict(row["data"])
         data["customer"] = {**data["customer"], **json.loads(pii)}
         return Ticket.model_validate(data)
-    return row_to_ticket(_RowView(row), (), vault)
-
-
-class _RowView:
-    """Attribute access to a row dict, as `row_to_ticket` reads result rows."""
-
-    def __init__(self, row: dict[str, Any]):
-        self.data, self.pii_enc = row["data"], row["pii_enc"]
+    return row_to_ticket(SimpleNamespace(data=row["data"], pii_enc=row["pii_enc"]), (), vault)
 
 
 def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str, Any]:
