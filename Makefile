@@ -19,4 +19,4 @@ bench: setup
 	@$(PY) -m bench
 
 lint: setup
-	@$(VENV)/bin/ruff check hub connectors flows sandbox tests bench
+	@$(VENV)/bin/ruff check core connectors hub flows sandbox tests bench

@@ -242,7 +242,7 @@ def measure_drain(store, rows: int, label: str) -> dict:  # noqa: ANN001
     proc.start()
     os.environ["HUB_TEAM_CARDS_WEBHOOK"] = f"http://127.0.0.1:{port_q.get(timeout=30)}/hook"
     os.environ["HUB_TEAM_CARDS_WEBHOOK_SECRET"] = "bench-secret"
-    from hub.schema import Source, Ticket
+    from core.schema import Source, Ticket
 
     demo = Ticket(ticket_id="T00000000000", source=Source.APP, external_id="B0", received_at=NOW)
     with store.begin() as conn:

@@ -131,7 +131,7 @@ async def e2e_latency(quick: bool = False) -> dict[str, Any]:
     """Median seconds from a complaint appearing in the sandbox to its dispatch row being sent."""
     from sqlalchemy import select
 
-    from hub.schema import make_ticket_id
+    from core.schema import make_ticket_id
     from hub.store.tables import outbox
 
     n = 5 if quick else 10

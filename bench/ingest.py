@@ -135,14 +135,14 @@ def store_floor(blobs: list[str], hub_db: Path, tmp: Path, batch: int) -> tuple[
 def hub(blobs: list[str], store: Any, batch: int) -> tuple[tuple[float, float], Any, int]:
     """(wall, CPU) seconds to land + normalise every blob into a fresh (migrated) store.
 
-    The sync path: parse as the connectors do (`hub.jsonutil.loads`), build each
+    The sync path: parse as the connectors do (`core.jsonutil.loads`), build each
     `RawRecord` as they do, and hand each page of a source to
     `hub.ingest.ingest_in` in its own transaction with its cursor.
     """
-    from hub import jsonutil
+    from core import jsonutil
+    from core.schema import RawRecord
     from hub.ingest import ingest_in
     from hub.normalise import NormaliseStats
-    from hub.schema import RawRecord
 
     t0, c0 = time.perf_counter(), time.process_time()
     stats = NormaliseStats()

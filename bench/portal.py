@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors.blackcat import BlackcatConnector  # noqa: E402
 from connectors.gov12315 import Gov12315Connector  # noqa: E402
 from connectors.portal import PortalRuntime  # noqa: E402
-from hub.settings import get_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 
 CREDS = {"gov12315": {"username": "env:HUB_GOV12315_USERNAME|demo_ent", "password": "env:HUB_GOV12315_PASSWORD|Demo@12315"},
          "blackcat": {"account": "env:HUB_BLACKCAT_ACCOUNT|demo_merchant",

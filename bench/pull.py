@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.config import load_sources  # noqa: E402
 from connectors.registry import PORTALS, make_connector  # noqa: E402
+from core.schema import Source  # noqa: E402
 from hub.cli.pull import pull_source  # noqa: E402
-from hub.schema import Source  # noqa: E402
 from hub.store import Store  # noqa: E402
 
 

@@ -36,9 +36,9 @@ from connectors.auth import OAuth2ClientCredentials
 from connectors.base import CheckResult, Connector, Page, PushLedger
 from connectors.config import SourceConfig, build_client
 from connectors.incremental import RunDedupe, back, later, parse_iso, raw
-from hub.errors import ConfigError, HubError, SourceDataError
-from hub.logs import get_logger
-from hub.schema import PushReceipt, Source, Status, StatusUpdate
+from core.errors import ConfigError, HubError, SourceDataError
+from core.logs import get_logger
+from core.schema import PushReceipt, Source, Status, StatusUpdate
 
 log = get_logger(__name__)
 

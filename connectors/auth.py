@@ -26,8 +26,8 @@ import httpx
 from pydantic import SecretStr
 
 from connectors.http import parse_retry_after
-from hub.errors import AuthError, ConfigError, TransientError
-from hub.logs import get_logger
+from core.errors import AuthError, ConfigError, TransientError
+from core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from hub.schema import PushReceipt, RawRecord, Source, StatusUpdate
+from core.schema import PushReceipt, RawRecord, Source, StatusUpdate
 
 
 @dataclass

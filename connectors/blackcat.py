@@ -24,8 +24,8 @@ from urllib.parse import urljoin, urlparse
 
 from connectors.portal.base import PortalConnector
 from connectors.portal.watermark import Row, RunPlan
-from hub.errors import SourceDataError, TransientError
-from hub.schema import PushReceipt, Source, Status, StatusUpdate
+from core.errors import SourceDataError, TransientError
+from core.schema import PushReceipt, Source, Status, StatusUpdate
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as PwPage

@@ -38,9 +38,9 @@ from connectors.auth import CallCenterSigner
 from connectors.base import CheckResult, Connector, Page, PushLedger
 from connectors.config import SourceConfig, build_client
 from connectors.incremental import LOCAL_FMT, RunDedupe, back, later, parse_local, raw
-from hub.errors import HubError, SourceDataError, TransientError
-from hub.logs import get_logger
-from hub.schema import PushReceipt, Source, Status, StatusUpdate
+from core.errors import HubError, SourceDataError, TransientError
+from core.logs import get_logger
+from core.schema import PushReceipt, Source, Status, StatusUpdate
 
 log = get_logger(__name__)
 

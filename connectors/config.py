@@ -30,10 +30,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from connectors.http import RetryPolicy, Timeouts, TokenBucket
-from hub.errors import ConfigError
-from hub.schema import Source
-from hub.secrets import resolve_plain, resolve_secret
-from hub.settings import get_settings
+from core.errors import ConfigError
+from core.schema import Source
+from core.secrets import resolve_plain, resolve_secret
+from core.settings import get_settings
 
 
 class TimeoutsConfig(BaseModel):

@@ -31,10 +31,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from hub import jsonutil
-from hub.errors import AuthError, ConfigError, HubError, SourceDataError, TransientError
-from hub.logs import get_logger
-from hub.pii import scrub_text
+from core import jsonutil
+from core.errors import AuthError, ConfigError, HubError, SourceDataError, TransientError
+from core.logs import get_logger
+from core.pii import scrub_text
 
 log = get_logger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.schema import SHANGHAI, RawRecord, Source, payload_hash
+from core.schema import SHANGHAI, RawRecord, Source, payload_hash
 
 LOCAL_FMT = "%Y-%m-%d %H:%M:%S"
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from connectors.base import Connector, PushLedger
 from connectors.config import SourceConfig, SourcesConfig, source_config
-from hub.errors import ConfigError
-from hub.schema import Source, to_local
+from core.errors import ConfigError
+from core.schema import Source, to_local
 
 #: source → "module:Class"
 CONNECTORS: dict[Source, str] = {

@@ -33,10 +33,10 @@ from connectors.auth import SmsHmacSigner
 from connectors.base import CheckResult, Connector, Page, PushLedger
 from connectors.config import SourceConfig, build_client
 from connectors.incremental import RunDedupe, raw
-from hub.errors import ConfigError, HubError, SourceDataError, TransientError
+from core.errors import ConfigError, HubError, SourceDataError, TransientError
+from core.logs import get_logger
+from core.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
 from hub.intents import detect_sms_intent, survey_satisfied
-from hub.logs import get_logger
-from hub.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
 
 log = get_logger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect.artifacts import acreate_table_artifact, create_markdown_artifact
 
-from hub.pii import scrub_text
+from core.pii import scrub_text
 
 COLUMNS = ["source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "failed", "error",
            "screenshot", "trace"]

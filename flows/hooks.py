@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.logs import get_logger
-from hub.pii import scrub_text
+from core.logs import get_logger
+from core.pii import scrub_text
 
 log = get_logger("hub.ops")
 

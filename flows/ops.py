@@ -55,8 +55,8 @@ def daily_report(period: str = "daily", end: datetime | None = None, out_dir: st
     Parameters: `period` — daily | weekly; `end` — end of the period (default now);
     `out_dir` — where the files go (default var/reports).
     """
+    from core.settings import get_settings
     from hub.reports import build_report
-    from hub.settings import get_settings
     from hub.store import get_store
 
     out = Path(out_dir) if out_dir else get_settings().home / "reports"

@@ -10,10 +10,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from core.schema import Source
 from flows import tasks
 from flows.artifacts import sync_table
 from flows.hooks import notify_ops_on_failure
-from hub.schema import Source
 
 PORTALS = {Source.GOV12315.value, Source.BLACKCAT.value}
 

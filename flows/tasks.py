@@ -13,7 +13,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from hub.schema import Source
+from core.schema import Source
 from hub.store import get_store
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from core.pii import get_vault
+from core.schema import Status, Ticket
 from hub.chase_config import get_chase_config
-from hub.pii import get_vault
-from hub.schema import Status, Ticket
 from hub.store import outbox as ob
 from hub.store.tables import contact_optouts, outbox
 

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.configfile import load_model
-from hub.errors import CalendarError
-from hub.logs import get_logger
-from hub.settings import get_settings
+from core.configfile import load_model
+from core.errors import CalendarError
+from core.logs import get_logger
+from core.settings import get_settings
 
 TimeMode = Literal["calendar", "working_days", "business_hours"]
 END_OF_DAY = time(23, 59, 59)

@@ -18,13 +18,13 @@ import time
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import ConfigError, HubError
+from core.logs import get_logger
+from core.pii import scrub_text
+from core.schema import Status
+from core.secrets import resolve_secret
 from hub.dispatch import sign
-from hub.errors import ConfigError, HubError
 from hub.handling import HandlingError, change_status
-from hub.logs import get_logger
-from hub.pii import scrub_text
-from hub.schema import Status
-from hub.secrets import resolve_secret
 from hub.store import get_store
 from hub.store.tickets import get_ticket
 from hub.teams import get_teams

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.configfile import load_model
-from hub.schema import SHANGHAI
-from hub.settings import get_settings
+from core.configfile import load_model
+from core.schema import SHANGHAI
+from core.settings import get_settings
 from hub.teams import Destination
 
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.schema import Clock, ClockKind, Ticket
 from hub import sla
-from hub.schema import Clock, ClockKind, Ticket
 
 EXTENSION_POLICY = "banking_extension"  # sla.yaml `extensions` entry used for approved extensions
 

@@ -27,9 +27,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, select
 
-from hub.errors import ConfigError
-from hub.schema import CaseLink, Ticket, TicketEvent, utcnow
-from hub.settings import get_settings
+from core.errors import ConfigError
+from core.schema import CaseLink, Ticket, TicketEvent, utcnow
+from core.settings import get_settings
 from hub.store.sql import chunks
 from hub.store.tables import tickets as tickets_t
 from hub.store.tickets import get_ticket_data, set_case_fields

@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from hub.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 DEMO_HOME = PROJECT_ROOT / "var" / "demo"
 ADVANCE_HOURS = 6
@@ -44,7 +44,7 @@ def main() -> int:
     """Entry point of `make demo` (and `hub demo`)."""
     urls_file = _prepare_env()
     started = time.perf_counter()
-    from hub.logs import setup_logging
+    from core.logs import setup_logging
 
     setup_logging("ERROR")  # the summary reports quarantines; keep the console readable
     from sandbox import Sandbox
@@ -61,9 +61,9 @@ def main() -> int:
 
 
 async def _run(sb, started: float) -> int:  # noqa: ANN001
+    from core.schema import to_local, utcnow
     from flows.cycle import hub_cycle
     from flows.ops import push_updates
-    from hub.schema import to_local, utcnow
     from hub.store import get_store
 
     store = get_store()
@@ -98,8 +98,8 @@ def _resolve_some(store, now) -> list[str]:  # noqa: ANN001
     """Resolve the oldest routed ticket of each source, the way a handler would."""
     from sqlalchemy import select
 
+    from core.schema import Source, Status
     from hub.handling import change_status
-    from hub.schema import Source, Status
     from hub.store.tables import tickets
 
     done = []

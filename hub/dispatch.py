@@ -22,12 +22,12 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from hub.errors import ConfigError, TransientError
-from hub.logs import get_logger
-from hub.pii import scrub_text
-from hub.schema import Ticket, to_local
-from hub.secrets import resolve_plain, resolve_secret
-from hub.settings import get_settings
+from core.errors import ConfigError, TransientError
+from core.logs import get_logger
+from core.pii import scrub_text
+from core.schema import Ticket, to_local
+from core.secrets import resolve_plain, resolve_secret
+from core.settings import get_settings
 from hub.teams import Destination
 
 log = get_logger(__name__)

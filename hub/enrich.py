@@ -18,14 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from hub.dedupe import link_cases
-from hub.dedupe import load_config as load_dedupe
-from hub.incidents import IncidentPlan, plan_incidents, save_incidents
-from hub.judge import JudgeResult, judge_text
-from hub.logs import get_logger
-from hub.pii import scrub_text
-from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty
-from hub.schema import (
+from core.logs import get_logger
+from core.pii import scrub_text
+from core.schema import (
     ClockKind,
     Explanation,
     MessageKind,
@@ -36,6 +31,11 @@ from hub.schema import (
     to_utc,
     utcnow,
 )
+from hub.dedupe import link_cases
+from hub.dedupe import load_config as load_dedupe
+from hub.incidents import IncidentPlan, plan_incidents, save_incidents
+from hub.judge import JudgeResult, judge_text
+from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty
 from hub.sla import get_sla, restart_clocks, start_clocks
 from hub.store.db import Store
 from hub.store.outbox import enqueue, enqueue_many

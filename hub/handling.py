@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
+from core.errors import HubError
+from core.schema import ClockKind, Status, Ticket, TicketEvent, utcnow
 from hub import announce, clock_ops
 from hub.chase_config import get_chase_config
-from hub.errors import HubError
-from hub.schema import ClockKind, Status, Ticket, TicketEvent, utcnow
 from hub.store.tables import ticket_events, tickets
 from hub.store.tickets import add_events, get_ticket, save_ticket
 

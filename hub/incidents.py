@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.pii import scrub_text
+from core.pii import scrub_text
+from core.schema import Ticket
 from hub.routing.rules import IncidentRules
-from hub.schema import Ticket
 from hub.store.sql import chunks
 from hub.store.tables import incidents, tickets
 

@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
 
-from hub.logs import get_logger
+from core.logs import get_logger
+from core.pii import get_vault, scrub_text
+from core.schema import RawRecord, Source, utcnow
 from hub.mapping import MappingSet, get_mappings
 from hub.normalise import NormaliseStats, map_batch, write_quarantine, write_tickets
-from hub.pii import get_vault, scrub_text
-from hub.schema import RawRecord, Source, utcnow
 from hub.store.landing import CHUNK, LandResult, check_source, insert_raw, raw_rows, set_cursor
 from hub.store.sql import chunks, one_of
 from hub.store.tables import raw_records

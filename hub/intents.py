@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hub.schema import MessageKind
+from core.schema import MessageKind
 
 _TRIM = re.compile(r"[\s\u3000。．.!！~～,，、;；:：\"'“”‘’()（）\[\]【】<>《》]+")
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")

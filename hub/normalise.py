@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.logs import get_logger
+from core.logs import get_logger
+from core.pii import get_vault, scrub_text
+from core.schema import MessageKind, RawRecord, Source, utcnow
 from hub.mapping import MapOutcome, MappingFailure, MappingSet, get_mappings
-from hub.pii import get_vault, scrub_text
-from hub.schema import MessageKind, RawRecord, Source, utcnow
 from hub.store.db import Store
 from hub.store.landing import load_raw, mark_raw, pending_raw
 from hub.store.quarantine import QuarantineEntry, mark_replayed, put

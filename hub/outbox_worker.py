@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 from sqlalchemy import bindparam, select, update
 
+from core.errors import HubError, TransientError
+from core.logs import get_logger
+from core.pii import Phone, get_vault, mask_phone
+from core.schema import Source, Status, StatusUpdate, utcnow
 from hub.chase_config import get_chase_config
 from hub.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
-from hub.errors import HubError, TransientError
-from hub.logs import get_logger
-from hub.pii import Phone, get_vault, mask_phone
-from hub.schema import Source, Status, StatusUpdate, utcnow
 from hub.store import outbox as ob
 from hub.store.db import Store
 from hub.store.ledger import StorePushLedger

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.configfile import load_model
+from core.errors import ConfigError
+from core.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
+from core.settings import get_settings
 from hub.bizcal import BusinessCalendar, TimeMode, get_calendar
-from hub.configfile import load_model
-from hub.errors import ConfigError
-from hub.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
-from hub.settings import get_settings
 
 
 class ClockSpec(BaseModel):

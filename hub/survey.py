@@ -18,12 +18,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from core.logs import get_logger
+from core.pii import get_vault
+from core.schema import Status, Ticket, TicketEvent, utcnow
 from hub import announce
 from hub.chase_config import get_chase_config
 from hub.intents import survey_satisfied
-from hub.logs import get_logger
-from hub.pii import get_vault
-from hub.schema import Status, Ticket, TicketEvent, utcnow
 from hub.store.db import Store
 from hub.store.landing import decode_payload
 from hub.store.sql import insert_ignore

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from hub.errors import ConfigError, HubError, PortalChangedError
+from core.errors import ConfigError, HubError, PortalChangedError
+from core.logs import get_logger
+from core.schema import Source
 from hub.ingest import ingest_in
-from hub.logs import get_logger
 from hub.normalise import NormaliseStats
-from hub.schema import Source
 from hub.store import Store
 from hub.store.landing import get_cursor, land_in, set_cursor
 

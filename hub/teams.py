@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.configfile import load_model
-from hub.errors import ConfigError
-from hub.schema import SHANGHAI
-from hub.settings import get_settings
+from core.configfile import load_model
+from core.errors import ConfigError
+from core.schema import SHANGHAI
+from core.settings import get_settings
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -56,8 +56,8 @@ def hub_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _clear_caches() -> None:
-    from hub.pii import get_vault
-    from hub.settings import get_settings
+    from core.pii import get_vault
+    from core.settings import get_settings
     from hub.store.db import get_store
 
     get_settings.cache_clear()

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.base import CheckResult, Connector, Page
-from hub.errors import AuthError, HubError, TransientError
-from hub.logs import get_logger
-from hub.schema import RawRecord
+from core.errors import AuthError, HubError, TransientError
+from core.logs import get_logger
+from core.schema import RawRecord
 
 from .codes import CodeProvider, CodeRequest, make_code_provider
 from .options import PortalOptions, build_options

@@ -14,7 +14,7 @@ the password step. Where the code comes from depends on the deployment:
 A real-inbox hook is any object with `async def get_code(self, request: CodeRequest) -> str`
 (or an async callable taking a `CodeRequest`), importable as `python:package.module:name`.
 It must only return a code that arrived *after* `request.requested_at` (older codes
-are stale) and should raise `hub.errors.AuthError` when none arrives in time.
+are stale) and should raise `core.errors.AuthError` when none arrives in time.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
-from hub.errors import AuthError, ConfigError
+from core.errors import AuthError, ConfigError
 
 
 @dataclass(frozen=True)

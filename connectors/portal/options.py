@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hub.errors import ConfigError
-from hub.secrets import resolve_plain, resolve_secret
+from core.errors import ConfigError
+from core.secrets import resolve_plain, resolve_secret
 
 
 class PortalOptions(BaseModel):

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.errors import ConfigError
-from hub.logs import get_logger
-from hub.settings import Settings, get_settings
+from core.errors import ConfigError
+from core.logs import get_logger
+from core.settings import Settings, get_settings
 
 from . import state as st
 

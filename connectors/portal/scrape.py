@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from hub.errors import PortalChangedError
+from core.errors import PortalChangedError
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hub.logs import get_logger
+from core.logs import get_logger
 
 log = get_logger(__name__)
 

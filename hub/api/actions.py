@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.errors import HubError, TransientError
+from core.pii import scrub_text
+from core.schema import Status, Ticket
 from hub.api.auth import Principal
 from hub.api.queries import NotFound, pending_extension, team_ticket
-from hub.errors import HubError, TransientError
-from hub.pii import scrub_text
-from hub.schema import Status, Ticket
 from hub.store.db import Store
 from hub.store.tickets import get_events
 from hub.teams import get_teams

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from core.logs import get_logger
 from hub.api.security import SecurityHeaders
-from hub.logs import get_logger
 from hub.store.db import Store, get_store
 
 log = get_logger(__name__)

@@ -16,8 +16,8 @@ from typing import Literal
 
 from sqlalchemy import Connection, select, update
 
-from hub.errors import ConfigError
-from hub.schema import utcnow
+from core.errors import ConfigError
+from core.schema import utcnow
 from hub.store.tables import api_tokens
 from hub.teams import get_teams
 

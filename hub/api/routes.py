@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from core.schema import Source, Status, Urgency, utcnow
 from hub.api.actions import (
     AcceptBody,
     ActionError,
@@ -49,7 +50,6 @@ from hub.api.queries import (
     ticket_view,
     timeline,
 )
-from hub.schema import Source, Status, Urgency, utcnow
 from hub.store.db import Store
 
 bearer = HTTPBearer(auto_error=False, description="Team API token from `hub api token create`.")

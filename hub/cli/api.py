@@ -8,8 +8,8 @@ import sys
 import typer
 from sqlalchemy import select
 
+from core.errors import ConfigError
 from hub.cli.common import console, emit_json, err_console, operator_errors
-from hub.errors import ConfigError
 from hub.store import get_store
 
 app = typer.Typer(help="Back-office API and web console.", no_args_is_help=True)

@@ -14,9 +14,9 @@ import sys
 import typer
 from rich.table import Table
 
+from core.pii import scrub_text
 from hub.cli.common import console, err_console, operator_errors
 from hub.judge import judge_text
-from hub.pii import scrub_text
 
 
 @operator_errors

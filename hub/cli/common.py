@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from hub.errors import HubError
+from core.errors import HubError
 
 console = Console()
 err_console = Console(stderr=True)

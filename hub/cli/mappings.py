@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from core.schema import Source
 from hub.cli.common import console, emit_json, operator_errors
 from hub.mapping import load_mappings
 from hub.mapping.spec import TARGETS
-from hub.schema import Source
 
 app = typer.Typer(help="Source mappings (mappings/<source>.yaml).", no_args_is_help=True)
 

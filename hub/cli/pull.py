@@ -16,8 +16,8 @@ from typing import Any
 
 import typer
 
+from core.schema import Source
 from hub.cli.common import console, emit_json, operator_errors
-from hub.schema import Source
 from hub.store import get_store
 from hub.sync import PullReport, pull_source
 

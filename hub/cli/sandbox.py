@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
+from core.errors import ConfigError
 from hub.cli.common import console, operator_errors
-from hub.errors import ConfigError
 
 app = typer.Typer(help="The simulated source systems (12315, 黑猫, app, SMS, call centre).", no_args_is_help=True)
 

@@ -11,8 +11,8 @@ import asyncio
 import typer
 from rich.table import Table
 
+from core.schema import Source
 from hub.cli.common import console, emit_json, operator_errors
-from hub.schema import Source
 
 COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "error")
 

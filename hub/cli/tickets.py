@@ -7,9 +7,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from core.pii import scrub_text
+from core.schema import to_local
 from hub.cli.common import console, emit_json, operator_errors
-from hub.pii import scrub_text
-from hub.schema import to_local
 from hub.store import get_store
 from hub.store.tickets import get_events, get_ticket, list_tickets
 

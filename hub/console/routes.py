@@ -15,6 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from core.logs import get_logger
+from core.schema import Source, Status, Urgency, utcnow
 from hub.api.actions import (
     AcceptBody,
     ActionError,
@@ -52,8 +54,6 @@ from hub.console.web import (
     session_of,
     set_session,
 )
-from hub.logs import get_logger
-from hub.schema import Source, Status, Urgency, utcnow
 from hub.teams import get_teams
 
 log = get_logger(__name__)

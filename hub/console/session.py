@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hub.settings import get_settings
+from core.settings import get_settings
 
 COOKIE = "hub_session"
 MAX_AGE = 8 * 3600  # one working shift

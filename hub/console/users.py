@@ -8,9 +8,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, select, update
 
+from core.errors import ConfigError
+from core.schema import utcnow
 from hub.api.auth import check_team_role
-from hub.errors import ConfigError
-from hub.schema import utcnow
 from hub.store.tables import users
 
 _hasher = PasswordHasher()

@@ -13,10 +13,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
+from core.schema import to_local, utcnow
 from hub.api.auth import Principal
 from hub.console import labels
 from hub.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
-from hub.schema import to_local, utcnow
 from hub.teams import get_teams
 
 HERE = Path(__file__).parent

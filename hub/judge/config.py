@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.configfile import load_model
-from hub.schema import Category, EscalationTarget
-from hub.settings import get_settings
+from core.configfile import load_model
+from core.schema import Category, EscalationTarget
+from core.settings import get_settings
 
 
 class _Model(BaseModel):

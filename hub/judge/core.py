@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.schema import Category, EscalationTarget, Explanation, MessageKind, RiskLevel, Urgency
 from hub.intents import detect_sms_intent, survey_satisfied
 from hub.judge.matcher import Hit, clause_start, drop_contained, get_matcher, normalise
 from hub.judge.risk import risk_level, risk_score
-from hub.schema import Category, EscalationTarget, Explanation, MessageKind, RiskLevel, Urgency
 
 #: how far before a threat a negation cue may sit (characters, same clause)
 NEGATION_WINDOW = 8

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from core.schema import RiskLevel
 from hub.judge.config import RiskWeights
-from hub.schema import RiskLevel
 
 
 def risk_score(weights: RiskWeights, *, severity: int, amount: Decimal | float | None, escalations: int,

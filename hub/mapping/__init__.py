@@ -1,4 +1,4 @@
-"""Declarative mappings: `mappings/<source>.yaml` → compiled callables → `hub.schema.Ticket`.
+"""Declarative mappings: `mappings/<source>.yaml` → compiled callables → `core.schema.Ticket`.
 
 Public API::
 

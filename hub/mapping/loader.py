@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from hub.errors import ConfigError
+from core.errors import ConfigError
+from core.schema import Source
+from core.settings import get_settings
 from hub.mapping.engine import CompiledMapping, MappingSet
 from hub.mapping.spec import MappingSpec
-from hub.schema import Source
-from hub.settings import get_settings
 
 
 class MappingFileError(ConfigError):

@@ -24,10 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.schema import Source
 from hub.mapping.transforms import BUILTINS, NAMED, TransformError
-from hub.schema import Source
 
-#: every place a mapping may write to (dotted paths into hub.schema.Ticket);
+#: every place a mapping may write to (dotted paths into core.schema.Ticket);
 #: `customer.age` is virtual: it feeds the elderly flag.
 TARGETS: dict[str, str] = {
     "received_at": "source time of the complaint (tz-aware)",

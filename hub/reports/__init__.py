@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from core.schema import SHANGHAI, to_local, to_utc, utcnow
+from core.settings import get_settings
 from hub.reports import charts, render
 from hub.reports.metrics import Window, compute
-from hub.schema import SHANGHAI, to_local, to_utc, utcnow
-from hub.settings import get_settings
 from hub.store.db import Store
 
 Period = Literal["daily", "weekly"]

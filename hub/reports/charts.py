@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from core.errors import ConfigError  # noqa: E402
 from hub.console import labels as L  # noqa: E402
-from hub.errors import ConfigError  # noqa: E402
 
 #: families tried in order; the first installed one wins
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",

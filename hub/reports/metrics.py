@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from hub.pii import scrub_text
-from hub.schema import OPEN_STATUSES, SHANGHAI, to_local
+from core.pii import scrub_text
+from core.schema import OPEN_STATUSES, SHANGHAI, to_local
 from hub.store.tables import clocks, incidents, surveys, tickets
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
+from core.schema import to_local
 from hub.console import labels as L
-from hub.schema import to_local
 
 
 def pct(r: dict[str, Any]) -> str:

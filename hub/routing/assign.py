@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
+from core.schema import OPEN_STATUSES, RiskLevel, Ticket
 from hub.routing.rules import Assignment
-from hub.schema import OPEN_STATUSES, RiskLevel, Ticket
 from hub.store.sql import chunks, upsert
 from hub.store.tables import team_state, tickets
 from hub.teams import Handler, Team, TeamsConfig

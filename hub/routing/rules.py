@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.configfile import load_model
-from hub.errors import ConfigError
-from hub.schema import Ticket
-from hub.settings import get_settings
+from core.configfile import load_model
+from core.errors import ConfigError
+from core.schema import Ticket
+from core.settings import get_settings
 
 _LISTS = ("source", "category", "sub_category", "urgency", "risk", "tags", "region", "segment")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from hub import jsonutil
-from hub.settings import get_settings
+from core import jsonutil
+from core.settings import get_settings
 
 
 def normalise_url(url: str) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from hub import jsonutil
-from hub.jsonutil import canonical
-from hub.pii import PiiVault, get_vault
-from hub.schema import RawRecord, Source, utcnow
+from core import jsonutil
+from core.jsonutil import canonical
+from core.pii import PiiVault, get_vault
+from core.schema import RawRecord, Source, utcnow
 from hub.store import bulk
 from hub.store.db import Store
 from hub.store.sql import insert_ignore, upsert

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.schema import Source, utcnow
+from core.schema import Source, utcnow
 from hub.store.db import Store
 from hub.store.sql import upsert
 from hub.store.tables import push_ledger

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from hub import jsonutil
-from hub.pii import get_vault
-from hub.schema import utcnow
+from core import jsonutil
+from core.pii import get_vault
+from core.schema import utcnow
 from hub.store.db import Store
 from hub.store.sql import insert_ignore
 from hub.store.tables import outbox

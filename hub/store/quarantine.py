@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from hub.schema import utcnow
+from core.schema import utcnow
 from hub.store.sql import upsert
 from hub.store.tables import quarantine
 

@@ -2,7 +2,7 @@
 
 PII never sits in a plain column: `tickets.pii_enc` and `raw_records.payload_enc`
 are encrypted tokens (AES-GCM; rows written before it: Fernet, still readable, see
-`hub.pii.PiiVault`); matching uses the HMAC hash columns.
+`core.pii.PiiVault`); matching uses the HMAC hash columns.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use hub.schema.utcnow()/to_utc()")
+            raise ValueError("naive datetime given to the store; use core.schema.utcnow()/to_utc()")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -118,7 +118,7 @@ tickets = Table(
     Column("mapping_version", String(40)),
     Column("raw_hash", String(64)),
     Column("version", Integer, nullable=False, server_default="1"),
-    Column("pii_enc", LargeBinary),  # encrypted JSON of name, phone, id_number (hub.pii.PiiVault)
+    Column("pii_enc", LargeBinary),  # encrypted JSON of name, phone, id_number (core.pii.PiiVault)
     Column("data", JSON, nullable=False),  # the Ticket, PII masked, clocks excluded
     UniqueConstraint("source", "external_id", name="uq_ticket_natural_key"),
     Index("ix_tickets_status_due", "status", "next_due_at"),

@@ -2,7 +2,7 @@
 
 A ticket row keeps the searchable fields in columns, the rest of the Ticket as
 JSON with PII masked, and the raw PII (name, phone, ID) encrypted (AES-GCM, see
-`hub.pii.PiiVault`) in `pii_enc`. Clocks live in their own table so the chase scan can use an index.
+`core.pii.PiiVault`) in `pii_enc`. Clocks live in their own table so the chase scan can use an index.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from hub import jsonutil
-from hub.errors import HubError
-from hub.pii import PiiVault, get_vault
-from hub.schema import (
+from core import jsonutil
+from core.errors import HubError
+from core.pii import PiiVault, get_vault
+from core.schema import (
     Clock,
     ClockState,
     Customer,
@@ -89,7 +89,7 @@ def clock_row_to_model(r: Any) -> Clock:
 
 
 def _clock_rows(t: Ticket) -> list[dict[str, Any]]:
-    from hub.schema import Urgency
+    from core.schema import Urgency
 
     return [{
         "ticket_id": t.ticket_id, "kind": c.kind.value, "policy": c.policy, "started_at": c.started_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from hub.schema import (
+from core.schema import (
     Clock,
     ClockKind,
     ClockState,

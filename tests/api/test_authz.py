@@ -138,7 +138,7 @@ def test_pii_masked_unless_revealed_and_audited(api) -> None:  # noqa: ANN001
 
 
 def test_queue_sorted_and_filtered(api) -> None:  # noqa: ANN001
-    from hub.schema import Source, Status, Urgency
+    from core.schema import Source, Status, Urgency
 
     items = [make_ticket("Q-late", team="cards", due_in=timedelta(hours=-2)),
              make_ticket("Q-soon", team="cards", due_in=timedelta(minutes=30), urgency=Urgency.URGENT),

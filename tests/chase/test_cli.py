@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from typer.testing import CliRunner
 
+from core.schema import utcnow
 from hub.cli import app
-from hub.schema import utcnow
 from hub.store.tickets import get_events
 from tests.outbox.helpers import make_ticket, put_ticket
 

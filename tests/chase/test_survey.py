@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from core.schema import ClockKind, ClockState, RawRecord, Source, Status, utcnow
 from hub import handling
-from hub.schema import ClockKind, ClockState, RawRecord, Source, Status, utcnow
 from hub.store.landing import land
 from hub.store.tables import outbox, raw_records, surveys, tickets
 from hub.store.tickets import get_events, get_ticket

@@ -9,7 +9,7 @@ import pytest
 from connectors.base import Connector
 from connectors.config import RetryConfig, SourceConfig, load_sources
 from connectors.registry import make_connector
-from hub.schema import MessageKind, RawRecord, Source, Status, StatusUpdate
+from core.schema import MessageKind, RawRecord, Source, Status, StatusUpdate
 from tests.connectors.contract import ContractAdapter
 
 #: retry bounds for tests: same policy, shorter waits

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import pytest
 
 from connectors.base import Connector, Page
-from hub.errors import AuthError, HubError
-from hub.schema import RawRecord, StatusUpdate
+from core.errors import AuthError, HubError
+from core.schema import RawRecord, StatusUpdate
 
 
 def _as_entry(source: str, item: dict[str, Any], id_key: str) -> tuple[str, dict[str, Any]]:

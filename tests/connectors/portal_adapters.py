@@ -10,7 +10,7 @@ import pytest
 from connectors.base import Connector
 from connectors.config import RetryConfig, load_sources
 from connectors.registry import make_connector
-from hub.schema import RawRecord, Source, Status, StatusUpdate
+from core.schema import RawRecord, Source, Status, StatusUpdate
 from tests.connectors.contract import ContractAdapter
 from tests.connectors.portal_support import runtime_for
 

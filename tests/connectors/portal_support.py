@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors.base import Connector
 from connectors.portal import PortalRuntime
-from hub.settings import get_settings
+from core.settings import get_settings
 
 
 def runtime_for(browser: Any, home: Path, **kw: Any) -> PortalRuntime:

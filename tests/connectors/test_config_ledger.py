@@ -9,9 +9,9 @@ import pytest
 from connectors.config import load_sources
 from connectors.registry import PORTALS, connector_class, make_connector
 from connectors.sms import classify_uplink, delivered, match_delivery_reports, survey_answer
-from hub.errors import ConfigError
-from hub.schema import Source
-from hub.settings import get_settings
+from core.errors import ConfigError
+from core.schema import Source
+from core.settings import get_settings
 from hub.store.ledger import MemoryPushLedger, StorePushLedger
 
 

@@ -21,7 +21,7 @@ from connectors.http import (
     rule_for_exception,
     rule_for_status,
 )
-from hub.errors import AuthError, ConfigError, SourceDataError, TransientError
+from core.errors import AuthError, ConfigError, SourceDataError, TransientError
 from tests.connectors.localserver import LocalServer
 
 FAST = RetryPolicy(attempts=4, total_seconds=10, backoff_initial=0.01, backoff_max=0.05)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.registry import make_connector
-from hub.schema import Source, Status, StatusUpdate
+from core.schema import Source, Status, StatusUpdate
 from tests.connectors.api_adapters import sandbox_config
 from tests.connectors.contract import pull_all, records_of, without_missing_ids
 

@@ -13,8 +13,8 @@ import stat
 import pytest
 
 from connectors.blackcat import BlackcatConnector
-from hub.errors import PortalChangedError
-from hub.schema import Source, Status, StatusUpdate
+from core.errors import PortalChangedError
+from core.schema import Source, Status, StatusUpdate
 from tests.connectors.portal_support import pull_all, runtime_for, same_text
 
 pytestmark = pytest.mark.browser

@@ -16,8 +16,8 @@ import pytest
 
 from connectors.gov12315 import Gov12315Connector
 from connectors.portal.codes import CodeRequest, SandboxCodeProvider
-from hub.errors import PortalChangedError
-from hub.schema import Source, Status, StatusUpdate
+from core.errors import PortalChangedError
+from core.schema import Source, Status, StatusUpdate
 from tests.connectors.portal_support import pull_all, runtime_for, same_text
 
 pytestmark = pytest.mark.browser

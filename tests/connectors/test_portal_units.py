@@ -18,7 +18,7 @@ from connectors.portal.codes import (
 from connectors.portal.options import build_options
 from connectors.portal.state import load_state, save_state, state_path
 from connectors.portal.watermark import PortalCursor, Row, RunPlan
-from hub.errors import AuthError, ConfigError
+from core.errors import AuthError, ConfigError
 
 
 def plan(cursor=None, overlap=60, revisit=60 * 24):  # noqa: ANN001, ANN201
@@ -126,8 +126,8 @@ async def test_runtime_launches_its_own_browser_and_keeps_failure_evidence(tmp_p
     from connectors.portal import PortalRuntime
     from connectors.portal.options import PortalOptions
     from connectors.portal.scrape import Scraper
-    from hub.errors import PortalChangedError
-    from hub.settings import get_settings
+    from core.errors import PortalChangedError
+    from core.settings import get_settings
 
     async with PortalRuntime(get_settings().model_copy(update={"home": tmp_path})) as rt:
         page = await rt.new_page("gov12315")

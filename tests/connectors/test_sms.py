@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.registry import make_connector
 from connectors.sms import classify_uplink, delivered, match_delivery_reports
-from hub.schema import Source, Status, StatusUpdate
+from core.schema import Source, Status, StatusUpdate
 from hub.store.ledger import MemoryPushLedger
 from tests.connectors.api_adapters import sandbox_config
 from tests.connectors.contract import pull_all, records_of

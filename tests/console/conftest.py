@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import Source
 from hub.api import create_app
 from hub.api.server import serve_in_thread
 from hub.console.users import add_user
-from hub.schema import Source
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
 

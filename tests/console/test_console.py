@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from core.schema import ClockKind
 from hub.handling import request_extension
-from hub.schema import ClockKind
 from hub.store.tables import outbox
 from hub.store.tickets import get_events, get_ticket
 from tests.api.seed import PHONE

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.schema import Source
+from core.settings import get_settings
 from hub.outbox_worker import drain_outbox
-from hub.schema import Source
-from hub.settings import get_settings
 from sandbox import Sandbox
 from tests.api.seed import make_ticket, seed
 from tests.console.test_console import _sign_in

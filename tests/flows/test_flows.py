@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from hub.schema import Source, Status
+from core.schema import Source, Status
 from hub.store.tables import outbox, raw_records, tickets
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from hub.schema import Status
+from core.schema import Status
 from hub.store.tables import outbox, ticket_events, tickets
 
 pytestmark = pytest.mark.postgres

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 HTTP_SOURCES = ["app", "sms", "callcenter"]
 
@@ -77,8 +77,8 @@ def _clean_run(env: dict[str, str]) -> None:
 
 
 def _resolve_some(store: Any, rnd: random.Random, n: int) -> int:
+    from core.schema import Status
     from hub.handling import change_status
-    from hub.schema import Status
     from hub.store.tables import tickets
 
     with store.begin() as conn:

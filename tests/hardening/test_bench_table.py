@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from bench.__main__ import ROWS, render
-from hub.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 
 def test_table_has_every_row_with_baseline_and_memory() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from hub.logs import get_logger
-from hub.pii import get_vault, mask_id_number, mask_name, mask_phone, scrub_text
-from hub.schema import Customer, Matter, Source, Ticket, make_ticket_id, utcnow
+from core.logs import get_logger
+from core.pii import get_vault, mask_id_number, mask_name, mask_phone, scrub_text
+from core.schema import Customer, Matter, Source, Ticket, make_ticket_id, utcnow
 
 PHONE, IDN = "13812345678", "330102195001011234"
 

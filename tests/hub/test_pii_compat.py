@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.errors import ConfigError
-from hub.pii import PiiVault, get_vault
-from hub.schema import RawRecord, Source
+from core.errors import ConfigError
+from core.pii import PiiVault, get_vault
+from core.schema import RawRecord, Source
 from hub.store import landing
 from hub.store.tables import raw_records
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from core.schema import EscalationTarget, MessageKind, RiskLevel, Urgency
 from hub.judge import age_from_id, amount_in_text, get_matcher, judge_text
-from hub.schema import EscalationTarget, MessageKind, RiskLevel, Urgency
 
 
 @pytest.mark.parametrize("text, targets", [

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.pii import get_vault
-from hub.schema import RawRecord
+from core.pii import get_vault
+from core.schema import RawRecord
 
 SAMPLES = Path(__file__).parent / "samples"
 EXT_KEY = {"gov12315": "reg_no", "blackcat": "sn", "app": "id", "sms": "mo_id", "callcenter": "order_no"}

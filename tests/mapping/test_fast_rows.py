@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import pytest
 
+from core.pii import get_vault
+from core.schema import RawRecord, Source
+from core.settings import PROJECT_ROOT
 from hub.mapping import load_mappings
 from hub.mapping.rows import fresh_row
-from hub.pii import get_vault
-from hub.schema import RawRecord, Source
-from hub.settings import PROJECT_ROOT
 from hub.store.tickets import ticket_to_row
 from tests.mapping.helpers import FIXED_NOW, comparable_row
 

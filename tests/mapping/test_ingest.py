@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
+from core.schema import make_ticket_id, utcnow
 from hub.enrich import enrich_and_route, stranded_ids
 from hub.ingest import ingest_in
 from hub.normalise import NormaliseStats, normalise_pending
-from hub.schema import make_ticket_id, utcnow
 from hub.store import quarantine as q
 from hub.store.landing import get_cursor
 from hub.store.tables import raw_records, ticket_events, tickets
@@ -121,7 +121,7 @@ def test_a_ticket_stored_under_an_older_id_keeps_it(store):  # noqa: ANN001
 def test_an_id_taken_by_another_complaint_fails_loudly_and_loses_nothing(sqlite_store):  # noqa: ANN001
     import pytest
 
-    from hub.errors import HubError
+    from core.errors import HubError
 
     p = samples("app")[0]
     _store_ticket(sqlite_store, make_ticket_id("app", p["id"]), "SOMEONE-ELSE")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.pii import get_vault
+from core.schema import MessageKind, Source, make_ticket_id
+from core.settings import PROJECT_ROOT
 from hub.mapping import MappingFileError, load_mapping_file, load_mappings
-from hub.pii import get_vault
-from hub.schema import MessageKind, Source, make_ticket_id
-from hub.settings import PROJECT_ROOT
 from tests.mapping.helpers import EXT_KEY, raw, samples
 
 MAPPINGS = PROJECT_ROOT / "mappings"

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.schema import RawRecord, make_ticket_id
+from core.settings import PROJECT_ROOT
 from hub.enrich import EnrichStats, enrich_and_route
 from hub.mapping import load_mappings
 from hub.normalise import normalise_pending, replay_quarantine
-from hub.schema import RawRecord, make_ticket_id
-from hub.settings import PROJECT_ROOT
 from hub.store import landing
 from hub.store import quarantine as q
 from hub.store.tables import raw_records
@@ -79,7 +79,7 @@ def test_replay_after_mapping_fix(store, tmp_path, monkeypatch):  # noqa: ANN001
     mdir = tmp_path / "mappings"
     shutil.copytree(PROJECT_ROOT / "mappings", mdir)
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(mdir))
-    from hub.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.schema import MessageKind, RawRecord, Ticket
+from core.settings import PROJECT_ROOT
 from hub.mapping import load_mappings
-from hub.schema import MessageKind, RawRecord, Ticket
-from hub.settings import PROJECT_ROOT
 from hub.store.tickets import ticket_to_row
 from tests.mapping.helpers import EXT_KEY, FIXED_NOW, comparable_row, samples
 

@@ -7,12 +7,12 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
+from core.schema import RawRecord
+from core.settings import PROJECT_ROOT
 from hub.enrich import enrich_and_route
 from hub.intents import survey_satisfied
 from hub.mapping import load_mappings
 from hub.normalise import normalise_pending
-from hub.schema import RawRecord
-from hub.settings import PROJECT_ROOT
 from hub.store import landing
 from hub.store.tables import raw_records, tickets
 

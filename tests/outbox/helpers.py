@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from hub.pii import get_vault
-from hub.schema import (
+from core.pii import get_vault
+from core.schema import (
     Clock,
     ClockKind,
     Customer,

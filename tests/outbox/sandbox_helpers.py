@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.schema import Source
+from core.schema import Source
 
 EXT_KEY = {"gov12315": "reg_no", "blackcat": "sn", "app": "id", "sms": "mo_id", "callcenter": "order_no"}
 OPEN_STATE = {"gov12315": {"待处理", "处理中"}, "blackcat": {"审核通过", "处理中"}, "app": {"open", "processing"},

@@ -25,7 +25,7 @@ def server(use_store):  # noqa: ANN001, ANN201
 
 def test_callback_auth_and_status_change(server) -> None:  # noqa: ANN001
     srv, store = server
-    from hub.schema import utcnow
+    from core.schema import utcnow
 
     t = put_ticket(store, make_ticket("FB40", received=utcnow()))
     url = f"{srv.url}/callbacks/cards/status"

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.schema import Source, Status, utcnow
 from hub import handling
 from hub.outbox_worker import drain_outbox
-from hub.schema import Source, Status, utcnow
 from hub.store.tables import outbox, push_ledger
 from tests.outbox.sandbox_helpers import pick, sms_sends_to, writes_for
 from tests.outbox.test_e2e_sandbox import factory, new_ticket

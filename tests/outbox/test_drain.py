@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from core.schema import utcnow
 from hub.outbox_worker import drain_outbox
-from hub.schema import utcnow
 from hub.store import outbox as ob
 from hub.store.tables import outbox
 from tests.outbox.helpers import make_ticket, put_ticket, webhook_receiver

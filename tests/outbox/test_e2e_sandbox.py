@@ -10,12 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from hub import handling, sla
-from hub.announce import announce_dispatch
-from hub.chase import chase
-from hub.outbox_worker import drain_outbox
-from hub.pii import get_vault
-from hub.schema import (
+from core.pii import get_vault
+from core.schema import (
     ClockKind,
     Customer,
     Handling,
@@ -30,6 +26,10 @@ from hub.schema import (
     make_ticket_id,
     utcnow,
 )
+from hub import handling, sla
+from hub.announce import announce_dispatch
+from hub.chase import chase
+from hub.outbox_worker import drain_outbox
 from hub.store.landing import land
 from hub.store.tables import outbox, raw_records
 from hub.store.tickets import get_events, get_ticket, save_ticket, upsert_tickets

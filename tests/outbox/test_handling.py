@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.schema import ClockKind, ClockState, Source, Status, utcnow
 from hub import handling
-from hub.schema import ClockKind, ClockState, Source, Status, utcnow
 from hub.store.tables import outbox, surveys
 from hub.store.tickets import get_events, get_ticket
 from tests.outbox.helpers import make_ticket, put_ticket

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import SHANGHAI, ClockState, Source, Status, Urgency
 from hub.reports import build_report, period_window
-from hub.schema import SHANGHAI, ClockState, Source, Status, Urgency
 from hub.store.tables import incidents, surveys
 from tests.api.seed import PHONE, make_ticket, seed
 

@@ -6,8 +6,8 @@ import itertools
 from datetime import datetime
 from decimal import Decimal
 
-from hub.pii import get_vault
-from hub.schema import SHANGHAI, Customer, Matter, Source, Ticket, make_ticket_id
+from core.pii import get_vault
+from core.schema import SHANGHAI, Customer, Matter, Source, Ticket, make_ticket_id
 from hub.store.db import Store
 from hub.store.tickets import upsert_tickets
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from hub.errors import ConfigError
+from core.errors import ConfigError
+from core.schema import Category, Customer, EscalationTarget, Matter, RiskLevel, Source, Ticket, Urgency
 from hub.routing import RoutingConfig, get_routing
-from hub.schema import Category, Customer, EscalationTarget, Matter, RiskLevel, Source, Ticket, Urgency
 from hub.sla import get_sla
 from hub.teams import get_teams
 

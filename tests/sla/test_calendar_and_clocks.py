@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
+from core.errors import CalendarError
+from core.schema import SHANGHAI, ClockKind, ClockState, Source, Ticket, Urgency, to_local
 from hub.bizcal import (
     BusinessCalendar,
     CalendarConfig,
@@ -15,8 +17,6 @@ from hub.bizcal import (
     add_working_days,
     is_workday,
 )
-from hub.errors import CalendarError
-from hub.schema import SHANGHAI, ClockKind, ClockState, Source, Ticket, Urgency, to_local
 from hub.sla import (
     extend_resolution,
     pause_clocks,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hub.schema import (
+from core.schema import (
     Clock,
     ClockKind,
     Customer,

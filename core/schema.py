@@ -3,7 +3,7 @@
 Raw record → Ticket (with Customer, Matter, Judgement, Handling, Clocks) →
 TicketEvent (timeline) → StatusUpdate (what goes back to a source) → PushReceipt.
 Times are tz-aware and normalised to UTC; `to_local()` shows Asia/Shanghai.
-Amounts are `Decimal` CNY. Personal data uses the masking types of `hub.pii`.
+Amounts are `Decimal` CNY. Personal data uses the masking types of `core.pii`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pydantic import (
     field_validator,
 )
 
-from hub.jsonutil import canonical
-from hub.pii import IdNumber, PersonName, Phone, scrub_text
+from core.jsonutil import canonical
+from core.pii import IdNumber, PersonName, Phone, scrub_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -154,7 +154,7 @@ class Customer(HubModel):
     phone: Phone | None = None
     id_number: IdNumber | None = None
     customer_id: str | None = None
-    #: HMAC hashes for matching across channels (see hub.pii.PiiVault.hash)
+    #: HMAC hashes for matching across channels (see core.pii.PiiVault.hash)
     phone_hash: str | None = None
     id_hash: str | None = None
     elderly: bool = False

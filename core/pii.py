@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import GetCoreSchemaHandler, SerializationInfo
 from pydantic_core import core_schema
 
-from hub.errors import ConfigError
-from hub.settings import get_settings
+from core.errors import ConfigError
+from core.settings import get_settings
 
 # --- masking -----------------------------------------------------------------
 

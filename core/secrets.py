@@ -11,7 +11,7 @@ import os
 
 from pydantic import SecretStr
 
-from hub.errors import ConfigError
+from core.errors import ConfigError
 
 
 def resolve_secret(ref: str | None, *, what: str = "secret") -> SecretStr | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hub.pii import scrub_text
+from core.pii import scrub_text
 
 
 class PiiScrubFilter(logging.Filter):
