@@ -86,8 +86,8 @@ def row_ingest(size: dict[str, int]) -> dict[str, Any]:
 
 def row_enrich(size: dict[str, int]) -> dict[str, Any]:
     from bench.enrich import make_tickets, texts
-    from hub.enrich import enrich_and_route
     from hub.judge import judge_text
+    from hub.pipeline.enrich import enrich_and_route
     from hub.store.db import Store
     from hub.store.tickets import upsert_tickets
 

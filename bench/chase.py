@@ -162,8 +162,8 @@ def load_pg(store, n: int) -> None:  # noqa: ANN001
 def measure_chase(store, label: str) -> dict:  # noqa: ANN001
     from sqlalchemy import func, select
 
-    from hub.chase import _pick, chase
-    from hub.chase_config import get_chase_config
+    from hub.chase.config import get_chase_config
+    from hub.chase.reminders import _pick, chase
     from hub.store.tables import clocks
 
     batch = get_chase_config().chase.batch
@@ -233,7 +233,7 @@ def _serve(port_q, counter) -> None:  # noqa: ANN001
 def measure_drain(store, rows: int, label: str) -> dict:  # noqa: ANN001
     import multiprocessing as mp
 
-    from hub.outbox_worker import drain_outbox
+    from hub.outbox.worker import drain_outbox
     from hub.store import outbox as ob
 
     ctx = mp.get_context("spawn")
@@ -264,7 +264,7 @@ def measure_drain(store, rows: int, label: str) -> dict:  # noqa: ANN001
         """Plain signed-size POSTs to the same receiver, same concurrency: the HTTP path's own limit."""
         import httpx
 
-        from hub.outbox_worker import CONCURRENCY
+        from hub.outbox.worker import CONCURRENCY
 
         url = os.environ["HUB_TEAM_CARDS_WEBHOOK"]
         sem = asyncio.Semaphore(CONCURRENCY)

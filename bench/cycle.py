@@ -36,9 +36,9 @@ async def hub_pass(store: Any, cfg: Any, rt: Any, sources: list[str] = SOURCES) 
     """One hub pass over `sources`: pull+land concurrently, then normalise, route and drain."""
     from connectors.registry import make_connector
     from hub.cli.pull import pull_source
-    from hub.enrich import enrich_and_route
-    from hub.normalise import normalise_pending
-    from hub.outbox_worker import drain_outbox
+    from hub.outbox.worker import drain_outbox
+    from hub.pipeline.enrich import enrich_and_route
+    from hub.pipeline.normalise import normalise_pending
     from hub.store.ledger import StorePushLedger
 
     async def one(src: str) -> int:

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.schema import SHANGHAI, Customer, Matter, Source, Ticket, make_ticket_id  # noqa: E402
-from hub.enrich import enrich_and_route  # noqa: E402
 from hub.judge import judge_text  # noqa: E402
+from hub.pipeline.enrich import enrich_and_route  # noqa: E402
 from hub.store.db import Store  # noqa: E402
 from hub.store.tickets import upsert_tickets  # noqa: E402
 

@@ -3,7 +3,7 @@
     python -m bench.ingest --n 100000
 
 Both sides start from the same JSON texts (what a connector receives):
-- hub:   parse → RawRecord → per page of a source, one transaction (`hub.ingest.ingest_in`,
+- hub:   parse → RawRecord → per page of a source, one transaction (`hub.pipeline.ingest.ingest_in`,
          the sync path): LAND (raw_records, encrypted, + cursor) and NORMALISE (mapping,
          PII hash/encrypt, ticket upsert + events, quarantine) into SQLite in a temp dir.
          Case linking is ENRICH's (bench/enrich.py), as in DESIGN.md;
@@ -137,12 +137,12 @@ def hub(blobs: list[str], store: Any, batch: int) -> tuple[tuple[float, float], 
 
     The sync path: parse as the connectors do (`core.jsonutil.loads`), build each
     `RawRecord` as they do, and hand each page of a source to
-    `hub.ingest.ingest_in` in its own transaction with its cursor.
+    `hub.pipeline.ingest.ingest_in` in its own transaction with its cursor.
     """
     from core import jsonutil
     from core.schema import RawRecord
-    from hub.ingest import ingest_in
-    from hub.normalise import NormaliseStats
+    from hub.pipeline.ingest import ingest_in
+    from hub.pipeline.normalise import NormaliseStats
 
     t0, c0 = time.perf_counter(), time.process_time()
     stats = NormaliseStats()
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         if old_home is None:  # keep a caller's (e.g. a test session's) home; else stay out of var/
             os.environ["HUB_HOME"] = str(tmp / "home")
-        importlib.import_module("hub.normalise")  # module import (numpy etc.) is setup, not ingestion
+        importlib.import_module("hub.pipeline.normalise")  # module import (numpy etc.) is setup, not ingestion
         from hub.mapping import get_mappings
         from hub.store.db import Store
 

@@ -36,7 +36,7 @@ from connectors.incremental import RunDedupe, raw
 from core.errors import ConfigError, HubError, SourceDataError, TransientError
 from core.logs import get_logger
 from core.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
-from hub.intents import detect_sms_intent, survey_satisfied
+from hub.judge.intents import detect_sms_intent, survey_satisfied
 
 log = get_logger(__name__)
 
@@ -52,7 +52,7 @@ SMS_TEMPLATE: dict[Status, str] = {
 
 # --- uplink sorting ----------------------------------------------------------------------------
 
-# One vocabulary for the whole hub: the rules live in hub.intents (the normaliser
+# One vocabulary for the whole hub: the rules live in hub.judge.intents (the normaliser
 # uses the same functions to keep survey replies and unsubscribes out of tickets).
 
 

@@ -19,7 +19,7 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     rows = await sync_all_sources(sources, now=now)
     pushed = await tasks.drain_outbox(worker_id(), now=now)
     chased = tasks.chase(now=now)
-    # Survey answers: 不满意 reopens to the original handler with a new clock (hub.handling.reopen).
+    # Survey answers: 不满意 reopens to the original handler with a new clock (hub.handling.actions.reopen).
     surveyed = tasks.surveys(now=now)
     pushed2 = await tasks.drain_outbox(worker_id(), now=now)
     for r in rows:

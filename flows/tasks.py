@@ -21,8 +21,8 @@ from hub.store import get_store
 async def pull_source(source: str, *, cursor: Any = ..., move_cursor: bool = True,
                       portal_runtime: Any = None) -> dict[str, Any]:
     """Pull one source from its cursor; land and normalise every page (page + cursor per transaction)."""
+    from hub.pipeline.pull import pull_source as run
     from hub.store.ledger import StorePushLedger
-    from hub.sync import pull_source as run
 
     store = get_store()
     report = await run(store, Source(source), cursor=cursor, move_cursor=move_cursor,
@@ -38,8 +38,8 @@ def normalise(source: str | None = None) -> dict[str, Any]:
     The pull normalises its own pages; this picks up whatever an earlier run left landed,
     and names (`stranded_ids`) the tickets an earlier run normalised but never routed.
     """
-    from hub.enrich import stranded_ids
-    from hub.normalise import normalise_pending
+    from hub.pipeline.enrich import stranded_ids
+    from hub.pipeline.normalise import normalise_pending
 
     doc = _as_dict(normalise_pending(get_store(), source=source))
     doc["stranded_ids"] = stranded_ids(get_store(), source)
@@ -49,7 +49,7 @@ def normalise(source: str | None = None) -> dict[str, Any]:
 @task(name="enrich-and-route", cache_policy=NO_CACHE)
 def enrich_and_route(ticket_ids: list[str], now: datetime | None = None) -> dict[str, Any]:
     """Classify, judge urgency and risk, route and start clocks for these tickets (batched)."""
-    from hub.enrich import enrich_and_route as run
+    from hub.pipeline.enrich import enrich_and_route as run
 
     if not ticket_ids:
         return {"tickets": 0}
@@ -60,7 +60,7 @@ def enrich_and_route(ticket_ids: list[str], now: datetime | None = None) -> dict
 async def drain_outbox(worker_id: str, kinds: list[str] | None = None, limit: int = 500,
                        now: datetime | None = None) -> dict[str, Any]:
     """Send due outbox rows (dispatch, reminders, push-backs, SMS) until none is due."""
-    from hub.outbox_worker import drain_outbox as run
+    from hub.outbox.worker import drain_outbox as run
 
     return _as_dict(await run(get_store(), worker_id, limit=limit, kinds=kinds, now=now))
 
@@ -68,7 +68,7 @@ async def drain_outbox(worker_id: str, kinds: list[str] | None = None, limit: in
 @task(name="chase", cache_policy=NO_CACHE)
 def chase(now: datetime | None = None) -> dict[str, Any]:
     """Warnings, breaches and escalations for clocks that need attention now."""
-    from hub.chase import chase as run
+    from hub.chase.reminders import chase as run
 
     return _as_dict(run(get_store(), now=now))
 
@@ -76,7 +76,7 @@ def chase(now: datetime | None = None) -> dict[str, Any]:
 @task(name="surveys", cache_policy=NO_CACHE)
 def surveys(now: datetime | None = None) -> dict[str, Any]:
     """Process survey replies and unsubscribes; close surveys nobody answered."""
-    from hub.survey import expire_surveys, process_replies
+    from hub.handling.replies import expire_surveys, process_replies
 
     stats = _as_dict(process_replies(get_store(), now=now))
     stats["expired"] = stats.get("expired", 0) + expire_surveys(get_store(), now=now)
@@ -86,7 +86,7 @@ def surveys(now: datetime | None = None) -> dict[str, Any]:
 @task(name="replay-quarantine", cache_policy=NO_CACHE)
 def replay(source: str | None = None, ids: list[int] | None = None) -> dict[str, Any]:
     """Re-map quarantined records with the current mappings."""
-    from hub.normalise import replay_quarantine
+    from hub.pipeline.normalise import replay_quarantine
 
     return _as_dict(replay_quarantine(get_store(), ids=ids, source=source))
 

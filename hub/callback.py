@@ -5,7 +5,7 @@ team's `callback_token` reference in teams.yaml) and, optionally,
 `X-Hub-Timestamp` + `X-Hub-Signature: sha256=HMAC(token, ts + "." + body)`
 (checked when present; stale timestamps refused). Body:
 `{"ticket_id", "status", "note", "reply", "settled", "method"}`. The change goes
-through `hub.handling.change_status` (ticket, event and push-back in one
+through `hub.handling.actions.change_status` (ticket, event and push-back in one
 transaction). The API engineer mounts `router`; `create_callback_app()` serves it alone.
 """
 
@@ -23,8 +23,8 @@ from core.logs import get_logger
 from core.pii import scrub_text
 from core.schema import Status
 from core.secrets import resolve_secret
-from hub.dispatch import sign
-from hub.handling import HandlingError, change_status
+from hub.handling.actions import HandlingError, change_status
+from hub.outbox.dispatch import sign
 from hub.store import get_store
 from hub.store.tickets import get_ticket
 from hub.teams import get_teams

@@ -99,7 +99,7 @@ def _resolve_some(store, now) -> list[str]:  # noqa: ANN001
     from sqlalchemy import select
 
     from core.schema import Source, Status
-    from hub.handling import change_status
+    from hub.handling.actions import change_status
     from hub.store.tables import tickets
 
     done = []

@@ -1,4 +1,4 @@
-"""Actions on a ticket, shared by the API and the console, all through `hub.handling`.
+"""Actions on a ticket, shared by the API and the console, all through `hub.handling.actions`.
 
 Each action runs in one transaction: the team check, the role check and the
 handling call (which writes the status change, its timeline event and its
@@ -74,8 +74,8 @@ class ApproveBody(_Body):
 
 def _handling() -> Any:
     try:
-        import hub.handling as handling  # noqa: PLC0415 - built in parallel; import when used
-    except ImportError as exc:  # pragma: no cover - only before hub.handling lands
+        import hub.handling.actions as handling  # noqa: PLC0415 - built in parallel; import when used
+    except ImportError as exc:  # pragma: no cover - only before hub.handling.actions lands
         raise ActionError(503, "handling module not available") from exc
     return handling
 
@@ -87,7 +87,7 @@ def _require(principal: Principal, allowed: bool, what: str) -> None:
 
 def run_action(store: Store, principal: Principal, ticket_id: str, action: ActionName,
                body: BaseModel) -> Ticket | None:
-    """Check team and role, then call the matching `hub.handling` function in one transaction.
+    """Check team and role, then call the matching `hub.handling.actions` function in one transaction.
 
     Returns the ticket after the action (None for a note or an extension request
     when the handling function returns nothing); raises ActionError.

@@ -16,8 +16,8 @@ app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.",
 @operator_errors
 def run_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Warn, remind and escalate due clocks; apply survey replies/unsubscribes; expire old surveys."""
-    from hub.chase import chase  # noqa: PLC0415
-    from hub.survey import expire_surveys, process_replies  # noqa: PLC0415
+    from hub.chase.reminders import chase  # noqa: PLC0415
+    from hub.handling.replies import expire_surveys, process_replies  # noqa: PLC0415
 
     store = get_store()
     doc = {"chase": dataclasses.asdict(chase(store)), "survey": dataclasses.asdict(process_replies(store)),

@@ -84,7 +84,7 @@ def drain_cmd(limit: int = typer.Option(200, help="At most this many rows."),
               kind: list[str] = typer.Option(None, "--kind", help="Only these kinds."),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """Send due rows once (the scheduled push flow does the same)."""
-    from hub.outbox_worker import drain_outbox  # noqa: PLC0415
+    from hub.outbox.worker import drain_outbox  # noqa: PLC0415
 
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     stats = asyncio.run(drain_outbox(get_store(), worker, limit=limit, kinds=kind or None))

@@ -3,7 +3,7 @@
 Each page is landed with its cursor in one transaction, so a stop at any point
 resumes after the last landed page, and running the command twice in a row
 lands nothing new the second time (identical payload versions are ignored).
-The work is `hub.sync.pull_source()`, the same operation the flows, scripts and
+The work is `hub.pipeline.pull.pull_source()`, the same operation the flows, scripts and
 benchmarks use (re-exported here for them).
 Registered in `hub/cli/__init__.py` as a single command: `app.command("pull")(pull)`.
 """
@@ -18,8 +18,8 @@ import typer
 
 from core.schema import Source
 from hub.cli.common import console, emit_json, operator_errors
+from hub.pipeline.pull import PullReport, pull_source
 from hub.store import get_store
-from hub.sync import PullReport, pull_source
 
 
 @operator_errors

@@ -102,7 +102,7 @@ def replay_cmd(
     The tickets are routed by the next sync of their source (the `replay-quarantine`
     flow routes them at once).
     """
-    from hub.normalise import replay_quarantine
+    from hub.pipeline.normalise import replay_quarantine
 
     stats = replay_quarantine(get_store(), ids=ids or None, source=source)
     doc = stats.as_dict()

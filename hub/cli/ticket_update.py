@@ -21,7 +21,7 @@ def update_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Change a ticket's status; the push-back to its source is queued in the same transaction."""
-    from hub.handling import change_status  # noqa: PLC0415
+    from hub.handling.actions import change_status  # noqa: PLC0415
 
     with get_store().begin() as conn:
         t = change_status(conn, ticket_id, status, actor=actor, note=note, reply=reply, settled=settled,

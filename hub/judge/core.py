@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.schema import Category, EscalationTarget, Explanation, MessageKind, RiskLevel, Urgency
-from hub.intents import detect_sms_intent, survey_satisfied
+from hub.judge.intents import detect_sms_intent, survey_satisfied
 from hub.judge.matcher import Hit, clause_start, drop_contained, get_matcher, normalise
 from hub.judge.risk import risk_level, risk_score
 

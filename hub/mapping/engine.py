@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from core.pii import PiiVault, get_vault, scrub_text
 from core.schema import MessageKind, RawRecord, Source, Ticket, make_ticket_id, utcnow
-from hub.intents import detect_sms_intent
+from hub.judge.intents import detect_sms_intent
 from hub.mapping.rows import fresh_row
 from hub.mapping.spec import MappingSpec, build_chain, compile_path
 from hub.mapping.transforms import TransformError, id_birth_date

@@ -35,7 +35,7 @@ def raw_rows(records: Sequence[RawRecord], now: Any, vault: PiiVault,
     """`raw_records` rows for these records, payloads encrypted (one batch call).
 
     `states`: (state, ticket id) per record when it is normalised in the same
-    transaction (`hub.ingest`); else every row is `landed`, waiting for NORMALISE.
+    transaction (`hub.pipeline.ingest`); else every row is `landed`, waiting for NORMALISE.
     """
     blobs = [canonical(r.payload) for r in records]
     rows = []

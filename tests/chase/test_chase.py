@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from hub import handling
-from hub.chase import chase
+from hub.chase.reminders import chase
+from hub.handling import actions as handling
 from hub.store.tables import clocks, outbox, reminders
 from hub.store.tickets import get_events
 from tests.outbox.helpers import make_ticket, put_ticket

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from core.schema import ClockKind, ClockState, RawRecord, Source, Status, utcnow
-from hub import handling
+from hub.handling import actions as handling
+from hub.handling.replies import expire_surveys, process_replies
 from hub.store.landing import land
 from hub.store.tables import outbox, raw_records, surveys, tickets
 from hub.store.tickets import get_events, get_ticket
-from hub.survey import expire_surveys, process_replies
 from tests.outbox.helpers import PHONE, make_ticket, put_ticket
 
 

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from core.schema import ClockKind
-from hub.handling import request_extension
+from hub.handling.actions import request_extension
 from hub.store.tables import outbox
 from hub.store.tickets import get_events, get_ticket
 from tests.api.seed import PHONE

@@ -13,7 +13,7 @@ import pytest
 
 from core.schema import Source
 from core.settings import get_settings
-from hub.outbox_worker import drain_outbox
+from hub.outbox.worker import drain_outbox
 from sandbox import Sandbox
 from tests.api.seed import make_ticket, seed
 from tests.console.test_console import _sign_in

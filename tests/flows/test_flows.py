@@ -80,7 +80,7 @@ def _rows(store):  # noqa: ANN001, ANN202
 async def test_hub_cycle_all_five_sources_then_push_back_once(flow_store, hub_sources):
     from flows.cycle import hub_cycle
     from flows.ops import push_updates
-    from hub.handling import change_status
+    from hub.handling.actions import change_status
 
     sb = hub_sources
     result = await hub_cycle()

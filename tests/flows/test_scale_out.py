@@ -20,9 +20,9 @@ SOURCES = ["app", "callcenter", "sms"]
 def _worker(store, name: str, errors: list[BaseException], barrier: threading.Barrier) -> None:  # noqa: ANN001
     """What one Prefect worker's sync + push runs do, minus Prefect: pull, land, normalise, route, send."""
     from hub.cli.pull import pull_source
-    from hub.enrich import enrich_and_route
-    from hub.normalise import normalise_pending
-    from hub.outbox_worker import drain_outbox
+    from hub.outbox.worker import drain_outbox
+    from hub.pipeline.enrich import enrich_and_route
+    from hub.pipeline.normalise import normalise_pending
 
     async def run() -> None:
         barrier.wait()
@@ -73,8 +73,8 @@ def test_two_workers_sync_and_push_without_double_processing(pg_store, hub_sourc
     assert unsent == 0
 
     # both workers push a resolution concurrently: the source sees it once
-    from hub.handling import change_status
-    from hub.outbox_worker import drain_outbox
+    from hub.handling.actions import change_status
+    from hub.outbox.worker import drain_outbox
 
     with pg_store.begin() as conn:
         tid, ext = conn.execute(select(tickets.c.ticket_id, tickets.c.external_id).where(

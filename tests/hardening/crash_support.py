@@ -78,7 +78,7 @@ def _clean_run(env: dict[str, str]) -> None:
 
 def _resolve_some(store: Any, rnd: random.Random, n: int) -> int:
     from core.schema import Status
-    from hub.handling import change_status
+    from hub.handling.actions import change_status
     from hub.store.tables import tickets
 
     with store.begin() as conn:

@@ -23,9 +23,9 @@ async def run(sources: list[str], ahead: float) -> None:
     """One pass: pull + land + normalise + route each source, then drain the outbox."""
     from core.schema import utcnow
     from hub.cli.pull import pull_source
-    from hub.enrich import enrich_and_route
-    from hub.normalise import normalise_pending
-    from hub.outbox_worker import drain_outbox
+    from hub.outbox.worker import drain_outbox
+    from hub.pipeline.enrich import enrich_and_route
+    from hub.pipeline.normalise import normalise_pending
     from hub.store import get_store
 
     store = get_store()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hub.api import create_app
 from hub.api.auth import create_token
 from hub.callback import create_callback_app
-from hub.dispatch import sign
+from hub.outbox.dispatch import sign
 from hub.store import db
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed

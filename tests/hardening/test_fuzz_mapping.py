@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.schema import RawRecord
-from hub.normalise import normalise_pending
+from hub.pipeline.normalise import normalise_pending
 from hub.store.landing import land
 from hub.store.tables import quarantine, raw_records, tickets
 from sandbox.generator import generate_records_with_truth

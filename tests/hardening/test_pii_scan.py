@@ -94,7 +94,7 @@ async def test_full_cycle_leaks_no_raw_pii(env, prefect_harness, tmp_path: Path)
     from hub.api import create_app
     from hub.api.auth import create_token
     from hub.cli import app as cli_app
-    from hub.handling import change_status
+    from hub.handling.actions import change_status
     from hub.reports import build_report
     from hub.store.tables import outbox, tickets
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from core.settings import PROJECT_ROOT, get_settings
 from hub.cli import app
-from hub.normalise import normalise_pending
+from hub.pipeline.normalise import normalise_pending
 from hub.store import landing
 from tests.mapping.helpers import raw, samples
 

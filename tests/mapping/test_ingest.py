@@ -1,4 +1,4 @@
-"""LAND + NORMALISE of a page in one transaction (`hub.ingest`), on SQLite and PostgreSQL."""
+"""LAND + NORMALISE of a page in one transaction (`hub.pipeline.ingest`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from core.schema import make_ticket_id, utcnow
-from hub.enrich import enrich_and_route, stranded_ids
-from hub.ingest import ingest_in
-from hub.normalise import NormaliseStats, normalise_pending
+from hub.pipeline.enrich import enrich_and_route, stranded_ids
+from hub.pipeline.ingest import ingest_in
+from hub.pipeline.normalise import NormaliseStats, normalise_pending
 from hub.store import quarantine as q
 from hub.store.landing import get_cursor
 from hub.store.tables import raw_records, ticket_events, tickets

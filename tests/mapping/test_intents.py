@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.schema import MessageKind
-from hub.intents import detect_sms_intent, survey_satisfied
+from hub.judge.intents import detect_sms_intent, survey_satisfied
 
 
 @pytest.mark.parametrize("text", ["1", "2", " 1 ", "１", "满意", "不满意", "很满意", "非常不满意", "满意！", "1，谢谢",

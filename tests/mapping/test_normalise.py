@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from core.schema import RawRecord, make_ticket_id
 from core.settings import PROJECT_ROOT
-from hub.enrich import EnrichStats, enrich_and_route
 from hub.mapping import load_mappings
-from hub.normalise import normalise_pending, replay_quarantine
+from hub.pipeline.enrich import EnrichStats, enrich_and_route
+from hub.pipeline.normalise import normalise_pending, replay_quarantine
 from hub.store import landing
 from hub.store import quarantine as q
 from hub.store.tables import raw_records

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from core.schema import RawRecord
 from core.settings import PROJECT_ROOT
-from hub.enrich import enrich_and_route
-from hub.intents import survey_satisfied
+from hub.judge.intents import survey_satisfied
 from hub.mapping import load_mappings
-from hub.normalise import normalise_pending
+from hub.pipeline.enrich import enrich_and_route
+from hub.pipeline.normalise import normalise_pending
 from hub.store import landing
 from hub.store.tables import raw_records, tickets
 

@@ -26,8 +26,8 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import Source, Status, utcnow
-from hub import handling
-from hub.outbox_worker import drain_outbox
+from hub.handling import actions as handling
+from hub.outbox.worker import drain_outbox
 from hub.store.tables import outbox, push_ledger
 from tests.outbox.sandbox_helpers import pick, sms_sends_to, writes_for
 from tests.outbox.test_e2e_sandbox import factory, new_ticket
@@ -35,7 +35,7 @@ from tests.outbox.test_e2e_sandbox import factory, new_ticket
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import asyncio, os, signal, sys
-import hub.outbox_worker as w
+import hub.outbox.worker as w
 import hub.store.ledger as pl
 from hub.store.db import Store
 

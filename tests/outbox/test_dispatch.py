@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from hub.dispatch import Message, apprise_url, deliver, sign
-from hub.outbox_worker import drain_outbox
+from hub.outbox.dispatch import Message, apprise_url, deliver, sign
+from hub.outbox.worker import drain_outbox
 from hub.store import outbox as ob
 from hub.store.tables import outbox
 from hub.teams import Destination

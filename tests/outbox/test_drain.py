@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from core.schema import utcnow
-from hub.outbox_worker import drain_outbox
+from hub.outbox.worker import drain_outbox
 from hub.store import outbox as ob
 from hub.store.tables import outbox
 from tests.outbox.helpers import make_ticket, put_ticket, webhook_receiver
@@ -83,7 +83,7 @@ async def test_transient_failure_backs_off_then_dead(sqlite_store, monkeypatch, 
         assert (await drain_outbox(store, "w1", now=now)).claimed == 0  # backoff respected
         with store.begin() as conn:  # jump to the last allowed attempt
             conn.execute(update(outbox).where(outbox.c.id == mid).values(attempts=7))
-        with caplog.at_level(logging.ERROR, logger="hub.outbox_worker"):
+        with caplog.at_level(logging.ERROR, logger="hub.outbox.worker"):
             s2 = await drain_outbox(store, "w1", now=now + timedelta(hours=2), kinds=["dispatch"])
     assert s2.dead == 1 and _state(store, mid).state == "dead"
     assert any("is dead after 8 attempt" in r.getMessage() for r in caplog.records)

@@ -26,14 +26,15 @@ from core.schema import (
     make_ticket_id,
     utcnow,
 )
-from hub import handling, sla
-from hub.announce import announce_dispatch
-from hub.chase import chase
-from hub.outbox_worker import drain_outbox
+from hub import sla
+from hub.chase.reminders import chase
+from hub.handling import actions as handling
+from hub.handling.replies import process_replies
+from hub.outbox.announce import announce_dispatch
+from hub.outbox.worker import drain_outbox
 from hub.store.landing import land
 from hub.store.tables import outbox, raw_records
 from hub.store.tickets import get_events, get_ticket, save_ticket, upsert_tickets
-from hub.survey import process_replies
 from tests.outbox.helpers import webhook_receiver
 from tests.outbox.sandbox_helpers import pick, sms_sends_to, writes_for
 

@@ -1,4 +1,4 @@
-"""hub.handling: each change writes ticket, event and announcing outbox row in one transaction."""
+"""hub.handling.actions: each change writes ticket, event and announcing outbox row in one transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import ClockKind, ClockState, Source, Status, utcnow
-from hub import handling
+from hub.handling import actions as handling
 from hub.store.tables import outbox, surveys
 from hub.store.tickets import get_events, get_ticket
 from tests.outbox.helpers import make_ticket, put_ticket

@@ -6,7 +6,7 @@ import yaml
 from sqlalchemy import select
 
 from core.schema import ClockKind, Status
-from hub.enrich import enrich_and_route
+from hub.pipeline.enrich import enrich_and_route
 from hub.store.tables import incidents, outbox, team_state
 from hub.store.tickets import get_events, get_tickets, save_tickets
 from tests.route.factory import L, make, store_tickets

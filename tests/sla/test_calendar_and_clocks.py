@@ -9,14 +9,6 @@ import pytest
 
 from core.errors import CalendarError
 from core.schema import SHANGHAI, ClockKind, ClockState, Source, Ticket, Urgency, to_local
-from hub.bizcal import (
-    BusinessCalendar,
-    CalendarConfig,
-    YearDays,
-    add_business_hours,
-    add_working_days,
-    is_workday,
-)
 from hub.sla import (
     extend_resolution,
     pause_clocks,
@@ -24,6 +16,14 @@ from hub.sla import (
     start_clocks,
     start_revisit_clock,
     stop_clock,
+)
+from hub.sla.calendar import (
+    BusinessCalendar,
+    CalendarConfig,
+    YearDays,
+    add_business_hours,
+    add_working_days,
+    is_workday,
 )
 
 
@@ -176,7 +176,7 @@ def test_operator_added_year() -> None:
 
 
 def test_calendar_yaml_is_read(hub_config) -> None:  # noqa: ANN001
-    from hub.bizcal import get_calendar
+    from hub.sla.calendar import get_calendar
 
     (hub_config / "calendar.yaml").write_text(
         "business_hours: {start: '08:30', end: '17:30'}\nyears:\n  2027:\n    holidays: ['2027-01-01']\n"

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from core.pii import get_vault
 from core.schema import Status, Ticket
-from hub.chase_config import get_chase_config
+from hub.chase.config import get_chase_config
 from hub.store import outbox as ob
 from hub.store.tables import contact_optouts, outbox
 

@@ -27,8 +27,8 @@ from core.errors import HubError, TransientError
 from core.logs import get_logger
 from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
-from hub.chase_config import get_chase_config
-from hub.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
+from hub.chase.config import get_chase_config
+from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
 from hub.store import outbox as ob
 from hub.store.db import Store
 from hub.store.ledger import StorePushLedger

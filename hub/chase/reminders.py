@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 
 from core.logs import get_logger
 from core.schema import OPEN_STATUSES, Status, TicketEvent, to_local, utcnow
-from hub.chase_config import ChaseSection, get_chase_config
+from hub.chase.config import ChaseSection, get_chase_config
 from hub.store.db import Store
 from hub.store.sql import insert_ignore
 from hub.store.tables import clocks, outbox, reminders, tickets

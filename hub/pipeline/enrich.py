@@ -31,10 +31,10 @@ from core.schema import (
     to_utc,
     utcnow,
 )
-from hub.dedupe import link_cases
-from hub.dedupe import load_config as load_dedupe
-from hub.incidents import IncidentPlan, plan_incidents, save_incidents
 from hub.judge import JudgeResult, judge_text
+from hub.pipeline.dedupe import link_cases
+from hub.pipeline.dedupe import load_config as load_dedupe
+from hub.pipeline.incidents import IncidentPlan, plan_incidents, save_incidents
 from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty
 from hub.sla import get_sla, restart_clocks, start_clocks
 from hub.store.db import Store

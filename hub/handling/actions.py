@@ -15,10 +15,13 @@ from sqlalchemy import Connection, select
 
 from core.errors import HubError
 from core.schema import ClockKind, Status, Ticket, TicketEvent, utcnow
-from hub import announce, clock_ops
-from hub.chase_config import get_chase_config
+from hub import sla
+from hub.chase.config import get_chase_config
+from hub.handling.survey import schedule_survey
+from hub.outbox import announce
 from hub.store.tables import ticket_events, tickets
 from hub.store.tickets import add_events, get_ticket, save_ticket
+from hub.teams import get_teams
 
 # Where a status may go from each status (closed tickets only reopen).
 ALLOWED: dict[Status, set[Status]] = {
@@ -58,19 +61,19 @@ def _set_status(t: Ticket, status: Status, now: datetime) -> Ticket:
     if status not in ALLOWED[old]:
         raise HandlingError(f"ticket {t.ticket_id}: {old.value} → {status.value} is not allowed")
     if old == Status.WAITING_CUSTOMER:
-        t = clock_ops.resume_clocks(t, now)
+        sla.resume_clocks(t, now)
     if status == Status.IN_PROGRESS:
-        t = clock_ops.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
+        sla.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
     elif status == Status.WAITING_CUSTOMER:
-        t = clock_ops.pause_clocks(t, now)
+        sla.pause_clocks(t, now)
     elif status == Status.RESOLVED:
-        t = clock_ops.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
-        t = clock_ops.stop_clock(t, ClockKind.RESOLUTION, now)
+        sla.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
+        sla.stop_clock(t, ClockKind.RESOLUTION, now)
         t.handling.resolved_at = now
-        t = clock_ops.start_revisit_clock(t, now)
+        sla.start_revisit_clock(t, now)
     elif status == Status.CLOSED:
         for kind in ClockKind:
-            t = clock_ops.stop_clock(t, kind, now)
+            sla.stop_clock(t, kind, now)
     t.handling.status = status
     t.updated_at = now
     return t
@@ -90,8 +93,6 @@ def change_status(conn: Connection, ticket_id: str, status: Status, *, actor: st
     save_ticket(conn, t, events)
     key = announce.announce_status(conn, t, note=note, reply=reply, settled=settled, method=method)
     if status == Status.RESOLVED:
-        from hub.survey import schedule_survey  # noqa: PLC0415 - survey imports handling
-
         schedule_survey(conn, t, now=now)
     if key:
         add_events(conn, [_event(t, "hub", "push_queued", now, key=key)])
@@ -130,7 +131,7 @@ def reply_to_customer(conn: Connection, ticket_id: str, *, actor: str, text: str
     if t.handling.status in (Status.NEW, Status.ASSIGNED, Status.REOPENED):
         t = _set_status(t, Status.IN_PROGRESS, now)
     else:
-        t = clock_ops.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
+        sla.stop_clock(t, ClockKind.FIRST_RESPONSE, now)
     t.updated_at = now
     save_ticket(conn, t, [_event(t, actor, "replied", now, text)])
     announce.announce_status(conn, t, reply=text)
@@ -139,8 +140,6 @@ def reply_to_customer(conn: Connection, ticket_id: str, *, actor: str, text: str
 
 def transfer(conn: Connection, ticket_id: str, *, actor: str, to_team: str, reason: str) -> Ticket:
     """Hand the ticket to another team; the new team is told (first handler stays on record)."""
-    from hub.teams import get_teams  # noqa: PLC0415
-
     get_teams().team(to_team)  # ConfigError for an unknown team
     now = utcnow()
     t = _load(conn, ticket_id)
@@ -160,8 +159,6 @@ def transfer(conn: Connection, ticket_id: str, *, actor: str, to_team: str, reas
 
 def request_extension(conn: Connection, ticket_id: str, *, actor: str, days: int, reason: str) -> None:
     """Ask the team lead for more time on the resolution clock (regulatory extension)."""
-    from hub.teams import get_teams  # noqa: PLC0415
-
     if days < 1:
         raise HandlingError("an extension is at least one day")
     now = utcnow()
@@ -195,7 +192,7 @@ def approve_extension(conn: Connection, ticket_id: str, *, approver: str, approv
         raise HandlingError(f"ticket {ticket_id} has no pending extension request")
     request_id, days = pending
     if approve:
-        t = clock_ops.extend_resolution(t, days, now)
+        sla.extend_resolution(t, days)
     t.updated_at = now
     kind = "extension_approved" if approve else "extension_denied"
     save_ticket(conn, t, [_event(t, approver, kind, now, request=request_id, days=days)])
@@ -212,7 +209,7 @@ def reopen(conn: Connection, ticket_id: str, *, actor: str, reason: str, now: da
     t.handling.handler = t.handling.first_handler or t.handling.handler
     t.handling.resolved_at = None
     t.handling.satisfied = False
-    t = clock_ops.restart_for_reopen(t, now, length or get_chase_config().survey.reopen_resolution)
+    sla.restart_for_reopen(t, now, length or get_chase_config().survey.reopen_resolution)
     save_ticket(conn, t, [_event(t, actor, "reopened", now, reason, **{"from": old.value},
                                  handler=t.handling.handler)])
     if t.handling.team:

@@ -6,7 +6,7 @@ are in memory already, so `ingest_in` does both at once:
 
 1. it looks up which (external id, payload hash) versions of the page are stored
    already (a rerun of the same page does nothing at all);
-2. maps the new ones (`hub.normalise.map_batch`);
+2. maps the new ones (`hub.pipeline.normalise.map_batch`);
 3. upserts the tickets, inserts the raw rows *with* their final state
    (normalised / quarantined / survey_reply / unsubscribe) and ticket id, the
    quarantine rows and the cursor — all in the caller's transaction, so a
@@ -31,7 +31,7 @@ from core.logs import get_logger
 from core.pii import get_vault, scrub_text
 from core.schema import RawRecord, Source, utcnow
 from hub.mapping import MappingSet, get_mappings
-from hub.normalise import NormaliseStats, map_batch, write_quarantine, write_tickets
+from hub.pipeline.normalise import NormaliseStats, map_batch, write_quarantine, write_tickets
 from hub.store.landing import CHUNK, LandResult, check_source, insert_raw, raw_rows, set_cursor
 from hub.store.sql import chunks, one_of
 from hub.store.tables import raw_records

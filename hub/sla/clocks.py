@@ -1,120 +1,21 @@
 """SLA clocks: first response, resolution and revisit, on the Chinese business calendar.
 
-Policies come from `config/sla.yaml` (see its header for how they combine).
-These functions change the `Ticket` in memory; the caller saves it (the store
-derives `next_alert_at` for the chase from `warn_at` and `due_at`).
+Policies come from `config/sla.yaml` (`hub.sla.config`; see its header for how they
+combine). These functions change the `Ticket` in memory; the caller saves it (the
+store derives `next_alert_at` for the chase from `warn_at` and `due_at`). A ticket
+that has no clock of a kind (an unrouted one) is left as it is.
 """
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from core.configfile import load_model
-from core.errors import ConfigError
 from core.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
-from core.settings import get_settings
-from hub.bizcal import BusinessCalendar, TimeMode, get_calendar
+from hub.sla.calendar import BusinessCalendar, TimeMode, get_calendar
+from hub.sla.config import ClockSpec, SlaConfig, get_sla
 
-
-class ClockSpec(BaseModel):
-    """One clock's duration: exactly one of hours, days, working_days, business_hours."""
-
-    model_config = ConfigDict(extra="forbid")
-    hours: float | None = None
-    days: float | None = None
-    working_days: int | None = None
-    business_hours: float | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> ClockSpec:
-        if sum(v is not None for v in (self.hours, self.days, self.working_days, self.business_hours)) != 1:
-            raise ValueError("give exactly one of hours, days, working_days, business_hours")
-        return self
-
-    @property
-    def mode(self) -> TimeMode:
-        if self.working_days is not None:
-            return "working_days"
-        if self.business_hours is not None:
-            return "business_hours"
-        return "calendar"
-
-    def due(self, start: datetime, cal: BusinessCalendar) -> datetime:
-        """When a clock of this spec started at `start` falls due (UTC)."""
-        if self.working_days is not None:
-            return cal.add_working_days(start, self.working_days)
-        if self.business_hours is not None:
-            return cal.add_business_hours(start, self.business_hours)
-        return to_utc(start + timedelta(hours=self.hours or 0, days=self.days or 0))
-
-    def describe(self) -> str:
-        for name in ("hours", "days", "working_days", "business_hours"):
-            v = getattr(self, name)
-            if v is not None:
-                return f"{v:g} {name.replace('_', ' ')}"
-        return "?"  # pragma: no cover
-
-
-class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    urgency: str | None = None
-    source: str | None = None
-    #: an urgency policy that still binds when a source policy sets the same clock
-    binding: bool = False
-    first_response: ClockSpec | None = None
-    resolution: ClockSpec | None = None
-    revisit: ClockSpec | None = None
-
-    def spec(self, kind: ClockKind) -> ClockSpec | None:
-        return getattr(self, kind.value)
-
-
-class SlaConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    warn_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.75])
-    policies: dict[str, Policy]
-    extensions: dict[str, ClockSpec] = Field(default_factory=dict)
-
-    def policy(self, pid: str) -> Policy:
-        try:
-            return self.policies[pid]
-        except KeyError:
-            raise ConfigError(f"unknown SLA policy {pid!r} (sla.yaml has {sorted(self.policies)})") from None
-
-    def applicable(self, ticket: Ticket, kind: ClockKind) -> list[str]:
-        """Ids of the policies that set this clock for the ticket's source and urgency.
-
-        A source policy replaces the urgency policy for the clocks it defines, unless
-        the urgency policy is `binding` (then both apply and the earlier due wins).
-        """
-        u, s = ticket.judgement.urgency.value, ticket.source.value
-        by_source = [pid for pid, p in self.policies.items() if p.source == s and p.spec(kind)]
-        by_urgency = [pid for pid, p in self.policies.items() if p.urgency == u and p.spec(kind)]
-        if not by_source:
-            return by_urgency
-        return by_source + [pid for pid in by_urgency if self.policies[pid].binding]
-
-    def mode_of(self, clock: Clock) -> TimeMode:
-        """The time mode a clock runs in (from the policy that set it; calendar if unknown)."""
-        p = self.policies.get(clock.policy)
-        spec = p.spec(clock.kind) if p else self.extensions.get(clock.policy)
-        return spec.mode if spec else "calendar"
-
-
-def load_sla(path: Path | None = None) -> SlaConfig:
-    """Parse and validate sla.yaml; errors name the file and the field."""
-    path = path or get_settings().config_dir / "sla.yaml"
-    return load_model(path, SlaConfig)
-
-
-@functools.cache
-def get_sla() -> SlaConfig:
-    """This process's SLA config (cached; `get_sla.cache_clear()` to reload)."""
-    return load_sla()
+#: the sla.yaml `extensions` entry an approved extension runs under
+EXTENSION_POLICY = "banking_extension"
 
 
 def _warnings(start: datetime, due: datetime, mode: TimeMode, cal: BusinessCalendar,
@@ -223,11 +124,14 @@ def resume_clocks(ticket: Ticket, at: datetime) -> list[Clock]:
     return resumed
 
 
-def stop_clock(ticket: Ticket, kind: ClockKind, at: datetime) -> ClockState:
-    """Stop a clock at `at`: met when on time, breached when late (a breach stays a breach)."""
+def stop_clock(ticket: Ticket, kind: ClockKind, at: datetime) -> ClockState | None:
+    """Stop a clock at `at`: met when on time, breached when late (a breach stays a breach).
+
+    None when the ticket has no such clock (an unrouted ticket has none).
+    """
     c = ticket.clock(kind)
     if c is None:
-        raise ValueError(f"ticket {ticket.ticket_id} has no {kind.value} clock")
+        return None
     at = to_utc(at)
     if c.stopped_at is not None:
         return c.state  # already stopped: stopping twice changes nothing
@@ -250,7 +154,8 @@ def start_revisit_clock(ticket: Ticket, at: datetime) -> Clock | None:
     return clock
 
 
-def extend_resolution(ticket: Ticket, days: float, reason: str, policy: str) -> Clock:
+def extend_resolution(ticket: Ticket, days: float, reason: str = "approved extension",
+                      policy: str = EXTENSION_POLICY) -> Clock | None:
     """Push the resolution due out by `days` under an approved extension (e.g. banking +30 days).
 
     `policy` names the extension in sla.yaml `extensions` (its mode decides whether
@@ -259,7 +164,7 @@ def extend_resolution(ticket: Ticket, days: float, reason: str, policy: str) -> 
     cfg, cal = get_sla(), get_calendar()
     c = ticket.clock(ClockKind.RESOLUTION)
     if c is None:
-        raise ValueError(f"ticket {ticket.ticket_id} has no resolution clock")
+        return None
     spec = cfg.extensions.get(policy)
     old = c.due_at
     if spec is not None and spec.mode == "working_days":
@@ -276,3 +181,19 @@ def extend_resolution(ticket: Ticket, days: float, reason: str, policy: str) -> 
         reason=f"extended by {days:g} days ({policy}): {reason}; was {to_local(old):%Y-%m-%d %H:%M}",
         matched=[policy])
     return c
+
+
+def restart_for_reopen(ticket: Ticket, at: datetime, fallback: timedelta) -> list[Clock]:
+    """New clocks for a reopened ticket (the customer's new wait starts now).
+
+    When no policy sets a resolution clock, one of `fallback` length is started
+    (`chase.yaml` survey.reopen_resolution) so a reopened ticket is never unclocked.
+    """
+    made = restart_clocks(ticket, at)
+    if not any(c.kind == ClockKind.RESOLUTION for c in made):
+        ticket.clocks = [c for c in ticket.clocks if c.kind not in (ClockKind.RESOLUTION, ClockKind.REVISIT)]
+        clock = Clock(kind=ClockKind.RESOLUTION, policy="reopen", started_at=at, due_at=at + fallback,
+                      warn_at=[at + fallback * 0.5, at + fallback * 0.75])
+        ticket.clocks.append(clock)
+        made.append(clock)
+    return made

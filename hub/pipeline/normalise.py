@@ -6,7 +6,7 @@ mark the raw rows. A bad record is one quarantine row, never a failed batch.
 Non-complaint SMS (survey replies, unsubscribes) get raw state `survey_reply` /
 `unsubscribe` for the survey processor. New tickets are written as rows straight
 from the mapping (`CompiledMapping.map_row`), without a pydantic round trip.
-Duplicate/repeat links into cases are ENRICH's job (`hub.enrich`), as in DESIGN.md.
+Duplicate/repeat links into cases are ENRICH's job (`hub.pipeline.enrich`), as in DESIGN.md.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from sqlalchemy.exc import OperationalError
 from core.errors import ConfigError, HubError, PortalChangedError
 from core.logs import get_logger
 from core.schema import Source
-from hub.ingest import ingest_in
-from hub.normalise import NormaliseStats
+from hub.pipeline.ingest import ingest_in
+from hub.pipeline.normalise import NormaliseStats
 from hub.store import Store
 from hub.store.landing import get_cursor, land_in, set_cursor
 
@@ -70,7 +70,7 @@ async def pull_source(store: Store, source: Source | str, *, config: Any = None,
     `move_cursor=False` (backfill): land the records, leave the committed cursor alone.
     `max_pages`: stop after that many pages (the cursor stays resumable).
     `normalise=True` (the sync flows): each page is landed *and* normalised in its
-    transaction (`hub.ingest.ingest_in`), its ticket ids on `report.normalised`.
+    transaction (`hub.pipeline.ingest.ingest_in`), its ticket ids on `report.normalised`.
     `on_page(report, entry)`: called after each landed page (the CLI prints).
     A HubError is re-raised after its details are put on the report and the
     source's `sync_state.last_error`; pages landed before it stay landed.

@@ -1,8 +1,5 @@
-"""Satisfaction survey by SMS after resolution, replies, reopen and unsubscribes.
+"""Answers to the satisfaction survey (`hub.handling.survey` sends it), reopen and unsubscribes.
 
-- `schedule_survey` (called by `handling.change_status` on resolution, same
-  transaction): a `surveys` row and an `sms` outbox row ("回复1满意 2不满意"),
-  unless the customer has no phone or unsubscribed.
 - `process_replies`: raw SMS records the normaliser marked `survey_reply` are
   matched by phone hash to the newest pending survey: satisfied → answered and
   the ticket closed; dissatisfied → reopened to its first handler with a new
@@ -20,10 +17,10 @@ from sqlalchemy import Connection, select, update
 
 from core.logs import get_logger
 from core.pii import get_vault
-from core.schema import Status, Ticket, TicketEvent, utcnow
-from hub import announce
-from hub.chase_config import get_chase_config
-from hub.intents import survey_satisfied
+from core.schema import Status, TicketEvent, utcnow
+from hub.chase.config import get_chase_config
+from hub.handling.actions import change_status, reopen
+from hub.judge.intents import survey_satisfied
 from hub.store.db import Store
 from hub.store.landing import decode_payload
 from hub.store.sql import insert_ignore
@@ -43,29 +40,6 @@ class SurveyStats:
     expired: int = 0
 
 
-def schedule_survey(conn: Connection, t: Ticket, now: datetime | None = None) -> bool:
-    """Queue the survey SMS for a resolved ticket; False when it cannot or must not be sent."""
-    cfg = get_chase_config().survey
-    now = now or utcnow()
-    if not cfg.enabled or not t.customer.phone:
-        return False
-    phone_hash = t.customer.phone_hash or get_vault().hash(t.customer.phone)
-    if announce.opted_out(conn, t):
-        add_events(conn, [TicketEvent(ticket_id=t.ticket_id, at=now, actor="hub", kind="survey_skipped",
-                                      data={"reason": "unsubscribed"})])
-        return False
-    # Supersede an older pending survey of this ticket (resolved again after a reopen).
-    conn.execute(update(surveys).where(surveys.c.ticket_id == t.ticket_id, surveys.c.state == "pending")
-                 .values(state="superseded"))
-    sid = conn.execute(surveys.insert().returning(surveys.c.id), [{
-        "ticket_id": t.ticket_id, "phone_hash": phone_hash, "sent_at": now, "state": "pending"}]).scalar_one()
-    announce.enqueue_sms(conn, t, key=f"survey:{t.ticket_id}:{sid}", text=cfg.text, purpose="survey",
-                         template="SMS_SURVEY", params={"ticket": t.ticket_id})
-    add_events(conn, [TicketEvent(ticket_id=t.ticket_id, at=now, actor="hub", kind="survey_sent",
-                                  data={"survey_id": sid})])
-    return True
-
-
 def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> object | None:
     return conn.execute(select(surveys).where(surveys.c.phone_hash == phone_hash, surveys.c.state == "pending",
                                               surveys.c.sent_at <= at)
@@ -73,8 +47,6 @@ def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> object | No
 
 
 def _apply_answer(conn: Connection, survey: object, text: str, now: datetime, stats: SurveyStats) -> None:
-    from hub.handling import change_status, reopen  # noqa: PLC0415 - handling imports survey lazily
-
     verdict = survey_satisfied(text)
     tid = survey.ticket_id  # type: ignore[attr-defined]
     t = get_ticket(conn, tid)
@@ -136,8 +108,6 @@ def process_replies(store: Store, now: datetime | None = None, limit: int = 1000
 
 def expire_surveys(store: Store, now: datetime | None = None) -> int:
     """Close tickets whose survey got no reply within `expire_after`."""
-    from hub.handling import change_status  # noqa: PLC0415
-
     now = now or utcnow()
     cutoff = now - get_chase_config().survey.expire_after
     n = 0
