@@ -10,7 +10,7 @@ setup:
 	@bash scripts/bootstrap.sh
 
 demo: setup
-	@$(PY) -m hub.demo
+	@$(PY) -m cli.demo
 
 test: setup
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -19,4 +19,4 @@ bench: setup
 	@$(PY) -m bench
 
 lint: setup
-	@$(VENV)/bin/ruff check core connectors hub flows sandbox tests bench
+	@$(VENV)/bin/ruff check core connectors hub web flows cli sandbox tests bench

@@ -4,7 +4,7 @@
 
 The hub pass is what `flows.cycle.run_cycle` does per source, without Prefect's
 orchestration (its ~4 s per run against a server would hide the hub's own cost):
-pull from the committed cursor and land (`hub.cli.pull.pull_source`, one shared
+pull from the committed cursor and land (`cli.pull.pull_source`, one shared
 Chromium for the two portals), normalise, enrich + route, drain the outbox.
 - empty cycle: every source already synced, nothing new; baseline: the same five
   connectors' pulls from the same cursors with no store at all.
@@ -34,8 +34,8 @@ SOURCES = ["gov12315", "blackcat", "app", "sms", "callcenter"]
 
 async def hub_pass(store: Any, cfg: Any, rt: Any, sources: list[str] = SOURCES) -> dict[str, Any]:
     """One hub pass over `sources`: pull+land concurrently, then normalise, route and drain."""
+    from cli.pull import pull_source
     from connectors.registry import make_connector
-    from hub.cli.pull import pull_source
     from hub.outbox.worker import drain_outbox
     from hub.pipeline.enrich import enrich_and_route
     from hub.pipeline.normalise import normalise_pending

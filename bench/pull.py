@@ -4,7 +4,7 @@
     .venv/bin/python bench/pull.py --sources gov12315,blackcat --parallel 1,4 --backlog 200
 
 For each source: a full pull from an empty cursor through the connector alone
-(`pull` rate) and through `hub.cli.pull.pull_source` into a fresh SQLite store
+(`pull` rate) and through `cli.pull.pull_source` into a fresh SQLite store
 (`pull+land` rate). Portals run once per `--parallel` value (detail pages
 opened at once). Prints one line per run and a JSON summary at the end.
 """
@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cli.pull import pull_source  # noqa: E402
 from connectors.config import load_sources  # noqa: E402
 from connectors.registry import PORTALS, make_connector  # noqa: E402
 from core.schema import Source  # noqa: E402
-from hub.cli.pull import pull_source  # noqa: E402
 from hub.store import Store  # noqa: E402
 
 

@@ -3,8 +3,7 @@
 Pull: `GET /v1/sms/mo?cursor=&limit=` in arrival order; MO messages never change,
 so the gateway's own `next_cursor` is the whole cursor (`{"mo_cursor": str|None}`).
 Every MO becomes a raw record, survey replies and unsubscribes included (the hub
-sorts them; `classify_uplink(text)` is the shared rule). The payload is never
-annotated.
+sorts them: `hub.judge.intents`). The payload is never annotated.
 
 Push: `POST /v1/sms/send` is NOT idempotent (each call is a new SMS), so a push
 is "look, then send once": the ledger is consulted, then the gateway's
@@ -35,8 +34,7 @@ from connectors.config import SourceConfig, build_client
 from connectors.incremental import RunDedupe, raw
 from core.errors import ConfigError, HubError, SourceDataError, TransientError
 from core.logs import get_logger
-from core.schema import MessageKind, PushReceipt, Source, Status, StatusUpdate
-from hub.judge.intents import detect_sms_intent, survey_satisfied
+from core.schema import PushReceipt, Source, Status, StatusUpdate
 
 log = get_logger(__name__)
 
@@ -50,26 +48,7 @@ SMS_TEMPLATE: dict[Status, str] = {
     Status.CLOSED: "SMS_RESULT",
 }
 
-# --- uplink sorting ----------------------------------------------------------------------------
-
-# One vocabulary for the whole hub: the rules live in hub.judge.intents (the normaliser
-# uses the same functions to keep survey replies and unsubscribes out of tickets).
-
-
-def survey_answer(text: str | None) -> str | None:
-    """`satisfied` / `dissatisfied` for a survey reply (1/2/满意/不满意…), else None."""
-    if detect_sms_intent(text) is not MessageKind.SURVEY_REPLY:
-        return None
-    return {True: "satisfied", False: "dissatisfied"}.get(survey_satisfied(text))
-
-
-def classify_uplink(text: str | None) -> str:
-    """Sort an MO text: `survey_reply`, `unsubscribe` or `complaint` (MessageKind values).
-
-    Only a short answer counts as a survey reply or unsubscribe; anything longer
-    ("2 还是没解决，我要投诉…", "不满意，钱没退") is a complaint the hub must read.
-    """
-    return detect_sms_intent(text).value
+# --- delivery reports ------------------------------------------------------------------------
 
 
 def match_delivery_reports(reports: Iterable[dict[str, Any]],

@@ -114,3 +114,22 @@ def load_teams(path: Path | None = None) -> TeamsConfig:
 def get_teams() -> TeamsConfig:
     """The teams config of this process (cached; `get_teams.cache_clear()` to reload)."""
     return load_teams()
+
+
+def team_name(team: str | None) -> str:
+    """A team's display name from teams.yaml ("-" for none; the id when unknown)."""
+    if not team:
+        return "-"
+    t = get_teams().teams.get(team)
+    return t.name if t else team
+
+
+def handler_name(team: str | None, handler: str | None) -> str:
+    """Employees' display names come from teams.yaml (staff, not customers: not masked)."""
+    if not handler:
+        return "-"
+    t = get_teams().teams.get(team or "")
+    h = t.handler(handler) if t else None
+    if h and h.name:
+        return f"{h.name}（{handler}）"
+    return handler

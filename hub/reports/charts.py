@@ -20,7 +20,8 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from core.errors import ConfigError  # noqa: E402
-from hub.console import labels as L  # noqa: E402
+from hub import labels as L
+from hub.teams import team_name  # noqa: E402
 
 #: families tried in order; the first installed one wins
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
@@ -116,8 +117,6 @@ def dashboard(tables: dict[str, Any], title: str, path: Path, *, hourly: bool) -
         _barh(axes[0][0], {L.label(L.SOURCE, k): v for k, v in tables["by_source"].items()}, "按来源")
         _barh(axes[0][1], {L.label(L.CATEGORY, k).replace("unclassified", "未分类"): v
                            for k, v in tables["by_category"].items()}, "按类别")
-        from hub.console.web import team_name
-
         _barh(axes[0][2], {team_name(k) if k != "unrouted" else "未分派": v for k, v in tables["by_team"].items()},
               "按处理团队")
         _kpis(axes[1][0], tables["kpi"])

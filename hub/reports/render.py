@@ -8,7 +8,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from core.schema import to_local
-from hub.console import labels as L
+from hub import labels as L
+from hub.teams import team_name
 
 
 def pct(r: dict[str, Any]) -> str:
@@ -25,8 +26,6 @@ def _md_cell(v: Any) -> str:
 
 
 def _team(k: str | None) -> str:
-    from hub.console.web import team_name
-
     return "未分派" if k in (None, "unrouted") else team_name(k)
 
 

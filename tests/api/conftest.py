@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from hub.api import create_app
-from hub.api.auth import create_token
-from hub.api.server import serve_in_thread
+from hub.backoffice.auth import create_token
 from hub.store.db import Store
+from web.app import create_app
+from web.server import serve_in_thread
 
 ROLES = {("cards", "handler"): "zhang.wei", ("cards", "lead"): "lead.cards",
          ("cards", "compliance"): "compliance.officer", ("cards", "admin"): "admin.cards",

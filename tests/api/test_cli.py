@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hub.api.auth import hash_token, principal_for_token
-from hub.cli import app
-from hub.console.users import authenticate
+from cli import app
+from hub.backoffice.auth import hash_token, principal_for_token
+from hub.backoffice.users import authenticate
 from hub.store.tables import api_tokens, users
 
 

@@ -17,11 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
-from hub.api import create_app
-from hub.api.auth import create_token
-from hub.api.server import RunningServer, serve_in_thread
+from hub.backoffice.auth import create_token
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
+from web.app import create_app
+from web.server import RunningServer, serve_in_thread
 
 schema = schemathesis.openapi.from_dict(create_app(Store("sqlite://")).openapi())
 
@@ -51,7 +51,7 @@ def test_no_server_errors(case, fuzz_server) -> None:  # noqa: ANN001
     srv, token, tid = fuzz_server
     if "ticket_id" in (case.path_parameters or {}) and zlib.crc32(repr(case.body).encode()) % 2 == 0:
         case.path_parameters["ticket_id"] = tid
-    # The callback route (hub.callback, not this API) is held to "no server error" only.
+    # The callback route (web.callback, not this API) is held to "no server error" only.
     ours = case.path.startswith("/api/v1/")
     checks = [not_a_server_error, status_code_conformance, response_schema_conformance] if ours \
         else [not_a_server_error]

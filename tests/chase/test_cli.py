@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from typer.testing import CliRunner
 
+from cli import app
 from core.schema import utcnow
-from hub.cli import app
 from hub.store.tickets import get_events
 from tests.outbox.helpers import make_ticket, put_ticket
 

@@ -62,10 +62,10 @@ class SmsAdapter(ApiAdapter):
                 for i in range(n)]
 
     def make_update(self, sb: Any, record: RawRecord) -> StatusUpdate | None:
-        from connectors.sms import classify_uplink
+        from hub.judge.intents import detect_sms_intent
 
         mobile = record.payload.get("mobile")
-        if not mobile or classify_uplink(record.payload.get("content")) != MessageKind.COMPLAINT.value:
+        if not mobile or detect_sms_intent(record.payload.get("content")) is not MessageKind.COMPLAINT:
             return None
         return StatusUpdate(ticket_id="T-CONTRACT-SMS", source=Source.SMS, external_id=record.external_id,
                             status=Status.RESOLVED, reply="已退还多扣费用", customer_phone=mobile,

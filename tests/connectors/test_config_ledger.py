@@ -8,10 +8,11 @@ import pytest
 
 from connectors.config import load_sources
 from connectors.registry import PORTALS, connector_class, make_connector
-from connectors.sms import classify_uplink, delivered, match_delivery_reports, survey_answer
+from connectors.sms import delivered, match_delivery_reports
 from core.errors import ConfigError
 from core.schema import Source
 from core.settings import get_settings
+from hub.judge.intents import detect_sms_intent, survey_satisfied
 from hub.store.ledger import MemoryPushLedger, StorePushLedger
 
 
@@ -96,13 +97,13 @@ def test_store_ledger_roundtrip(store):
     ("T", "unsubscribe"), ("td", "unsubscribe"), ("退订", "unsubscribe"),
     ("2 还是没解决，我要投诉到12315", "complaint"), ("我的信用卡被盗刷了", "complaint"), ("", "complaint"),
 ])
-def test_classify_uplink(text, kind):
-    assert classify_uplink(text) == kind
+def test_uplink_sorting(text, kind):
+    assert detect_sms_intent(text).value == kind
 
 
 def test_survey_answers_and_delivery_report_matching():
-    assert survey_answer("１") == "satisfied" and survey_answer("不满意") == "dissatisfied"
-    assert survey_answer("T") is None
+    assert survey_satisfied("１") is True and survey_satisfied("不满意") is False
+    assert survey_satisfied("T") is None
     sends = [{"out_id": "k1", "biz_id": "B1"}, {"out_id": "k2", "biz_id": "B2"}, {"out_id": "k3", "biz_id": "B3"}]
     reports = [{"biz_id": "B1", "out_id": "k1", "status": "DELIVRD"},
                {"biz_id": None, "out_id": "k2", "status": "UNDELIV", "err_code": "UNSUBSCRIBED"}]

@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from core.settings import get_settings
-from hub.cli import app
 from hub.store.landing import get_cursor
 
 

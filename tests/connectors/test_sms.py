@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from connectors.registry import make_connector
-from connectors.sms import classify_uplink, delivered, match_delivery_reports
+from connectors.sms import delivered, match_delivery_reports
 from core.schema import Source, Status, StatusUpdate
+from hub.judge.intents import detect_sms_intent
 from hub.store.ledger import MemoryPushLedger
 from tests.connectors.api_adapters import sandbox_config
 from tests.connectors.contract import pull_all, records_of
@@ -32,7 +33,7 @@ async def test_survey_send_report_and_reply_roundtrip(sandbox_factory):
         mo, _ = await pull_all(conn, cursor)
         replies = [r.payload for r in records_of(mo) if r.payload.get("mobile", "").startswith("1381111000")]
         assert replies, "the simulated customers answer the survey"
-        assert {classify_uplink(p["content"]) for p in replies} <= {"survey_reply", "unsubscribe"}
+        assert {detect_sms_intent(p["content"]).value for p in replies} <= {"survey_reply", "unsubscribe"}
     finally:
         await conn.aclose()
 

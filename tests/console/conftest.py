@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from core.schema import Source
-from hub.api import create_app
-from hub.api.server import serve_in_thread
-from hub.console.users import add_user
+from hub.backoffice.users import add_user
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
+from web.app import create_app
+from web.server import serve_in_thread
 
 PASSWORD = "correct-horse-9"
 XSS = "<script>alert('xss')</script>"

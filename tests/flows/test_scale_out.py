@@ -19,7 +19,7 @@ SOURCES = ["app", "callcenter", "sms"]
 
 def _worker(store, name: str, errors: list[BaseException], barrier: threading.Barrier) -> None:  # noqa: ANN001
     """What one Prefect worker's sync + push runs do, minus Prefect: pull, land, normalise, route, send."""
-    from hub.cli.pull import pull_source
+    from cli.pull import pull_source
     from hub.outbox.worker import drain_outbox
     from hub.pipeline.enrich import enrich_and_route
     from hub.pipeline.normalise import normalise_pending

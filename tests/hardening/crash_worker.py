@@ -4,7 +4,7 @@
 
 Uses the store named by HUB_DATABASE_URL and the sandbox URLs in HUB_SOURCE_URLS
 (like `hub pull`). For each source: pull from the committed cursor and land
-(`hub.cli.pull.pull_source`, what `hub pull SOURCE` runs), normalise, enrich and
+(`cli.pull.pull_source`, what `hub pull SOURCE` runs), normalise, enrich and
 route; then drain the outbox until nothing is due. `--ahead-minutes` drains "as
 of" that many minutes from now, so rows a killed worker left in `sending` are past
 their lease and retried (what a later real run would do). Prints `ready` once
@@ -21,8 +21,8 @@ from datetime import timedelta
 
 async def run(sources: list[str], ahead: float) -> None:
     """One pass: pull + land + normalise + route each source, then drain the outbox."""
+    from cli.pull import pull_source
     from core.schema import utcnow
-    from hub.cli.pull import pull_source
     from hub.outbox.worker import drain_outbox
     from hub.pipeline.enrich import enrich_and_route
     from hub.pipeline.normalise import normalise_pending

@@ -2,7 +2,7 @@
 
 Hypothesis draws team names, tokens, signatures, query strings and bodies (valid
 shapes with wrong values, wrong shapes, non-JSON bytes) against the real apps
-(`hub.callback.create_callback_app()`, `hub.api.create_app(store)`) over ASGI.
+(`web.callback.create_callback_app()`, `web.app.create_app(store)`) over ASGI.
 Every answer must be < 500, and every 4xx must carry a non-empty `detail` that
 says what was wrong (no stack traces, no echo of an exception).
 """
@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.api import create_app
-from hub.api.auth import create_token
-from hub.callback import create_callback_app
+from hub.backoffice.auth import create_token
 from hub.outbox.dispatch import sign
 from hub.store import db
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
+from web.app import create_app
+from web.callback import create_callback_app
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 STATUSES = ["new", "assigned", "in_progress", "waiting_customer", "resolved", "closed", "reopened"]

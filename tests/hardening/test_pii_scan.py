@@ -89,14 +89,14 @@ async def _prefect_texts(run_ids: list[Any], scan: Scan) -> int:
 
 @pytest.mark.timeout(600)
 async def test_full_cycle_leaks_no_raw_pii(env, prefect_harness, tmp_path: Path) -> None:  # noqa: ANN001
+    from cli import app as cli_app
     from core.logs import install_pii_filter
     from core.schema import Status
-    from hub.api import create_app
-    from hub.api.auth import create_token
-    from hub.cli import app as cli_app
+    from hub.backoffice.auth import create_token
     from hub.handling.actions import change_status
     from hub.reports import build_report
     from hub.store.tables import outbox, tickets
+    from web.app import create_app
 
     sb, store, rec = env
     cap = _Capture()

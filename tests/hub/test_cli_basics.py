@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from cli import app
 from core.schema import Customer, Matter, Source, Ticket, make_ticket_id, utcnow
-from hub.cli import app
 from hub.store.tickets import upsert_tickets
 
 runner = CliRunner()

@@ -85,7 +85,7 @@ def test_hub_classify_json_lines() -> None:
     lines = [{"channel": "sms", "text": "2"}, {"channel": "sms", "text": "退订"},
              {"channel": "callcenter", "text": "嗯，那个，就是我的卡被盗刷了，我不会去起诉的"},
              {"channel": "app", "text": "请问怎么开通手机银行指纹登录"}]
-    proc = subprocess.run([sys.executable, "-c", "from hub.cli import app; app()", "classify", "--json"],
+    proc = subprocess.run([sys.executable, "-c", "from cli import app; app()", "classify", "--json"],
                           input="\n".join(json.dumps(x, ensure_ascii=False) for x in lines),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -7,8 +7,8 @@ import shutil
 
 from typer.testing import CliRunner
 
+from cli import app
 from core.settings import PROJECT_ROOT, get_settings
-from hub.cli import app
 from hub.pipeline.normalise import normalise_pending
 from hub.store import landing
 from tests.mapping.helpers import raw, samples

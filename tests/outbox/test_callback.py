@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hub.api.server import serve_in_thread
-from hub.callback import create_callback_app
 from hub.outbox.dispatch import sign
 from hub.store.tables import outbox
 from hub.store.tickets import get_ticket
 from tests.outbox.helpers import make_ticket, put_ticket
+from web.callback import create_callback_app
+from web.server import serve_in_thread
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ async def test_transient_failure_backs_off_then_dead(sqlite_store, monkeypatch, 
     assert s2.dead == 1 and _state(store, mid).state == "dead"
     assert any("is dead after 8 attempt" in r.getMessage() for r in caplog.records)
     # the operator fixes the receiver and retries from the CLI
-    from hub.cli import app
+    from cli import app
     from hub.store import db
 
     db.use_store(store)

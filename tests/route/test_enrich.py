@@ -184,7 +184,7 @@ def test_tickets_show_explains_every_decision(use_store) -> None:  # noqa: ANN00
 
     from typer.testing import CliRunner
 
-    from hub.cli import app
+    from cli import app
 
     ids = store_tickets(use_store, make("我妈的退休金卡被盗刷了3万元，我们已经报警了", source="callcenter",
                                        phone="13100000001"))

@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 def test_serve_writes_urls_and_stops_on_sigint(tmp_path: Path) -> None:
     urls_file = tmp_path / "urls.json"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from hub.cli import app; app()", "sandbox", "serve", "--port", "0", "--backlog", "10",
+        [sys.executable, "-c", "from cli import app; app()", "sandbox", "serve", "--port", "0", "--backlog", "10",
          "--seed", "3", "--faults", '{"app": {"latency_ms": 1}}', "--urls-file", str(urls_file)],
         cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

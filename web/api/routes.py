@@ -15,7 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from core.schema import Source, Status, Urgency, utcnow
-from hub.api.actions import (
+from hub.backoffice.auth import Principal, principal_for_token
+from hub.backoffice.commands import (
     AcceptBody,
     ActionError,
     ActionName,
@@ -27,18 +28,7 @@ from hub.api.actions import (
     TransferBody,
     run_action,
 )
-from hub.api.auth import Principal, principal_for_token
-from hub.api.models import (
-    ActionOut,
-    ErrorOut,
-    EventOut,
-    ExplanationOut,
-    MeOut,
-    QueueItemOut,
-    QueueOut,
-    TicketDetailOut,
-)
-from hub.api.queries import (
+from hub.backoffice.queries import (
     NotFound,
     QueueFilters,
     audit_reveal,
@@ -51,6 +41,16 @@ from hub.api.queries import (
     timeline,
 )
 from hub.store.db import Store
+from web.api.models import (
+    ActionOut,
+    ErrorOut,
+    EventOut,
+    ExplanationOut,
+    MeOut,
+    QueueItemOut,
+    QueueOut,
+    TicketDetailOut,
+)
 
 bearer = HTTPBearer(auto_error=False, description="Team API token from `hub api token create`.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.common import console, operator_errors
+from cli.common import console, operator_errors
 from hub.store import get_store
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import api as _api
-from hub.cli import chase as _chase
-from hub.cli import classify as _classify
-from hub.cli import db as _db
-from hub.cli import mappings as _mappings
-from hub.cli import outbox as _outbox
-from hub.cli import pull as _pull
-from hub.cli import quarantine as _quarantine
-from hub.cli import sandbox as _sandbox
-from hub.cli import sync as _sync
-from hub.cli import tickets as _tickets
+from cli import api as _api
+from cli import chase as _chase
+from cli import classify as _classify
+from cli import db as _db
+from cli import mappings as _mappings
+from cli import outbox as _outbox
+from cli import pull as _pull
+from cli import quarantine as _quarantine
+from cli import sandbox as _sandbox
+from cli import sync as _sync
+from cli import tickets as _tickets
 
 app = typer.Typer(help="Complaint hub: pull, normalise, route, chase and push back consumer complaints.",
                   no_args_is_help=True, add_completion=False)

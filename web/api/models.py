@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hub.api.queries import QueueItem
+from hub.backoffice.queries import QueueItem
 
 
 class ClockOut(BaseModel):

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import HubError, TransientError
 from core.pii import scrub_text
 from core.schema import Status, Ticket
-from hub.api.auth import Principal
-from hub.api.queries import NotFound, pending_extension, team_ticket
+from hub.backoffice.auth import Principal
+from hub.backoffice.queries import NotFound, pending_extension, team_ticket
 from hub.store.db import Store
 from hub.store.tickets import get_events
 from hub.teams import get_teams

@@ -6,7 +6,7 @@ import dataclasses
 
 import typer
 
-from hub.cli.common import console, emit_json, operator_errors
+from cli.common import console, emit_json, operator_errors
 from hub.store import get_store
 
 app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.", no_args_is_help=True)

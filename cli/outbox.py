@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, update
 
+from cli.common import console, emit_json, operator_errors
 from core.errors import ConfigError
 from core.pii import scrub_text
 from core.schema import to_local, utcnow
-from hub.cli.common import console, emit_json, operator_errors
 from hub.store import get_store
 from hub.store.tables import outbox
 

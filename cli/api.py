@@ -8,8 +8,8 @@ import sys
 import typer
 from sqlalchemy import select
 
+from cli.common import console, emit_json, err_console, operator_errors
 from core.errors import ConfigError
-from hub.cli.common import console, emit_json, err_console, operator_errors
 from hub.store import get_store
 
 app = typer.Typer(help="Back-office API and web console.", no_args_is_help=True)
@@ -23,8 +23,8 @@ users_app = typer.Typer(help="Web console users (argon2-hashed passwords).", no_
 def serve_cmd(host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
               port: int = typer.Option(8300, help="Port.")) -> None:
     """Serve the API (/api/v1, /openapi.json), the console (/console/) and team callbacks."""
-    from hub.api import create_app
-    from hub.api.server import serve
+    from web.app import create_app
+    from web.server import serve
 
     console.print(f"serving on http://{host}:{port}/console/ (API spec: /openapi.json)")
     serve(create_app(), host=host, port=port)
@@ -36,7 +36,7 @@ def token_create(team: str = typer.Option(..., help="Team id from config/teams.y
                  role: str = typer.Option(..., help="handler | lead | compliance | admin."),
                  name: str = typer.Option(..., help="Who or what holds the token (handler id, system name).")) -> None:
     """Create a token and print it once: it cannot be shown again (only its hash is stored)."""
-    from hub.api.auth import create_token
+    from hub.backoffice.auth import create_token
 
     with get_store().begin() as conn:
         token = create_token(conn, team=team, role=role, name=name)
@@ -48,7 +48,7 @@ def token_create(team: str = typer.Option(..., help="Team id from config/teams.y
 @operator_errors
 def token_revoke(token: str = typer.Option(..., prompt=True, hide_input=True, help="The token to revoke.")) -> None:
     """Revoke a token (it stops working at once)."""
-    from hub.api.auth import revoke_token
+    from hub.backoffice.auth import revoke_token
 
     with get_store().begin() as conn:
         ok = revoke_token(conn, token)
@@ -93,7 +93,7 @@ def users_add(username: str = typer.Argument(..., help="Sign-in name (e.g. the h
               role: str = typer.Option(..., help="handler | lead | compliance | admin."),
               display_name: str = typer.Option(None, help="Name shown in the console.")) -> None:
     """Add a console user; the password is read from the prompt or stdin, never from the command line."""
-    from hub.console.users import add_user
+    from hub.backoffice.users import add_user
 
     password = _read_password()
     with get_store().begin() as conn:

@@ -11,8 +11,8 @@ import asyncio
 import typer
 from rich.table import Table
 
+from cli.common import console, emit_json, operator_errors
 from core.schema import Source
-from hub.cli.common import console, emit_json, operator_errors
 
 COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "error")
 
@@ -81,6 +81,6 @@ def _rows_from_state(state) -> list[dict]:  # noqa: ANN001
 
 def demo() -> None:
     """Run the demo (same as `make demo`): sandbox + two hub cycles + summary."""
-    from hub.demo import main
+    from cli.demo import main
 
     raise typer.Exit(main())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from cli.common import console, emit_json, operator_errors
 from core.schema import Status
-from hub.cli.common import console, emit_json, operator_errors
 from hub.store import get_store
 
 

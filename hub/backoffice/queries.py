@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, select
 
 from core.pii import mask_name, scrub_text
 from core.schema import OPEN_STATUSES, Clock, ClockState, Ticket, TicketEvent, utcnow
-from hub.api.auth import Principal
+from hub.backoffice.auth import Principal
 from hub.store.tables import clocks, tickets
 from hub.store.tickets import add_events, clock_row_to_model, get_events, get_ticket
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from core.errors import ConfigError
 from core.schema import utcnow
-from hub.api.auth import check_team_role
+from hub.backoffice.auth import check_team_role
 from hub.store.tables import users
 
 _hasher = PasswordHasher()

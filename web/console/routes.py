@@ -1,8 +1,8 @@
 """The web console (server-rendered, Chinese): sign-in, team queue, ticket detail, action forms.
 
-Reads and actions go through the same functions as the API (`hub.api.queries`,
-`hub.api.actions`), so team scoping, roles and audit are identical. Every POST
-carries the session's CSRF token; pages send the strict CSP of `hub.api.security`.
+Reads and actions go through the same functions as the API (`hub.backoffice.queries`,
+`hub.backoffice.commands`), so team scoping, roles and audit are identical. Every POST
+carries the session's CSRF token; pages send the strict CSP of `web.api.security`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from core.logs import get_logger
 from core.schema import Source, Status, Urgency, utcnow
-from hub.api.actions import (
+from hub.backoffice.auth import Principal
+from hub.backoffice.commands import (
     AcceptBody,
     ActionError,
     ActionName,
@@ -29,8 +30,7 @@ from hub.api.actions import (
     TransferBody,
     run_action,
 )
-from hub.api.auth import Principal
-from hub.api.queries import (
+from hub.backoffice.queries import (
     NotFound,
     QueueFilters,
     audit_reveal,
@@ -42,9 +42,9 @@ from hub.api.queries import (
     ticket_view,
     timeline,
 )
-from hub.console.session import COOKIE, csrf_ok, new_session
-from hub.console.users import authenticate
-from hub.console.web import (
+from hub.backoffice.users import authenticate
+from hub.teams import get_teams
+from web.console.pages import (
     HERE,
     LoginRequired,
     LoginThrottle,
@@ -54,7 +54,7 @@ from hub.console.web import (
     session_of,
     set_session,
 )
-from hub.teams import get_teams
+from web.console.session import COOKIE, csrf_ok, new_session
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
+from cli.common import console, operator_errors
 from core.errors import ConfigError
-from hub.cli.common import console, operator_errors
 
 app = typer.Typer(help="The simulated source systems (12315, 黑猫, app, SMS, call centre).", no_args_is_help=True)
 

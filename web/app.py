@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from core.logs import get_logger
-from hub.api.security import SecurityHeaders
 from hub.store.db import Store, get_store
+from web.api.security import SecurityHeaders
 
 log = get_logger(__name__)
 
@@ -28,8 +28,8 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.state.get_store = (lambda: store) if store is not None else get_store
     app.add_middleware(SecurityHeaders)
 
-    from hub.api.routes import router as api_router
-    from hub.console.routes import mount_console
+    from web.api.routes import router as api_router
+    from web.console.routes import mount_console
 
     app.include_router(api_router)
     mount_console(app)
@@ -53,10 +53,10 @@ def create_app(store: Store | None = None) -> FastAPI:
 
 
 def _include_callbacks(app: FastAPI) -> None:
-    """Team status callbacks (`hub.callback.router`), built by the outbox/chase work."""
+    """Team status callbacks (`web.callback.router`), built by the outbox/chase work."""
     try:
-        from hub.callback import router as callback_router
-    except ImportError:  # pragma: no cover - only until hub.callback lands
-        log.warning("hub.callback not available: team callbacks are not served")
+        from web.callback import router as callback_router
+    except ImportError:  # pragma: no cover - only until web.callback lands
+        log.warning("web.callback not available: team callbacks are not served")
         return
     app.include_router(callback_router)

@@ -7,9 +7,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from cli.common import console, emit_json, operator_errors
 from core.pii import scrub_text
 from core.schema import to_local
-from hub.cli.common import console, emit_json, operator_errors
 from hub.store import get_store
 from hub.store.tickets import get_events, get_ticket, list_tickets
 
@@ -106,6 +106,6 @@ def show_cmd(ticket_id: str, as_json: bool = typer.Option(False, "--json", help=
 
 
 # `hub tickets update` lives in its own module (issue 7).
-from hub.cli.ticket_update import update_cmd as _update_cmd  # noqa: E402
+from cli.ticket_update import update_cmd as _update_cmd  # noqa: E402
 
 app.command("update")(_update_cmd)

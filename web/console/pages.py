@@ -14,10 +14,10 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
 from core.schema import to_local, utcnow
-from hub.api.auth import Principal
-from hub.console import labels
-from hub.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
-from hub.teams import get_teams
+from hub import labels
+from hub.backoffice.auth import Principal
+from hub.teams import handler_name, team_name
+from web.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
 
 HERE = Path(__file__).parent
 
@@ -56,24 +56,6 @@ def remaining(due: datetime | None, now: datetime | None = None) -> str:
     d, h, m = secs // 86400, secs % 86400 // 3600, secs % 3600 // 60
     text = f"{d}天{h}小时" if d else (f"{h}小时{m}分" if h else f"{m}分")
     return f"{word} {text}"
-
-
-def team_name(team: str | None) -> str:
-    if not team:
-        return "-"
-    t = get_teams().teams.get(team)
-    return t.name if t else team
-
-
-def handler_name(team: str | None, handler: str | None) -> str:
-    """Employees' display names come from teams.yaml (staff, not customers: not masked)."""
-    if not handler:
-        return "-"
-    t = get_teams().teams.get(team or "")
-    h = t.handler(handler) if t else None
-    if h and h.name:
-        return f"{h.name}（{handler}）"
-    return handler
 
 
 templates = Jinja2Templates(env=_env())

@@ -7,9 +7,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from cli.common import console, emit_json, operator_errors
 from core.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from core.schema import to_local
-from hub.cli.common import console, emit_json, operator_errors
 from hub.store import get_store
 from hub.store import quarantine as q
 

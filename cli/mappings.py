@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cli.common import console, emit_json, operator_errors
 from core.schema import Source
-from hub.cli.common import console, emit_json, operator_errors
 from hub.mapping import load_mappings
 from hub.mapping.spec import TARGETS
 

@@ -14,8 +14,8 @@ import sys
 import typer
 from rich.table import Table
 
+from cli.common import console, err_console, operator_errors
 from core.pii import scrub_text
-from hub.cli.common import console, err_console, operator_errors
 from hub.judge import judge_text
 
 

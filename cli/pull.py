@@ -5,7 +5,7 @@ resumes after the last landed page, and running the command twice in a row
 lands nothing new the second time (identical payload versions are ignored).
 The work is `hub.pipeline.pull.pull_source()`, the same operation the flows, scripts and
 benchmarks use (re-exported here for them).
-Registered in `hub/cli/__init__.py` as a single command: `app.command("pull")(pull)`.
+Registered in `cli/__init__.py` as a single command: `app.command("pull")(pull)`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import typer
 
+from cli.common import console, emit_json, operator_errors
 from core.schema import Source
-from hub.cli.common import console, emit_json, operator_errors
 from hub.pipeline.pull import PullReport, pull_source
 from hub.store import get_store
 

@@ -1,1 +1,0 @@
-"""Server-rendered web console (Jinja2, Chinese UI) for back-office teams; mounted by `hub.api.create_app`."""
