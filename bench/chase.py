@@ -242,9 +242,9 @@ def measure_drain(store, rows: int, label: str) -> dict:  # noqa: ANN001
     proc.start()
     os.environ["HUB_TEAM_CARDS_WEBHOOK"] = f"http://127.0.0.1:{port_q.get(timeout=30)}/hook"
     os.environ["HUB_TEAM_CARDS_WEBHOOK_SECRET"] = "bench-secret"
-    from core.schema import Source, Ticket
+    from core.schema import Ticket
 
-    demo = Ticket(ticket_id="T00000000000", source=Source.APP, external_id="B0", received_at=NOW)
+    demo = Ticket(ticket_id="T00000000000", source="app", external_id="B0", received_at=NOW)
     with store.begin() as conn:
         conn.execute(text("DELETE FROM outbox"))  # the chase run's reminders are not part of this figure
         conn.execute(text("UPDATE tickets SET data = :d WHERE ticket_id = 'T00000000000'"),

@@ -81,11 +81,11 @@ async def run(args: argparse.Namespace) -> list[dict]:
                 finally:
                     if runtime is not None:
                         await runtime.aclose()
-                row = {"source": source.value, "parallel_pages": par, "records": records, "pages": pages,
+                row = {"source": source, "parallel_pages": par, "records": records, "pages": pages,
                        "pull_s": round(secs, 3), "pull_rps": round(records / secs, 1),
                        "pull_land_s": round(rep.seconds, 3), "pull_land_rps": round(rep.rate, 1)}
                 results.append(row)
-                print(f"{source.value:<10} parallel={par or '-':<2} records={records:<6} pages={pages:<4} "
+                print(f"{source:<10} parallel={par or '-':<2} records={records:<6} pages={pages:<4} "
                       f"pull {row['pull_rps']:>8}/s   pull+land {row['pull_land_rps']:>8}/s", flush=True)
     finally:
         sb.stop()

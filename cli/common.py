@@ -23,6 +23,21 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=2) + "\n")
 
 
+SOURCE_HELP = "A source key of config/sources.yaml (e.g. gov12315, blackcat, app, sms, callcenter)."
+
+
+def source_argument(value: str | None) -> str | None:
+    """Typer callback: a configured source key, or a clear error listing the configured ones."""
+    if value is None:
+        return None
+    from connectors.registry import source_keys  # the configuration is read only when a source is named
+
+    keys = source_keys(enabled_only=False)
+    if value not in keys:
+        raise typer.BadParameter(f"unknown source {value!r}; one of {', '.join(keys)}")
+    return value
+
+
 def operator_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn HubErrors into a one-line message and exit code 2, not a traceback."""
 

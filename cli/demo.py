@@ -17,10 +17,23 @@ import shutil
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
+
+from connectors.registry import source_keys
+from core.logs import setup_logging
+from core.schema import Status, to_local, utcnow
 from core.settings import PROJECT_ROOT
+from hub.handling.actions import change_status
+from hub.store import Store, get_store
+from hub.store.tables import outbox, quarantine, reminders, ticket_events, tickets
+from sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from flows.cycle import CycleResult
 
 DEMO_HOME = PROJECT_ROOT / "var" / "demo"
 ADVANCE_HOURS = 6
@@ -44,11 +57,7 @@ def main() -> int:
     """Entry point of `make demo` (and `hub demo`)."""
     urls_file = _prepare_env()
     started = time.perf_counter()
-    from core.logs import setup_logging
-
     setup_logging("ERROR")  # the summary reports quarantines; keep the console readable
-    from sandbox import Sandbox
-
     sb = Sandbox(seed=7, rate=24, backlog=40, burst_size=25, survey_reply_prob=1.0,
                  survey_answers={"2": 1.0})  # every surveyed customer answers 不满意
     urls = sb.start(port=0)
@@ -60,11 +69,10 @@ def main() -> int:
         sb.stop()
 
 
-async def _run(sb, started: float) -> int:  # noqa: ANN001
-    from core.schema import to_local, utcnow
+async def _run(sb: Sandbox, started: float) -> int:
+    # Prefect reads PREFECT_HOME and its settings when first imported: only after _prepare_env()
     from flows.cycle import hub_cycle
     from flows.ops import push_updates
-    from hub.store import get_store
 
     store = get_store()
     store.upgrade()
@@ -94,31 +102,25 @@ async def _run(sb, started: float) -> int:  # noqa: ANN001
     return 0
 
 
-def _resolve_some(store, now) -> list[str]:  # noqa: ANN001
+def _resolve_some(store: Store, now: datetime) -> list[str]:
     """Resolve the oldest routed ticket of each source, the way a handler would."""
-    from sqlalchemy import select
-
-    from core.schema import Source, Status
-    from hub.handling.actions import change_status
-    from hub.store.tables import tickets
-
     done = []
     with store.begin() as conn:
-        for source in Source:
+        for source in source_keys():
             tid = conn.execute(select(tickets.c.ticket_id).where(
-                tickets.c.source == source.value, tickets.c.status == "assigned", tickets.c.kind == "complaint")
+                tickets.c.source == source, tickets.c.status == "assigned", tickets.c.kind == "complaint")
                 .order_by(tickets.c.received_at).limit(1)).scalar()
             if tid:
                 change_status(conn, tid, Status.RESOLVED, actor="handler:demo", now=now,
                               note="已致电客户核实情况，已按规定退还相关费用并致歉。",
                               reply="您好，您反映的问题已核实处理，相关费用已退回，给您带来不便深表歉意。",
                               settled=True, method="电话协商")
-                done.append(f"{source.value}:{tid}")
+                done.append(f"{source}:{tid}")
     return done
 
 
-def _print_cycle(result: dict) -> None:
-    rows = result["sources"]
+def _print_cycle(result: CycleResult) -> None:
+    rows = [r.row() for r in result.sources]
     print(f"      {'source':<11}{'pulled':>7}{'new':>6}{'tickets':>9}{'updated':>9}{'quarant.':>9}"
           f"{'routed':>8}  status")
     for r in rows:
@@ -127,11 +129,7 @@ def _print_cycle(result: dict) -> None:
               f"{r.get('updated', 0):>9}{r.get('quarantined', 0):>9}{r.get('routed', 0):>8}  {status}")
 
 
-def _print_summary(store, sb, first: dict, second: dict) -> None:  # noqa: ANN001
-    from sqlalchemy import func, select
-
-    from hub.store.tables import outbox, quarantine, reminders, ticket_events, tickets
-
+def _print_summary(store: Store, sb: Sandbox, first: CycleResult, second: CycleResult) -> None:
     with store.begin() as conn:
         per_team = conn.execute(select(tickets.c.team, func.count()).where(tickets.c.team.is_not(None))
                                 .group_by(tickets.c.team).order_by(tickets.c.team)).all()

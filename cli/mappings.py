@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, emit_json, operator_errors
-from core.schema import Source
+from connectors.registry import source_keys
 from hub.mapping import load_mappings
 from hub.mapping.spec import TARGETS
 
@@ -23,8 +23,8 @@ def check_cmd(
 ) -> None:
     """Validate every mapping file (errors name the file and field); print each source's version."""
     ms = load_mappings(directory, require_all=True)
-    rows = [{"source": s.value, "version": ms.version(s), "file": ms.mappings[s].path,
-             "fields": len(ms.mappings[s].spec.fields)} for s in Source]
+    rows = [{"source": s, "version": ms.version(s), "file": ms.mappings[s].path,
+             "fields": len(ms.mappings[s].spec.fields)} for s in source_keys()]
     if as_json:
         emit_json(rows)
         return

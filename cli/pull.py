@@ -12,33 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import typer
 
-from cli.common import console, emit_json, operator_errors
-from core.schema import Source
-from hub.pipeline.pull import PullReport, pull_source
+from cli.common import SOURCE_HELP, console, emit_json, operator_errors, source_argument
+from hub.pipeline.pull import PageEntry, PullReport, pull_source
 from hub.store import get_store
 
 
 @operator_errors
 def pull(
-    source: str = typer.Argument(..., help="gov12315, blackcat, app, sms or callcenter"),
+    source: str = typer.Argument(..., help=SOURCE_HELP, callback=source_argument),
     max_pages: int = typer.Option(None, "--max-pages", help="Stop after this many pages (resumable)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Pull SOURCE from its committed cursor and land the raw records (prints pages, records, new, cursor)."""
-    try:
-        key = Source(source)
-    except ValueError:
-        raise typer.BadParameter(f"unknown source {source!r}; one of {', '.join(s.value for s in Source)}") from None
 
-    def show(report: PullReport, entry: dict[str, Any]) -> None:
+    def show(report: PullReport, entry: PageEntry) -> None:
         if not as_json:
-            console.print(f"page {entry['page']}: {entry['records']} records, {entry['new']} new")
+            console.print(f"page {entry.page}: {entry.records} records, {entry.new} new")
 
-    report = asyncio.run(pull_source(get_store(), key, max_pages=max_pages, on_page=show))
+    report = asyncio.run(pull_source(get_store(), source, max_pages=max_pages, on_page=show))
     doc = {"source": report.source, "pages": report.pages, "records": report.records, "new": report.new,
            "cursor": report.cursor, "seconds": round(report.seconds, 3)}
     if as_json:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.common import console, emit_json, operator_errors
+from cli.common import console, emit_json, operator_errors, source_argument
 from core.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from core.schema import to_local
 from hub.store import get_store
@@ -47,7 +47,7 @@ def _row(r: Any) -> dict[str, Any]:
 @app.command("list")
 @operator_errors
 def list_cmd(
-    source: str = typer.Option(None, help="Only this source."),
+    source: str = typer.Option(None, help="Only this source.", callback=source_argument),
     state: str = typer.Option("open", help="open | replayed | discarded"),
     limit: int = typer.Option(100, help="At most this many rows."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
@@ -93,21 +93,21 @@ def show_cmd(qid: int = typer.Argument(..., help="Quarantine id (from `hub quara
 @app.command("replay")
 @operator_errors
 def replay_cmd(
-    source: str = typer.Option(None, help="Only this source."),
+    source: str = typer.Option(None, help="Only this source.", callback=source_argument),
     ids: list[int] = typer.Option(None, "--id", help="Quarantine id(s); repeat the option for several."),
     as_json: bool = typer.Option(False, "--json", help="Counts as JSON."),
 ) -> None:
-    """Re-map open quarantined records with the current mappings; those that map become tickets.
+    """Re-map open quarantined records with the current mappings; those that map become tickets, routed at once.
 
-    The tickets are routed by the next sync of their source (the `replay-quarantine`
-    flow routes them at once).
+    The same as the `replay-quarantine` flow (`hub.pipeline.sync.replay_once`), run locally.
     """
-    from hub.pipeline.normalise import replay_quarantine
+    from hub.pipeline.sync import replay_once
 
-    stats = replay_quarantine(get_store(), ids=ids or None, source=source)
-    doc = stats.as_dict()
+    result = replay_once(get_store(), source=source, ids=ids or None)
+    doc = result.summary()
     if as_json:
         emit_json(doc)
         return
-    console.print(f"replayed {stats.seen}: created {stats.created}, updated {stats.updated}, "
-                  f"unchanged {stats.unchanged}, ignored {stats.ignored}, still quarantined {stats.quarantined}")
+    console.print(f"replayed {doc['seen']}: created {doc['created']}, updated {doc['updated']}, "
+                  f"unchanged {doc['unchanged']}, ignored {doc['ignored']}, still quarantined {doc['quarantined']}, "
+                  f"routed {doc['routed']}")

@@ -7,29 +7,35 @@ server; the runs then show up in that server's UI like scheduled ones.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from cli.common import console, emit_json, operator_errors
-from core.schema import Source
+from cli.common import SOURCE_HELP, console, emit_json, operator_errors, source_argument
+from hub.pipeline.sync import COLUMNS, SourceResult
 
-COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "error")
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+SHOWN = tuple(c for c in COLUMNS if c not in ("failed", "screenshot", "trace"))
 
 
-def _table(rows: list[dict], title: str) -> Table:
+def _table(rows: Sequence[dict[str, str | int]], title: str) -> Table:
     table = Table(title=title)
-    for col in COLUMNS:
+    for col in SHOWN:
         table.add_column(col)
-    for r in rows:
-        table.add_row(*(str(r.get(c, "") if c in ("source", "error") else r.get(c, 0)) for c in COLUMNS))
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in SHOWN))
     return table
 
 
 @operator_errors
 def sync(
-    source: str = typer.Argument(None, help="Source key (gov12315, blackcat, app, sms, callcenter)."),
-    all_sources: bool = typer.Option(False, "--all", help="All five sources in parallel."),
+    source: str = typer.Argument(None, help=SOURCE_HELP, callback=source_argument),
+    all_sources: bool = typer.Option(False, "--all", help="All configured sources in parallel."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Pull, land, normalise and route one source (or all) once; print what happened."""
@@ -37,11 +43,8 @@ def sync(
 
     if not all_sources and not source:
         raise typer.BadParameter("give a SOURCE or --all")
-    if all_sources:
-        state = asyncio.run(sync_all(return_state=True))
-    else:
-        state = asyncio.run(sync_source(Source(source).value, return_state=True))
-    rows = _rows_from_state(state)
+    state = asyncio.run(sync_all(return_state=True) if all_sources else sync_source(source, return_state=True))
+    rows = _rows(state)
     if as_json:
         emit_json({"state": state.type.value, "sources": rows})
     else:
@@ -53,30 +56,29 @@ def sync(
 @operator_errors
 def cycle(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """One full hub cycle: sync all → route → push → chase → push; print the summary."""
-    from flows.cycle import hub_cycle
+    from flows.cycle import CycleResult, hub_cycle
 
     state = asyncio.run(hub_cycle(return_state=True))
-    result = state.result(raise_on_failure=False) if not state.is_failed() else {}
-    rows = result.get("sources", []) if isinstance(result, dict) else []
+    result = None if state.is_failed() else state.result(raise_on_failure=False)
     if as_json:
-        emit_json({"state": state.type.value, **(result if isinstance(result, dict) else {})})
+        doc = asdict(result) if isinstance(result, CycleResult) else {}
+        emit_json({"state": state.type.value, **doc})
         return
-    console.print(_table(rows, f"hub cycle — {state.name}"))
-    if isinstance(result, dict):
-        chase = result.get("chase", {})
-        console.print(f"chase: {chase}")
-        console.print(f"surveys: {result.get('surveys', {})}")
+    if isinstance(result, CycleResult):
+        console.print(_table([r.row() for r in result.sources], f"hub cycle — {state.name}"))
+        console.print(f"chase: {asdict(result.chase)}")
+        console.print(f"surveys: {asdict(result.surveys)}")
     if state.is_failed():
         console.print(f"[red]{state.message}[/]")
         raise typer.Exit(1)
 
 
-def _rows_from_state(state) -> list[dict]:  # noqa: ANN001
-    """Rows from a finished run; a failed run's message names the failed sources."""
+def _rows(state: State[list[SourceResult]]) -> list[dict[str, str | int]]:
+    """Rows of a finished run; a failed run's message names the failed sources."""
     if state.is_failed():
         return [{"source": "-", "error": state.message or "failed"}]
     value = state.result(raise_on_failure=False)
-    return value if isinstance(value, list) else []
+    return [r.row() for r in value if isinstance(r, SourceResult)] if isinstance(value, list) else []
 
 
 def demo() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.common import console, emit_json, operator_errors
+from cli.common import console, emit_json, operator_errors, source_argument
 from core.pii import scrub_text
 from core.schema import to_local
 from hub.store import get_store
@@ -23,7 +23,7 @@ def _fmt(ts: Any) -> str:
 @app.command("list")
 @operator_errors
 def list_cmd(
-    source: str = typer.Option(None, help="Only this source (gov12315, blackcat, app, sms, callcenter)."),
+    source: str = typer.Option(None, help="Only this source (a key of config/sources.yaml).", callback=source_argument),
     status: str = typer.Option(None, help="Only this status (new, assigned, in_progress, ...)."),
     team: str = typer.Option(None, help="Only this team."),
     overdue: bool = typer.Option(False, "--overdue", help="Only open tickets past their nearest deadline."),
@@ -68,7 +68,7 @@ def show_cmd(ticket_id: str, as_json: bool = typer.Option(False, "--json", help=
         emit_json(doc)
         return
     c, m, j, h = t.customer, t.matter, t.judgement, t.handling
-    console.print(f"[bold]{t.ticket_id}[/]  {t.source.value}:{t.external_id}  case={t.case_id or '-'}")
+    console.print(f"[bold]{t.ticket_id}[/]  {t.source}:{t.external_id}  case={t.case_id or '-'}")
     console.print(f"customer: {c.name or '-'}  {c.phone or '-'}  {c.id_number or '-'}"
                   f"{'  [elderly]' if c.elderly else ''}{'  [VIP]' if c.vip else ''}")
     console.print(f"title: {scrub_text(m.title)}")

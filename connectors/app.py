@@ -8,8 +8,8 @@ and be skipped. Each run starts from `updated_since = high-water mark − overla
 (inclusive) and follows `next_cursor` only within the run; the cursor stored
 after each page carries the run's position so a stopped run resumes where it was.
 
-Cursor shape (JSON): `{"hwm": ISO|None, "run": {"since": ISO|None, "cursor": str|None,
-"max_seen": ISO|None} | None}`. `run` is cleared by the last page of a run.
+Cursor: `connectors.api.RunCursor` — `hwm` (ISO) and the run in progress, whose
+`position` is the app's `next_cursor`; `run` is cleared by the last page of a run.
 
 Push: `POST /complaints/<id>/reply {"status", "reply"}` with `Idempotency-Key` =
 `update.idempotency_key` (so HTTP retries of the POST are safe); a replay answers
@@ -32,13 +32,14 @@ from typing import Any
 
 import httpx
 
+from connectors.api import ApiOptions, HttpConnector, RunCursor, RunState
 from connectors.auth import OAuth2ClientCredentials
-from connectors.base import CheckResult, Connector, Page, PushLedger
-from connectors.config import SourceConfig, build_client
+from connectors.base import CursorModel, Page
+from connectors.config import SourceConfig
 from connectors.incremental import RunDedupe, back, later, parse_iso, raw
-from core.errors import ConfigError, HubError, SourceDataError
+from core.errors import ConfigError, SourceAnswerError
 from core.logs import get_logger
-from core.schema import PushReceipt, Source, Status, StatusUpdate
+from core.schema import PushReceipt, Status, StatusUpdate
 
 log = get_logger(__name__)
 
@@ -62,75 +63,75 @@ def app_status(update: StatusUpdate) -> str:
     return APP_STATUS[update.status]
 
 
-class AppConnector(Connector):
+class AppOptions(ApiOptions):
+    """`options:` of the app source."""
+
+    token_path: str = "/oauth/token"
+    scope: str | None = None
+
+
+class AppConnector(HttpConnector):
     """REST connector of the mobile-app backend."""
 
-    source = Source.APP
+    key = "app"
+    label = "手机App"
+    Options = AppOptions
+    max_page_size = 200
+    check_path = "complaints"
+    options: AppOptions
 
-    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
-        self.cfg = config
-        self.ledger = ledger  # not needed: the app honours Idempotency-Key
-        token_path = str(config.options.get("token_path", "/oauth/token"))
-        self.auth = OAuth2ClientCredentials(
-            config.source.value, config.base_url.rstrip("/") + token_path,
-            config.plain("client_id") or "", config.secret("client_secret"),
-            scope=config.options.get("scope"), transport=transport)
-        self.http = build_client(config, auth=self.auth, transport=transport)
-        self.page_size = min(config.page_size, 200)
+    def make_auth(self, config: SourceConfig, transport: httpx.AsyncBaseTransport | None) -> OAuth2ClientCredentials:
+        """OAuth2 client credentials against the app's token endpoint."""
+        opts = AppOptions.model_validate(config.options)
+        return OAuth2ClientCredentials(config.source, config.base_url.rstrip("/") + opts.token_path,
+                                       config.plain("client_id") or "", config.secret("client_secret"),
+                                       scope=opts.scope, transport=transport)
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
-        await self.auth.aclose()
+    def describe_check(self, doc: Any) -> str:
+        """A token was issued and the feed answered."""
+        return f"feed reachable, has_more={doc.get('has_more') if isinstance(doc, dict) else None}"
 
-    async def check(self) -> CheckResult:
-        """Fetch a token and one item of the feed."""
-        try:
-            doc = await self.http.get_json("complaints", params={"limit": 1})
-        except HubError as exc:
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"feed reachable, has_more={doc.get('has_more')}")
-
-    async def pull(self, cursor: Any) -> AsyncIterator[Page]:  # type: ignore[override]
-        state = dict(cursor or {})
-        hwm = state.get("hwm")
-        run = state.get("run")
-        if not run:
-            since = back(parse_iso(hwm), self.cfg.overlap_minutes).isoformat() if parse_iso(hwm) else None
-            run = {"since": since, "cursor": None, "max_seen": hwm}
-        max_seen = parse_iso(run.get("max_seen"))
+    async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Pages of the feed from the run's lower bound (see the module doc)."""
+        state = self.run_cursor(cursor)
+        hwm = state.hwm
+        run = state.run
+        if run is None:
+            mark = parse_iso(hwm)
+            run = RunState(since=back(mark, self.cfg.overlap_minutes).isoformat() if mark else None, max_seen=hwm)
+        max_seen = parse_iso(run.max_seen)
         dedupe = RunDedupe()
         while True:
-            params: dict[str, Any] = {"limit": self.page_size}
-            if run.get("cursor"):
-                params["cursor"] = run["cursor"]
-            elif run.get("since"):
-                params["updated_since"] = run["since"]
+            params: dict[str, str | int | None] = {"limit": self.page_size}
+            if run.position:
+                params["cursor"] = str(run.position)
+            elif run.since:
+                params["updated_since"] = run.since
             try:
                 doc = await self.http.get_json("complaints", params=params)
             except ConfigError as exc:
-                if run.get("cursor") and "invalid_cursor" in str(exc):
+                if run.position and "invalid_cursor" in str(exc):
                     # The source forgot our position (reset, retention): restart the run from its lower bound.
-                    log.warning("app: stored cursor refused, restarting the run from %s", run.get("since"))
-                    run = {**run, "cursor": None}
+                    log.warning("app: stored cursor refused, restarting the run from %s", run.since)
+                    run = run.model_copy(update={"position": None})
                     continue
                 raise
             items, next_cursor, has_more = _envelope(doc)
             records = []
             for item in items:
                 if not isinstance(item, dict):
-                    raise SourceDataError(f"feed item is not an object: {type(item).__name__}", source="app")
-                rec = raw(self.source, item, "id")
+                    raise SourceAnswerError(f"feed item is not an object: {type(item).__name__}", source=self.key)
+                rec = raw(self.key, item, "id")
                 if dedupe.fresh(rec.external_id, item.get("updated_at")):
                     records.append(rec)
                 max_seen = later(max_seen, parse_iso(item.get("updated_at")))
             seen_iso = max_seen.isoformat() if max_seen else None
             stats = {"items": len(items), "duplicates_skipped": dedupe.skipped, **self.http.stats.summary()}
             if has_more and items:
-                run = {"since": run.get("since"), "cursor": next_cursor, "max_seen": seen_iso}
-                yield Page(records, {"hwm": hwm, "run": run}, stats)
+                run = RunState(since=run.since, position=next_cursor, max_seen=seen_iso)
+                yield Page(records, RunCursor(hwm=hwm, run=run), stats)
             else:
-                yield Page(records, {"hwm": seen_iso, "run": None}, stats)
+                yield Page(records, RunCursor(hwm=seen_iso, run=None), stats)
                 return
 
     async def push(self, update: StatusUpdate) -> PushReceipt:
@@ -141,12 +142,11 @@ class AppConnector(Connector):
             headers={"Idempotency-Key": update.idempotency_key}, idempotent=True)
         doc = self.http.decode(resp) or {}
         replayed = resp.headers.get("Idempotent-Replayed", "").lower() == "true"
-        return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                           remote_ref=str(doc.get("updated_at") or ""), already_applied=replayed,
-                           detail={"status": doc.get("status")})
+        return self.receipt(update.idempotency_key, str(doc.get("updated_at") or ""), already_applied=replayed,
+                            status=doc.get("status"))
 
 
 def _envelope(doc: Any) -> tuple[list[Any], str | None, bool]:
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-        raise SourceDataError("feed answer has no `items` list", source="app")
+        raise SourceAnswerError("feed answer has no `items` list", source=AppConnector.key)
     return doc["items"], doc.get("next_cursor"), bool(doc.get("has_more"))

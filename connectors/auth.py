@@ -25,7 +25,7 @@ import uuid
 import httpx
 from pydantic import SecretStr
 
-from connectors.http import parse_retry_after
+from connectors.retry import parse_retry_after
 from core.errors import AuthError, ConfigError, TransientError
 from core.logs import get_logger
 
@@ -123,6 +123,9 @@ class _SignerBase:
 
     def secrets(self) -> list[str]:
         return [self._secret.get_secret_value()]
+
+    async def aclose(self) -> None:
+        """Nothing to release: a signer holds no connection."""
 
     async def on_unauthorized(self) -> bool:
         # A signed scheme has nothing to refresh; a fresh signature is made on retry

@@ -24,8 +24,8 @@ from urllib.parse import urljoin, urlparse
 
 from connectors.portal.base import PortalConnector
 from connectors.portal.watermark import Row, RunPlan
-from core.errors import SourceDataError, TransientError
-from core.schema import PushReceipt, Source, Status, StatusUpdate
+from core.errors import PushRefused
+from core.schema import PushReceipt, Status, StatusUpdate
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as PwPage
@@ -59,7 +59,9 @@ DETAIL_JS = """(sel) => {
 class BlackcatConnector(PortalConnector):
     """The 黑猫投诉 merchant backend connector (see module doc)."""
 
-    source = Source.BLACKCAT
+    key = "blackcat"
+    label = "黑猫投诉"
+    PUSH_STEPS = 3  # reply, 申请完成, confirm
 
     DEFAULT_PATHS: ClassVar[dict[str, str]] = {
         "login": "/login", "list_home": "/merchant/complaints",
@@ -126,7 +128,7 @@ class BlackcatConnector(PortalConnector):
         await page.bring_to_front()
         try:
             async with page.expect_response(lambda r: r.request.resource_type in ("fetch", "xhr"),
-                                            timeout=self.opts.navigation_timeout_ms) as info:
+                                            timeout=self.opts.portal.navigation_timeout_ms) as info:
                 await btn.click()
             resp = await info.value
             failed = resp.status >= 400 or await self._is_login_url(resp.url)
@@ -135,7 +137,7 @@ class BlackcatConnector(PortalConnector):
                 raise
             failed = True
         if not failed:
-            deadline = time.monotonic() + self.opts.element_timeout_ms / 1000
+            deadline = time.monotonic() + self.opts.portal.element_timeout_ms / 1000
             while time.monotonic() < deadline:
                 if await s.loc("list.card").count() > before or await s.exists("list.end"):
                     return
@@ -147,7 +149,7 @@ class BlackcatConnector(PortalConnector):
         # page carries the same cards and its own 加载更多, so the walk goes on from there.
         if not next_page:
             raise await s.changed("list.more", "加载更多 without data-next-page")
-        await asyncio.sleep(self._backoff(0, None))
+        await asyncio.sleep(self.opts.retry.backoff(1))  # a pause before falling back to the full page
         await self.open(page, self.opts.url("list_page", page=next_page))
         state["read"] = 0
 
@@ -201,10 +203,13 @@ class BlackcatConnector(PortalConnector):
         url = self.opts.url("detail", id=update.external_id)
         did: list[str] = []
         tried = False  # a post with an unknown outcome (5xx/timeout) may have been applied
-        for _ in range(self.opts.max_attempts + 2):  # reply, complete, confirm + retries
+
+        async def step() -> PushReceipt | None:
+            nonlocal tried
             resp = await self.open(page, url)
             if resp is not None and resp.status == 404:
-                raise SourceDataError(f"complaint {update.external_id} not found at 黑猫", source=self.src)
+                raise PushRefused(f"complaint {update.external_id} not found at 黑猫", source=self.src,
+                                  status_code=404)
             data = await self._read(page)
             status = data["status"].strip()
             seen = data["replies"] + [p["text"] for p in data["progress"]]
@@ -213,36 +218,36 @@ class BlackcatConnector(PortalConnector):
                 tried = True
                 if await self._post(page, "reply", text + marker):
                     did.append("reply")
-                continue  # re-read: the next step depends on what the page now says
+                return None  # re-read: the next step depends on what the page now says
             if want_complete and status != "已完成":
                 if status != "已回复":
-                    raise SourceDataError("申请完成 needs a reply first (none in this update)", source=self.src)
+                    raise PushRefused("申请完成 needs a reply first (none in this update)", source=self.src,
+                                      field="reply")
                 tried = True
                 if await self._post(page, "complete", None):
                     did.append("complete")
-                continue
-            return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                               remote_ref=update.external_id, already_applied=not (did or tried),
-                               detail={"status": status, "sent": did})
-        raise TransientError("黑猫 push not confirmed after retries", source=self.src)
+                return None
+            return self.receipt(update.idempotency_key, update.external_id, already_applied=not (did or tried),
+                                status=status, sent=did)
+
+        return await self.verified_push(step, "黑猫 push")
 
     async def _post(self, page: PwPage, form: str, content: str | None) -> bool:
-        """Submit the reply or complete form; True when accepted, False when the outcome must be re-read."""
+        """Submit the reply or complete form; True when accepted, False when the page must be re-read.
+
+        A timeout or a retryable answer raises (the outcome is unknown: the next step re-reads
+        the page after the policy's backoff); 409 (e.g. already completed) also means re-read.
+        """
         s = self.scraper(page)
         f = await s.require(f"{form}.form")
         if content is not None:
             await (await s.require("reply.content", f)).fill(content)
-        try:
-            resp = await self.submit(page, await s.require(f"{form}.submit"), f"POST {form}")
-        except TransientError:
-            return False
+        resp = await self.submit(page, await s.require(f"{form}.submit"), f"POST {form}")
+        await self.raise_if_retryable(resp, f"POST {form}")
         code = resp.status if resp is not None else 200
-        if code == 429 or code >= 500:
-            await asyncio.sleep(self._backoff(1, None))
-            return False
         if code == 409:
-            return False  # e.g. already completed: the re-read says so
+            return False
         if code == 422:
-            raise SourceDataError(f"黑猫 refused the {form}: {await s.text('form.error', required=False)}",
-                                  source=self.src)
+            raise PushRefused(f"黑猫 refused the {form}: {await s.text('form.error', required=False)}",
+                              source=self.src, status_code=422)
         return True

@@ -14,7 +14,8 @@ re-reads the boundary.
 Quirk: `created`/`updated`/`updated_from` are Asia/Shanghai local strings with
 no zone; the cursor keeps them in that form.
 
-Cursor shape: `{"hwm": "YYYY-MM-DD HH:MM:SS"|None, "run": {"since", "page", "max_seen"}|None}`.
+Cursor: `connectors.api.RunCursor` with local `YYYY-MM-DD HH:MM:SS` times; the run's
+`position` is the next page number.
 
 Push: read the order first; write only if its status/result differ (the update
 endpoint is not idempotent: same values are recorded again).
@@ -24,23 +25,25 @@ endpoint is not idempotent: same values are recorded again).
 | new, assigned, in_progress, reopened    | 20 处理中   | note (if any)          |
 | waiting_customer                        | 30 已回复   | reply, else note       |
 | resolved, closed                        | 40 已办结   | reply, else note       |
-A revoked order (90 撤销) cannot be updated: SourceDataError.
+A revoked order (90 撤销) cannot be updated: PushRefused.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from connectors.api import ApiOptions, HttpConnector, RunCursor, RunState
 from connectors.auth import CallCenterSigner
-from connectors.base import CheckResult, Connector, Page, PushLedger
-from connectors.config import SourceConfig, build_client
+from connectors.base import CursorModel, Page
+from connectors.config import SourceConfig
 from connectors.incremental import LOCAL_FMT, RunDedupe, back, later, parse_local, raw
-from core.errors import HubError, SourceDataError, TransientError
+from core.errors import PushRefused, SourceAnswerError
 from core.logs import get_logger
-from core.schema import PushReceipt, Source, Status, StatusUpdate
+from core.schema import PushReceipt, Status, StatusUpdate, to_local
 
 log = get_logger(__name__)
 
@@ -63,30 +66,36 @@ def cc_result(update: StatusUpdate) -> str | None:
     return update.reply or update.note or None
 
 
-class CallCenterConnector(Connector):
+class CallCenterOptions(ApiOptions):
+    """`options:` of the call-centre source."""
+
+    #: the operator name written on work-order updates
+    operator: str = "hub"
+
+
+class CallCenterConnector(HttpConnector):
     """Signed JSON connector of the call centre's work orders."""
 
-    source = Source.CALLCENTER
+    key = "callcenter"
+    label = "呼叫中心"
+    Options = CallCenterOptions
+    max_page_size = 100
+    check_path = "api/workorders"
+    check_params = {"page": 1, "size": 1}
+    options: CallCenterOptions
 
-    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
-        self.cfg = config
-        self.ledger = ledger
-        self.signer = CallCenterSigner(config.source.value, config.plain("app_id") or "", config.secret("app_secret"))
-        self.http = build_client(config, auth=self.signer, transport=transport)
-        self.page_size = min(config.page_size, 100)
-        self.operator = str(config.options.get("operator", "hub"))
-        self.push_attempts = int(config.options.get("push_attempts", 3))
+    def make_auth(self, config: SourceConfig, transport: httpx.AsyncBaseTransport | None) -> CallCenterSigner:
+        """The CTI's HMAC signature."""
+        return CallCenterSigner(config.source, config.plain("app_id") or "", config.secret("app_secret"))
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def describe_check(self, doc: Any) -> str:
+        """The work-order list answered."""
+        return f"work orders reachable, total={_data(doc).get('total')}"
 
-    async def check(self) -> CheckResult:
-        try:
-            doc = await self.http.get_json("api/workorders", params={"page": 1, "size": 1})
-        except HubError as exc:
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"work orders reachable, total={_data(doc).get('total')}")
+    @classmethod
+    def format_time(cls, at: datetime) -> str:
+        """The CTI's zone-less local time."""
+        return to_local(at).strftime(LOCAL_FMT)
 
     async def _page(self, page: int, since: str | None) -> tuple[list[dict[str, Any]], int]:
         doc = await self.http.get_json("api/workorders", params={"page": page, "size": self.page_size,
@@ -94,20 +103,21 @@ class CallCenterConnector(Connector):
         data = _data(doc)
         items = data.get("list")
         if not isinstance(items, list):
-            raise SourceDataError("work-order list answer has no data.list", source="callcenter")
+            raise SourceAnswerError("work-order list answer has no data.list", source=self.key)
         return [i for i in items if isinstance(i, dict)], int(data.get("total") or 0)
 
-    async def pull(self, cursor: Any) -> AsyncIterator[Page]:  # type: ignore[override]
-        state = dict(cursor or {})
-        hwm = state.get("hwm")
-        run = state.get("run")
-        if not run:
+    async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Pages of work orders updated since the run's lower bound (see the module doc)."""
+        state = self.run_cursor(cursor)
+        hwm = state.hwm
+        run = state.run
+        if run is None:
             mark = parse_local(hwm)
-            since = back(mark, self.cfg.overlap_minutes).strftime(LOCAL_FMT) if mark else None
-            run = {"since": since, "page": 1, "max_seen": hwm}
-        since = run.get("since")
-        page_no = int(run.get("page") or 1)
-        max_seen = parse_local(run.get("max_seen"))
+            run = RunState(since=back(mark, self.cfg.overlap_minutes).strftime(LOCAL_FMT) if mark else None,
+                           position=1, max_seen=hwm)
+        since = run.since
+        page_no = int(run.position or 1)
+        max_seen = parse_local(run.max_seen)
         dedupe = RunDedupe()
         last_total: int | None = None
         while True:
@@ -122,7 +132,7 @@ class CallCenterConnector(Connector):
             last_total = total
             records = []
             for item in items:
-                rec = raw(self.source, item, "order_no")
+                rec = raw(self.key, item, "order_no")
                 if dedupe.fresh(rec.external_id, item.get("updated")):
                     records.append(rec)
                 max_seen = later(max_seen, parse_local(item.get("updated")))
@@ -131,52 +141,48 @@ class CallCenterConnector(Connector):
                      **self.http.stats.summary()}
             if len(items) >= self.page_size and page_no * self.page_size < total:
                 page_no += 1
-                yield Page(records, {"hwm": hwm, "run": {"since": since, "page": page_no, "max_seen": seen}}, stats)
+                yield Page(records, RunCursor(hwm=hwm, run=RunState(since=since, position=page_no, max_seen=seen)),
+                           stats)
             else:
-                yield Page(records, {"hwm": seen, "run": None}, stats)
+                yield Page(records, RunCursor(hwm=seen, run=None), stats)
                 return
 
     async def get_order(self, order_no: str) -> dict[str, Any]:
         """The work order as the CTI has it now."""
         data = _data(await self.http.get_json(f"api/workorders/{order_no}"))
         if not data.get("order_no"):
-            raise SourceDataError(f"work order {order_no}: answer without data", source="callcenter")
+            raise SourceAnswerError(f"work order {order_no}: answer without data", source=self.key)
         return data
 
     async def push(self, update: StatusUpdate) -> PushReceipt:
-        """Set the order's status/result unless it already has them (looked up before every try)."""
+        """Set the order's status/result unless it already has them (looked up before every write)."""
         want_status = str(update.extra.get("cc_status") or CC_STATUS[update.status])
         want_result = cc_result(update)
-        for attempt in range(1, self.push_attempts + 1):
+
+        async def step() -> PushReceipt:
             order = await self.get_order(update.external_id)
             if order.get("status") == REVOKED:
-                raise SourceDataError(f"work order {update.external_id} is revoked (90): nothing to update",
-                                      source="callcenter")
+                raise PushRefused(f"work order {update.external_id} is revoked (90): nothing to update",
+                                  source=self.key)
             if order.get("status") == want_status and (want_result is None or order.get("result") == want_result):
-                return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                                   remote_ref=str(order.get("updated")), already_applied=True,
-                                   detail={"status": want_status})
-            try:
-                doc = await self.http.post_json(
-                    f"api/workorders/{update.external_id}/update",
-                    {"status": want_status, "result": want_result if want_result is not None else order.get("result"),
-                     "operator": self.operator}, idempotent=False)
-            except TransientError as exc:
-                if attempt == self.push_attempts:
-                    raise
-                log.warning("callcenter: update of %s outcome unknown (%s); re-reading first",
-                            update.external_id, exc)
-                continue
+                return self.receipt(update.idempotency_key, str(order.get("updated")), already_applied=True,
+                                    status=want_status)
+            # not idempotent: an unknown outcome raises, and the next step looks again first
+            doc = await self.http.post_json(
+                f"api/workorders/{update.external_id}/update",
+                {"status": want_status, "result": want_result if want_result is not None else order.get("result"),
+                 "operator": self.options.operator}, idempotent=False)
             data = _data(doc)
-            return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                               remote_ref=str(data.get("updated") or ""), already_applied=False,
-                               detail={"status": data.get("status")})
-        raise TransientError(f"update of {update.external_id}: no answer", source="callcenter")
+            return self.receipt(update.idempotency_key, str(data.get("updated") or ""), already_applied=False,
+                                status=data.get("status"))
+
+        return await self.verified_push(step, f"update of work order {update.external_id}")
 
 
 def _data(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
-        raise SourceDataError(f"unexpected answer shape: {str(doc)[:120]}", source="callcenter")
+        raise SourceAnswerError(f"unexpected answer shape: {str(doc)[:120]}", source=CallCenterConnector.key)
     if doc.get("code") not in (0, "0", None):
-        raise SourceDataError(f"CTI answered code={doc.get('code')} msg={doc.get('msg')}", source="callcenter")
+        raise SourceAnswerError(f"CTI answered code={doc.get('code')} msg={doc.get('msg')}",
+                                source=CallCenterConnector.key)
     return doc["data"]

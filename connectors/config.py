@@ -10,14 +10,18 @@
         timeouts: {connect: 5, read: 30, write: 30, pool: 5}
         retry: {attempts: 5, total_seconds: 60}
         overlap_minutes: 10
-        schedule: "*/5 * * * *"
+        options: {token_path: /oauth/token}       # the connector's own knobs (its `Options` model)
+      gov12315:
+        kind: portal
+        portal: {parallel_pages: 4, selectors: {...}, paths: {...}}
 
-Credentials are references (`env:NAME|default`, `prefect-secret:BLOCK`), never
-literal secrets; the defaults are the sandbox's published demo credentials.
-The JSON file named by `HUB_SOURCE_URLS` (what `hub sandbox serve --urls-file`
-writes) overrides the base URLs, so one variable points the hub at a sandbox.
-Unknown keys are kept (`extra="allow"`): the portal sections carry `selectors:`,
-`paths:` and tuning keys read by `connectors.portal.options`.
+Every section is validated as a whole: an unknown key or a wrong type names the
+source and the field. Credentials are references (`env:NAME|default`,
+`prefect-secret:BLOCK`), never literal secrets; the defaults are the sandbox's
+published demo credentials. The JSON file named by `HUB_SOURCE_URLS` (what
+`hub sandbox serve --urls-file` writes) overrides the base URLs, so one variable
+points the hub at a sandbox. `connector: package.module:Class` names a connector
+that lives outside `connectors/` (the default is `connectors.<source>`).
 """
 
 from __future__ import annotations
@@ -26,29 +30,39 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from connectors.http import RetryPolicy, Timeouts, TokenBucket
+from connectors.http import HttpClient, RequestAuth, Timeouts, TokenBucket
+from connectors.redact import Redactor
+from connectors.retry import RetryPolicy
 from core.errors import ConfigError
 from core.schema import Source
 from core.secrets import resolve_plain, resolve_secret
 from core.settings import get_settings
 
 
-class TimeoutsConfig(BaseModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class TimeoutsConfig(_Section):
+    """httpx timeouts (seconds)."""
+
     connect: float = Field(default=5.0, gt=0)
     read: float = Field(default=30.0, gt=0)
     write: float = Field(default=30.0, gt=0)
     pool: float = Field(default=5.0, gt=0)
 
     def build(self) -> Timeouts:
+        """The HTTP layer's shape."""
         return Timeouts(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
 
 
-class RetryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RetryConfig(_Section):
+    """Bounds of the retry layer (`connectors.retry`): attempts AND total seconds, backoff."""
+
     attempts: int = Field(default=5, ge=1, le=20)
     total_seconds: float = Field(default=60.0, gt=0)
     backoff_initial: float = Field(default=0.5, ge=0)
@@ -56,26 +70,48 @@ class RetryConfig(BaseModel):
     retry_after_max: float = Field(default=60.0, ge=0)
 
     def build(self) -> RetryPolicy:
+        """The retry layer's policy."""
         return RetryPolicy(**self.model_dump())
 
 
-class RateLimitConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RateLimitConfig(_Section):
+    """Requests per second to the source (token bucket)."""
+
     per_second: float = Field(default=10.0, gt=0)
     burst: int = Field(default=5, ge=1)
 
     def build(self) -> TokenBucket:
+        """A fresh token bucket."""
         return TokenBucket(self.per_second, self.burst)
 
 
-class SourceConfig(BaseModel):
-    """One source's section. Portal-only keys (`selectors`, `paths`, ...) pass through as extras."""
+class PortalConfig(_Section):
+    """The browser side of a portal source (Playwright): selectors, paths, parallelism, waits."""
 
-    model_config = ConfigDict(extra="allow")
+    #: see connectors.portal.codes (sandbox | env:NAME | file:PATH | prompt | python:mod:attr)
+    code_provider: str = "sandbox"
+    #: Playwright selectors by role name (CSS, `xpath=...`, `text=...`); merged over the connector defaults
+    selectors: dict[str, str] = Field(default_factory=dict)
+    #: URL paths relative to base_url (login, list, detail with `{id}`), merged over the connector defaults
+    paths: dict[str, str] = Field(default_factory=dict)
+    #: detail pages opened at once (one tab each); 1 = sequential
+    parallel_pages: int = Field(default=4, ge=1, le=16)
+    #: upper bound on list pages / "加载更多" clicks per run (a runaway guard, not a page size)
+    max_list_pages: int = Field(default=2000, ge=1)
+    #: wait for a required element this long before declaring the portal changed
+    element_timeout_ms: float = Field(default=4000, gt=0)
+    #: navigation timeout; a hung page is a transient error
+    navigation_timeout_ms: float = Field(default=15000, gt=0)
+
+
+class SourceConfig(_Section):
+    """One source's section of `config/sources.yaml`."""
 
     source: Source
     kind: Literal["api", "portal"] = "api"
     enabled: bool = True
+    #: `package.module:Class` of the connector when it is not `connectors.<source>`
+    connector: str | None = None
     base_url: str
     #: name → reference (`env:NAME|default`); resolved on use by `secret()` / `plain()`
     credentials: dict[str, str] = Field(default_factory=dict)
@@ -88,17 +124,18 @@ class SourceConfig(BaseModel):
     overlap_minutes: float = Field(default=10.0, ge=0)
     #: cron hint for the scheduled sync deployment (Asia/Shanghai)
     schedule: str | None = None
-    #: source-specific options (e.g. SMS templates, call-centre operator name)
+    #: the connector's own options, validated by its `Options` model
     options: dict[str, Any] = Field(default_factory=dict)
-    selectors: dict[str, Any] | None = None
+    #: portal sources: the browser side
+    portal: PortalConfig | None = None
 
     def secret(self, name: str) -> SecretStr:
         """Resolve credential `name` to a SecretStr (ConfigError when missing or empty)."""
         ref = self.credentials.get(name)
-        value = resolve_secret(ref, what=f"{self.source.value}.credentials.{name}") if ref else None
+        value = resolve_secret(ref, what=f"{self.source}.credentials.{name}") if ref else None
         if value is None or not value.get_secret_value():
-            raise ConfigError(f"credential {name!r} is not set", source=self.source.value,
-                              hint=f"set sources.{self.source.value}.credentials.{name} in config/sources.yaml "
+            raise ConfigError(f"credential {name!r} is not set", source=self.source,
+                              hint=f"set sources.{self.source}.credentials.{name} in config/sources.yaml "
                                    "or the environment variable it names")
         return value
 
@@ -107,20 +144,32 @@ class SourceConfig(BaseModel):
         ref = self.credentials.get(name)
         return resolve_plain(ref) if ref else default
 
+    def secret_values(self) -> list[str]:
+        """The resolved values of every secret-looking credential (for the redactor)."""
+        out = []
+        for name, ref in self.credentials.items():
+            if any(w in name for w in ("secret", "password", "token", "key")):
+                value = resolve_secret(ref, what=name)
+                if value is not None:
+                    out.append(value.get_secret_value())
+        return out
 
-class SourcesConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class SourcesConfig(_Section):
+    """Every configured source, by key."""
+
     sources: dict[Source, SourceConfig]
 
-    def __getitem__(self, source: Source | str) -> SourceConfig:
+    def __getitem__(self, source: str) -> SourceConfig:
         try:
             return self.sources[Source(source)]
         except (KeyError, ValueError):
             raise ConfigError(f"source {source!r} is not configured",
-                              hint="add it to config/sources.yaml (gov12315, blackcat, app, sms, callcenter)") from None
+                              hint=f"add it to config/sources.yaml (configured: {', '.join(self.sources)})") from None
 
 
 def default_path() -> Path:
+    """`config/sources.yaml` in the configuration directory in force."""
     return get_settings().config_dir / "sources.yaml"
 
 
@@ -173,27 +222,13 @@ def load_sources(path: Path | str | None = None, *, urls_file: Path | str | None
         raise ConfigError(f"{p}: {_short(exc)}", hint="fix config/sources.yaml") from None
 
 
-def source_config(source: Source | str, config: SourceConfig | SourcesConfig | None = None) -> SourceConfig:
-    """The config of one source, from an explicit object or `load_sources()`."""
-    if isinstance(config, SourceConfig):
-        return config
-    return (config or load_sources())[source]
-
-
 def _short(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def build_client(cfg: SourceConfig, *, auth: Any = None, transport: Any = None) -> Any:
+def build_client(cfg: SourceConfig, *, auth: RequestAuth | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> HttpClient:
     """The source's `HttpClient`: its timeouts, retry bounds, rate limit and connection limit."""
-    from connectors.http import HttpClient, Redactor  # noqa: PLC0415 - avoid a cycle at import time
-
-    secrets = []
-    for name, ref in cfg.credentials.items():
-        if any(w in name for w in ("secret", "password", "token", "key")):
-            value = resolve_secret(ref, what=name)
-            if value is not None:
-                secrets.append(value.get_secret_value())
-    return HttpClient(cfg.source.value, cfg.base_url, timeouts=cfg.timeouts.build(), retry=cfg.retry.build(),
-                      rate_limit=cfg.rate_limit.build(), auth=auth, redactor=Redactor(secrets),
+    return HttpClient(cfg.source, cfg.base_url, timeouts=cfg.timeouts.build(), retry=cfg.retry.build(),
+                      rate_limit=cfg.rate_limit.build(), auth=auth, redactor=Redactor(cfg.secret_values()),
                       max_connections=cfg.max_connections, transport=transport)

@@ -16,10 +16,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
+from connectors.base import ConnectorOptions
 from connectors.portal.base import PortalConnector
 from connectors.portal.watermark import Row, RunPlan
-from core.errors import SourceDataError, TransientError
-from core.schema import PushReceipt, Source, Status, StatusUpdate
+from core.errors import PushRefused
+from core.schema import PushReceipt, Status, StatusUpdate
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as PwPage
@@ -52,11 +53,21 @@ DETAIL_JS = """(sel) => {
 }"""
 
 
+class Gov12315Options(ConnectorOptions):
+    """`options:` of the 12315 source."""
+
+    #: 协商方式 when an update carries none
+    default_method: str = "电话协商"
+
+
 class Gov12315Connector(PortalConnector):
     """The 12315 enterprise portal connector (see module doc)."""
 
-    source = Source.GOV12315
+    key = "gov12315"
+    label = "12315平台"
+    Options = Gov12315Options
     REVISIT = timedelta(days=3)
+    options: Gov12315Options
 
     DEFAULT_PATHS: ClassVar[dict[str, str]] = {
         "login": "/login", "sms": "/login/sms", "list_home": "/complaints",
@@ -141,28 +152,30 @@ class Gov12315Connector(PortalConnector):
         """Submit the 处理结果 once: read the status first; 已办结 means it is already applied."""
         if update.status not in (Status.RESOLVED, Status.CLOSED) and update.settled is None:
             # 12315 takes only a final 协商结果; intermediate hub states have nothing to write.
-            return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                               remote_ref=update.external_id, detail={"skipped": "12315 records only final results"})
+            return self.receipt(update.idempotency_key, update.external_id,
+                                skipped="12315 records only final results")
         process = (update.note or update.reply or "").strip()
         if len(process) < 5:
-            raise SourceDataError("协商过程 must have at least 5 characters (12315 validation)",
-                                  field="note", source=self.src)
+            raise PushRefused("协商过程 must have at least 5 characters (12315 validation)",
+                              field="note", source=self.src)
         settled = update.settled if update.settled is not None else update.status == Status.RESOLVED
         result = "和解成功" if settled else "和解不成"
-        method = update.method or self.opts.default_method
+        method = update.method or self.options.default_method
         page = await self.main_page()
         url = self.opts.url("detail", id=update.external_id)
         s = self.scraper(page)
         attempted = False  # a submission with an unknown outcome (5xx/timeout) may have been ours
-        for _ in range(self.opts.max_attempts):
+
+        async def step() -> PushReceipt:
+            nonlocal attempted
             resp = await self.open(page, url)
             if resp is not None and resp.status == 404:
-                raise SourceDataError(f"complaint {update.external_id} not found at 12315", source=self.src)
+                raise PushRefused(f"complaint {update.external_id} not found at 12315", source=self.src,
+                                  status_code=404)
             status = await self._status(page)
             if await s.exists("handle.done") or status in DONE:
-                return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                                   remote_ref=update.external_id, already_applied=not attempted,
-                                   detail={"status": status, "confirmed_after_retry": attempted})
+                return self.receipt(update.idempotency_key, update.external_id, already_applied=not attempted,
+                                    status=status, confirmed_after_retry=attempted)
             form = await s.require("handle.form")
             await (await s.require("handle.process", form)).fill(process)
             await (await s.require("handle.method", form)).select_option(label=method)
@@ -172,36 +185,21 @@ class Gov12315Connector(PortalConnector):
                 raise await s.changed("handle.result", f"协商结果 option {result}")
             await radio.first.check()
             attempted = True
-            try:
-                resp = await self.submit(page, await s.require("handle.submit"), "POST 处理结果")
-            except TransientError:
-                continue  # outcome unknown: re-read the status before anything else
+            # a timeout or a retryable answer raises: maybe applied, so the next step re-reads the page
+            resp = await self.submit(page, await s.require("handle.submit"), "POST 处理结果")
+            await self.raise_if_retryable(resp, "POST 处理结果")
             code = resp.status if resp is not None else 200
-            if code in (429,) or code >= 500:
-                await self._pause(resp)
-                continue  # maybe applied, maybe not: the loop re-checks the detail page
             if code == 409:
-                return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                                   remote_ref=update.external_id, already_applied=True,
-                                   detail={"status": await s.text("alert.error", required=False)})
+                return self.receipt(update.idempotency_key, update.external_id, already_applied=True,
+                                    status=await s.text("alert.error", required=False))
             if code == 422 or await s.exists("handle.errors"):
                 errors = "; ".join(await s.texts("handle.errors"))
-                raise SourceDataError(f"12315 refused the 处理结果: {errors or code}", source=self.src)
-            return PushReceipt(source=self.source, idempotency_key=update.idempotency_key,
-                               remote_ref=update.external_id,
-                               detail={"result": result, "method": method, "status": await self._status(page)})
-        raise TransientError("处理结果 not confirmed after retries", source=self.src)
+                raise PushRefused(f"12315 refused the 处理结果: {errors or code}", source=self.src, status_code=code)
+            return self.receipt(update.idempotency_key, update.external_id, result=result, method=method,
+                                status=await self._status(page))
+
+        return await self.verified_push(step, "处理结果")
 
     async def _status(self, page: PwPage) -> str:
         payload = await self.scrape_detail(page, Row(id="", time="", version=""))
         return str(payload.get("status", ""))
-
-    async def _pause(self, resp: Any) -> None:
-        import asyncio  # noqa: PLC0415
-
-        ra = (await resp.all_headers()).get("retry-after") if resp is not None else None
-        try:
-            wait = float(ra) if ra else self.opts.backoff_base_seconds
-        except ValueError:
-            wait = self.opts.backoff_base_seconds
-        await asyncio.sleep(min(wait, self.opts.max_retry_seconds))

@@ -1,7 +1,7 @@
 """The SMS gateway: signed requests, uplink (MO) pull, notices out, delivery reports.
 
 Pull: `GET /v1/sms/mo?cursor=&limit=` in arrival order; MO messages never change,
-so the gateway's own `next_cursor` is the whole cursor (`{"mo_cursor": str|None}`).
+so the gateway's own `next_cursor` is the whole cursor (`MoCursor`).
 Every MO becomes a raw record, survey replies and unsubscribes included (the hub
 sorts them: `hub.judge.intents`). The payload is never annotated.
 
@@ -24,17 +24,19 @@ retried: the next attempt looks again before sending.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 import httpx
 
+from connectors.api import ApiOptions, HttpConnector
 from connectors.auth import SmsHmacSigner
-from connectors.base import CheckResult, Connector, Page, PushLedger
-from connectors.config import SourceConfig, build_client
+from connectors.base import CursorModel, Page
+from connectors.config import SourceConfig
 from connectors.incremental import RunDedupe, raw
-from core.errors import ConfigError, HubError, SourceDataError, TransientError
+from core.errors import ConfigError, PushRefused, SourceAnswerError
 from core.logs import get_logger
-from core.schema import PushReceipt, Source, Status, StatusUpdate
+from core.schema import PushReceipt, Status, StatusUpdate
 
 log = get_logger(__name__)
 
@@ -78,36 +80,48 @@ def delivered(report: dict[str, Any] | None) -> bool | None:
 # --- the connector -----------------------------------------------------------------------------
 
 
-class SmsConnector(Connector):
+class MoCursor(CursorModel):
+    """The gateway's own position in the uplink (MO messages never change)."""
+
+    mo_cursor: str | None = None
+
+
+class SmsOptions(ApiOptions):
+    """`options:` of the SMS source."""
+
+    #: the "we will answer within N hours" of the SMS_NOTICE template
+    notice_hours: int = 24
+
+
+class SmsConnector(HttpConnector):
     """Signed JSON connector of the SMS gateway."""
 
-    source = Source.SMS
+    key = "sms"
+    label = "短信"
+    Cursor: ClassVar[type[CursorModel]] = MoCursor
+    Options = SmsOptions
+    max_page_size = 500
+    check_path = "v1/sms/reports"
+    options: SmsOptions
 
-    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
-        self.cfg = config
-        self.ledger = ledger
-        self.signer = SmsHmacSigner(config.source.value, config.plain("access_key") or "", config.secret("secret"))
-        self.http = build_client(config, auth=self.signer, transport=transport)
-        self.page_size = min(config.page_size, 500)
-        #: how many times push looks-then-sends before giving up on an unknown outcome
-        self.push_attempts = int(config.options.get("push_attempts", 3))
+    def make_auth(self, config: SourceConfig, transport: httpx.AsyncBaseTransport | None) -> SmsHmacSigner:
+        """The gateway's HMAC signature."""
+        return SmsHmacSigner(config.source, config.plain("access_key") or "", config.secret("secret"))
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def describe_check(self, doc: Any) -> str:
+        """The gateway answered."""
+        return f"gateway reachable, code={doc.get('code') if isinstance(doc, dict) else None}"
 
-    async def check(self) -> CheckResult:
-        try:
-            doc = await self.http.get_json("v1/sms/reports", params={"limit": 1})
-        except HubError as exc:
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"gateway reachable, code={doc.get('code')}")
+    @classmethod
+    def backfill_cursor(cls, since: datetime) -> CursorModel:
+        """The gateway cannot seek by time: a backfill re-reads the uplink from the beginning."""
+        return MoCursor(mo_cursor=None)
 
     async def _walk(self, path: str, cursor: str | None) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
         while True:
             doc = await self.http.get_json(path, params={"cursor": cursor, "limit": self.page_size})
             if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-                raise SourceDataError(f"{path}: answer has no `items` list", source="sms")
+                raise SourceAnswerError(f"{path}: answer has no `items` list", source=self.key)
             items = [i for i in doc["items"] if isinstance(i, dict)]
             next_cursor = doc.get("next_cursor") or cursor
             yield items, next_cursor
@@ -115,13 +129,15 @@ class SmsConnector(Connector):
                 return
             cursor = next_cursor
 
-    async def pull(self, cursor: Any) -> AsyncIterator[Page]:  # type: ignore[override]
-        mo_cursor = (cursor or {}).get("mo_cursor")
+    async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Pages of uplink messages after the stored position."""
+        typed = self.read_cursor(cursor)
+        mo_cursor = typed.mo_cursor if isinstance(typed, MoCursor) else None
         dedupe = RunDedupe()
         async for items, next_cursor in self._walk("v1/sms/mo", mo_cursor):
-            records = [rec for rec in (raw(self.source, i, "mo_id") for i in items)
+            records = [rec for rec in (raw(self.key, i, "mo_id") for i in items)
                        if dedupe.fresh(rec.external_id, rec.payload_hash)]
-            yield Page(records, {"mo_cursor": next_cursor},
+            yield Page(records, MoCursor(mo_cursor=next_cursor),
                        {"items": len(items), "duplicates_skipped": dedupe.skipped, **self.http.stats.summary()})
 
     async def delivery_reports(self, cursor: str | None = None) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
@@ -137,50 +153,43 @@ class SmsConnector(Connector):
 
     async def send(self, mobile: str, template_code: str, params: dict[str, Any], out_id: str) -> PushReceipt:
         """Send one SMS at most once per `out_id` (ledger, then gateway lookup, then send)."""
-        for attempt in range(1, self.push_attempts + 1):
+
+        async def step() -> PushReceipt:
             known = self.ledger.get(out_id) if self.ledger is not None else None
             if known and known.get("state") == "sent":
-                return self._receipt(out_id, known.get("remote_ref"), True, "ledger")
+                return self.receipt(out_id, known.get("remote_ref") or None, already_applied=True, via="ledger")
             found = await self.sends(out_id)
             if found:
                 biz_id = str(found[0].get("biz_id") or "")
                 if self.ledger is not None:
                     self.ledger.mark(out_id, "sent", biz_id)
-                return self._receipt(out_id, biz_id, True, "gateway")
+                return self.receipt(out_id, biz_id or None, already_applied=True, via="gateway")
             if self.ledger is not None:
                 self.ledger.mark(out_id, "sending")
-            try:
+            try:  # not idempotent: an unknown outcome raises, and the next step looks again first
                 doc = await self.http.post_json("v1/sms/send", {"mobile": mobile, "template_code": template_code,
                                                                 "params": params, "out_id": out_id},
                                                 idempotent=False)
-            except TransientError as exc:
-                if attempt == self.push_attempts:
-                    raise
-                log.warning("sms: send %s outcome unknown (%s); looking before trying again", out_id, exc)
-                continue
             except ConfigError as exc:
-                if getattr(exc, "status_code", None) == 400:
+                if exc.status_code == 400:
                     # isv.MOBILE_NUMBER_ILLEGAL, missing template parameters …: this message, not the config.
-                    raise SourceDataError(str(exc), source="sms") from None
+                    raise PushRefused(exc.message, source=self.key, status_code=400) from None
                 raise
             if not isinstance(doc, dict) or doc.get("code") != "OK":
-                raise SourceDataError(f"gateway refused the SMS: {doc!r}"[:300], source="sms")
+                raise PushRefused(f"gateway refused the SMS: {doc!r}"[:300], source=self.key)
             biz_id = str(doc.get("biz_id") or "")
             if self.ledger is not None:
                 self.ledger.mark(out_id, "sent", biz_id)
-            return self._receipt(out_id, biz_id, False, "sent")
-        raise TransientError(f"send {out_id}: no answer after {self.push_attempts} attempts", source="sms")
+            return self.receipt(out_id, biz_id or None, already_applied=False, via="sent")
 
-    def _receipt(self, key: str, biz_id: str | None, already: bool, how: str) -> PushReceipt:
-        return PushReceipt(source=self.source, idempotency_key=key, remote_ref=biz_id or None,
-                           already_applied=already, detail={"via": how})
+        return await self.verified_push(step, f"send {out_id}")
 
     async def push(self, update: StatusUpdate) -> PushReceipt:
         """Text the customer the update (template per the module table), at most once per key."""
         phone = update.customer_phone.reveal() if update.customer_phone else update.extra.get("mobile")
         if not phone:
-            raise ConfigError(f"status update {update.idempotency_key} has no customer phone to text",
-                              source="sms")
+            raise PushRefused(f"status update {update.idempotency_key} has no customer phone to text",
+                              source=self.key, field="customer_phone")
         template, params = self.template_for(update)
         return await self.send(str(phone), template, params, update.idempotency_key)
 
@@ -191,5 +200,5 @@ class SmsConnector(Connector):
             return str(update.extra["template_code"]), {"ticket": ticket, **dict(update.extra.get("params") or {})}
         template = SMS_TEMPLATE[update.status]
         if template == "SMS_NOTICE":
-            return template, {"ticket": ticket, "hours": str(self.cfg.options.get("notice_hours", 24))}
+            return template, {"ticket": ticket, "hours": str(self.options.notice_hours)}
         return template, {"ticket": ticket, "result": (update.reply or update.note or "已处理")[:60]}

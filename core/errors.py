@@ -1,36 +1,78 @@
-"""One root exception whose subclasses carry their retry meaning.
+"""One root exception; every class declares what the hub does about it.
 
-| class              | meaning                         | what the hub does                         |
-|--------------------|---------------------------------|-------------------------------------------|
-| TransientError     | timeout, 5xx, 429, dropped link | retry with backoff (connector layer)      |
-| AuthError          | credentials refused / expired   | fail the run now, tell the operator       |
-| ConfigError        | bad config, missing secret      | fail the run now, tell the operator       |
-| SourceDataError    | one record cannot be understood | quarantine that record, carry on          |
-| PortalChangedError | a selector found nothing        | screenshot + trace, fail, tell operator   |
+`HubError.retryable` is the one spelling of retry meaning: the connector layer's
+retry policy (`connectors.retry`) retries exactly the retryable errors, the outbox
+worker backs a row off on a retryable error and marks it dead on any other.
+
+| class                  | retryable | what the hub does                                               | raised by                      |
+|------------------------|-----------|-----------------------------------------------------------------|--------------------------------|
+| HubError               | no        | fail the run, tell the operator                                 | (root)                         |
+| TransientError         | yes       | retry with backoff in the connector layer (Retry-After honoured);| HTTP layer, portal navigation  |
+|                        |           | then fail the run / back the outbox row off                     |                                |
+| AuthError              | no        | fail the run now, tell the operator (credentials)               | auth hooks, portal login       |
+| ConfigError            | no        | fail now, say what to fix                                       | config loaders, HTTP 3xx/4xx   |
+|   CalendarError        | no        | fail now: the calendar does not cover a year the SLA needs      | hub.sla.calendar               |
+|   MappingFileError     | no        | fail now: a mapping file is invalid (file, field)               | hub.mapping.loader             |
+| RecordRejected         | no        | quarantine that one record (field, reason), carry on            | hub.mapping (TransformError)   |
+| SourceAnswerError      | no        | the source's answer is unusable: the run fails, source named;   | connectors (pull, check, look) |
+|                        |           | pages landed before it stay landed                              |                                |
+| PushRefused            | no        | the source refused this update: the outbox row is dead          | connectors (push)              |
+| PortalChangedError     | no        | screenshot + trace saved, the run fails, the operator is told   | connectors.portal              |
+| PullFailed             | no        | a pull stopped: carries its partial report and the cause        | hub.pipeline.pull              |
+| SourcesFailed          | no        | a multi-source run ends failed after the other sources finished | hub.pipeline.sync              |
+| HandlingError          | no        | a handling action cannot apply: HTTP 409 / CLI exit 2            | hub.handling                   |
+| NotFound               | no        | the caller may not see it or it does not exist: HTTP 404        | hub.backoffice                 |
+| ActionError            | no        | a back-office action refused (403/404/409/422, field named)     | hub.backoffice.commands        |
+| LoginRequired          | no        | the console sends the browser to its sign-in page               | web.console                    |
+
+`tests/core/test_errors.py` walks the tree and holds this table to the classes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class HubError(Exception):
     """Root of every hub error. `retryable` says whether trying again may help."""
 
-    retryable: bool = False
+    retryable: ClassVar[bool] = False
     #: short operator-facing hint printed by the CLI and flows
     hint: str = ""
 
-    def __init__(self, message: str, *, source: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, source: str | None = None, hint: str | None = None,
+                 status_code: int | None = None):
         super().__init__(message)
         self.source = source
+        #: the HTTP status the source answered with, when the error comes from an answer
+        self.status_code = status_code
         if hint is not None:
             self.hint = hint
 
+    @property
+    def message(self) -> str:
+        """The message without the source prefix and the hint."""
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take other constructor arguments than `args`: rebuild from the state instead,
+        # so an error survives pickling (Prefect keeps a failed run's exception).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
     def __str__(self) -> str:
-        base = super().__str__()
         prefix = f"[{self.source}] " if self.source else ""
-        return f"{prefix}{base}" + (f" — {self.hint}" if self.hint else "")
+        return f"{prefix}{self.message}" + (f" — {self.hint}" if self.hint else "")
+
+
+def _rebuild(cls: type[HubError], args: tuple[object, ...], state: dict[str, object]) -> HubError:
+    err = Exception.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class TransientError(HubError):
@@ -39,9 +81,13 @@ class TransientError(HubError):
     retryable = True
 
     def __init__(self, message: str, *, source: str | None = None, retry_after: float | None = None,
-                 hint: str | None = None):
-        super().__init__(message, source=source, hint=hint)
+                 hint: str | None = None, status_code: int | None = None, outcome_unknown: bool = False):
+        super().__init__(message, source=source, hint=hint, status_code=status_code)
+        #: seconds the source asked us to wait (Retry-After), if it said
         self.retry_after = retry_after
+        #: the request may have been processed (a timeout after sending, a 5xx): never re-send a
+        #: non-idempotent request blindly; look first
+        self.outcome_unknown = outcome_unknown
 
 
 class AuthError(HubError):
@@ -54,11 +100,38 @@ class ConfigError(HubError):
     """Configuration is wrong or incomplete: fail now and say what to fix."""
 
 
-class SourceDataError(HubError):
+class CalendarError(ConfigError):
+    """The business calendar does not cover a year the SLA needs."""
+
+
+class MappingFileError(ConfigError):
+    """A mapping file is invalid: `file` and `field` say where."""
+
+    def __init__(self, file: Path | str, field: str, message: str):
+        super().__init__(f"{file}: {field}: {message}",
+                         hint="fix the mapping file, then `hub mappings check` and `hub quarantine replay`")
+        self.file = str(file)
+        self.field = field
+
+
+class RecordRejected(HubError):
     """One record cannot be mapped: quarantine it (field path + reason), never drop it."""
 
     def __init__(self, message: str, *, field: str | None = None, source: str | None = None):
         super().__init__(message, source=source)
+        self.field = field
+
+
+class SourceAnswerError(HubError):
+    """The source answered in a way the hub cannot use (shape, business error code, unknown record)."""
+
+
+class PushRefused(HubError):
+    """The source refused this update for good (unknown record, validation, a state it cannot leave)."""
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None,
+                 status_code: int | None = None):
+        super().__init__(message, source=source, status_code=status_code)
         self.field = field
 
 
@@ -85,5 +158,35 @@ class PortalChangedError(HubError):
         return super().__str__() + (f" ({', '.join(extra)})" if extra else "")
 
 
-class CalendarError(ConfigError):
-    """The business calendar does not cover a year the SLA needs."""
+class SourcesFailed(HubError):
+    """Raised at the end of a run in which some sources failed (after the others finished)."""
+
+    def __init__(self, message: str, *, failed: Sequence[str] = ()):
+        super().__init__(message)
+        #: the source keys that failed
+        self.failed = list(failed)
+
+
+class HandlingError(HubError):
+    """A handling action that cannot apply (unknown ticket, impossible transition, nothing to approve)."""
+
+
+class NotFound(HubError):
+    """The ticket does not exist or the caller may not see it (answered 404, never 403)."""
+
+
+class ActionError(HubError):
+    """A back-office action refused: `status` 403 (role), 404 (not this team's), 409 (state), 422 (input)."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        #: the body field at fault (422)
+        self.field = field
+
+
+class LoginRequired(HubError):
+    """A console page needs a signed-in user; answered with a redirect to the sign-in page."""
+
+    def __init__(self, message: str = "sign-in required"):
+        super().__init__(message)

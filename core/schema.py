@@ -9,6 +9,7 @@ Amounts are `Decimal` CNY. Personal data uses the masking types of `core.pii`.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -20,10 +21,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     SerializationInfo,
     field_serializer,
     field_validator,
 )
+from pydantic_core import CoreSchema, core_schema
 
 from core.jsonutil import canonical
 from core.pii import IdNumber, PersonName, Phone, scrub_text
@@ -48,12 +51,29 @@ def to_local(value: datetime) -> datetime:
     return to_utc(value).astimezone(SHANGHAI)
 
 
-class Source(StrEnum):
-    GOV12315 = "gov12315"
-    BLACKCAT = "blackcat"
-    APP = "app"
-    SMS = "sms"
-    CALLCENTER = "callcenter"
+class Source(str):
+    """A source system's key (`app`, `gov12315`, …): a lower-case slug, validated, compared as text.
+
+    Which sources exist is not the schema's business: each connector declares its key
+    (`connectors.base.Connector.key`) and `connectors.registry` knows the configured ones,
+    so a new source needs no edit here.
+    """
+
+    __slots__ = ()
+    PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+    def __new__(cls, value: str) -> Source:
+        if isinstance(value, Source):
+            return value
+        if not isinstance(value, str) or not cls.PATTERN.match(value):
+            raise ValueError(f"not a source key (lower-case letters, digits, _): {str(value)[:40]!r}")
+        return super().__new__(cls, value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source_type: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="json"))
 
 
 class Category(StrEnum):
@@ -281,7 +301,7 @@ def make_ticket_id(source: Source | str, external_id: str) -> str:
     the first scheme, reached ~0.2 % at a million). The store matches tickets on the
     natural key, so tickets stored under the older, shorter ids keep them.
     """
-    digest = hashlib.sha256(f"{Source(source).value}:{external_id}".encode()).hexdigest()[:24].upper()
+    digest = hashlib.sha256(f"{Source(source)}:{external_id}".encode()).hexdigest()[:24].upper()
     return f"T{digest}"
 
 

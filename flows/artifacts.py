@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from prefect.artifacts import acreate_table_artifact, create_markdown_artifact
 
 from core.pii import scrub_text
-
-COLUMNS = ["source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "failed", "error",
-           "screenshot", "trace"]
+from hub.pipeline.sync import SourceResult
 
 
-async def sync_table(rows: list[dict[str, Any]], key: str, description: str) -> None:
+async def sync_table(results: Sequence[SourceResult], key: str, description: str) -> None:
     """A table artifact with one row per source (PII scrubbed from error texts)."""
-    table = [{c: (scrub_text(str(r.get(c))) if c == "error" and r.get(c) else r.get(c, 0 if c not in
-              ("error", "screenshot", "trace") else "")) for c in COLUMNS} for r in rows]
+    table = []
+    for r in results:
+        row = r.row()
+        row["error"] = scrub_text(str(row["error"])) if row["error"] else ""
+        table.append(row)
     await acreate_table_artifact(key=key, table=table, description=description)
 
 

@@ -1,11 +1,16 @@
-"""Chinese labels for hub vocabulary, shared by the console and the reports."""
+"""Chinese labels for hub vocabulary, shared by the console and the reports.
+
+Source names are not listed here: each connector declares its own `label`
+(`connectors.registry.labels()`), so a new source brings its name with it.
+"""
 
 from __future__ import annotations
+
+from connectors.registry import labels as _source_labels
 
 STATUS = {"new": "新建", "assigned": "已分派", "in_progress": "处理中", "waiting_customer": "待客户回复",
           "resolved": "已解决", "closed": "已关闭", "reopened": "重新打开"}
 URGENCY = {"urgent": "紧急", "general": "一般", "consultation": "咨询建议"}
-SOURCE = {"gov12315": "12315平台", "blackcat": "黑猫投诉", "app": "手机App", "sms": "短信", "callcenter": "呼叫中心"}
 CATEGORY = {"product": "产品", "service": "服务", "info_security": "信息安全"}
 RISK = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
 DEADLINE = {"breach": "已超时", "warning": "即将到期", "ok": "正常", "none": "无时限", "done": "已办结"}
@@ -29,3 +34,13 @@ def label(table: dict[str, str], value: object) -> str:
         return "-"
     key = getattr(value, "value", value)
     return table.get(str(key), str(key))
+
+
+def source_labels() -> dict[str, str]:
+    """Source key → its name for people, as each connector declares it."""
+    return _source_labels()
+
+
+def source_label(key: object) -> str:
+    """One source's name for people (the key itself for a source no connector declares)."""
+    return label(source_labels(), key)

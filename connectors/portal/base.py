@@ -1,91 +1,94 @@
-"""What both portal connectors share: navigation with bounded retries, login/session reuse, pull loop.
+"""What both portal connectors share: navigation under the retry layer, login/session reuse, pull loop.
 
-A subclass supplies its portal's specifics: `login_form()` (fill and submit the
-login, including any SMS step), `is_login_page()`, `list_rows()` (one list
-page → rows + "more?"), `scrape_detail()` and `push()`. This class turns them
-into the connector contract: `check()`, `pull(cursor)` yielding `Page`s with
-the cursor after each, session persistence and re-login on expiry.
+A subclass declares its key, label, `DEFAULT_SELECTORS` / `DEFAULT_PATHS` and
+supplies its portal's specifics: `list_rows()` (one list page → rows + "more?"),
+`scrape_detail()` and `push()`. This class turns them into the connector
+contract: `check()`, `pull(cursor)` yielding `Page`s with the cursor after each,
+session persistence and re-login on expiry. Navigation, form posts and pushes go
+through `connectors.retry` (the rule table and one tenacity policy, the source's
+`retry:` section), so no portal code loops on retries itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlparse
 
-from connectors.base import CheckResult, Connector, Page
+from connectors.base import CheckResult, Connector, CursorModel, Page, PushLedger, SourceKind
+from connectors.config import SourceConfig
+from connectors.retry import converge, parse_retry_after, retrying, rule_for_status
 from core.errors import AuthError, HubError, TransientError
 from core.logs import get_logger
-from core.schema import RawRecord
+from core.schema import PushReceipt, RawRecord, to_local
 
 from .codes import CodeProvider, CodeRequest, make_code_provider
-from .options import PortalOptions, build_options
+from .options import PortalOptions
 from .pool import PagePool
+from .runtime import PortalRuntime
 from .scrape import Scraper
-from .watermark import PortalCursor, Row, RunPlan
+from .watermark import FMT, PortalCursor, Row, RunPlan
 
 if TYPE_CHECKING:
+    from playwright.async_api import Locator, Response
     from playwright.async_api import Page as PwPage
-    from playwright.async_api import Response
-
-    from .runtime import PortalRuntime
 
 log = get_logger(__name__)
 
-RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
-
-class SessionExpired(Exception):
+class SessionExpired(AuthError):
     """Internal: the portal sent us to its login page; log in and try again."""
 
 
 class PortalConnector(Connector):
     """Base of the Playwright connectors (see module doc)."""
 
+    kind: ClassVar[SourceKind] = "portal"
+    Cursor: ClassVar[type[CursorModel]] = PortalCursor
     DEFAULT_SELECTORS: ClassVar[Mapping[str, str]] = {}
     DEFAULT_PATHS: ClassVar[Mapping[str, str]] = {}
     #: how far behind the watermark status changes are still picked up
     REVISIT: ClassVar[timedelta] = timedelta(days=3)
+    #: form posts one push may need (e.g. a reply, then 申请完成)
+    PUSH_STEPS: ClassVar[int] = 1
 
-    def __init__(self, cfg: Any = None, *, runtime: PortalRuntime | None = None,
-                 code_provider: CodeProvider | str | None = None, base_url: str | None = None,
-                 ledger: Any = None, close_runtime: bool | None = None, **overrides: Any):
-        """`cfg`: the source's entry of config/sources.yaml (dict or model) or PortalOptions.
+    def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
+                 runtime: PortalRuntime | None = None, code_provider: CodeProvider | str | None = None,
+                 close_runtime: bool | None = None):
+        """`config`: the source's section of config/sources.yaml (kind portal).
 
         `runtime`: the run's PortalRuntime (one browser, a context per source); None =
         a runtime of the connector's own, started on first use and closed by `aclose()`.
         `ledger`: accepted for the registry's uniform call; portals need none (the
         portal page itself says whether an update was applied).
-        `code_provider`: overrides the configured `code_provider` spec.
-        `base_url`: overrides the configured URL (HUB_SOURCE_URLS does the same via the registry).
+        `code_provider`: overrides the configured `portal.code_provider` spec.
         `close_runtime`: close the runtime in `aclose()` (default: only a runtime of its own).
-        `overrides`: PortalOptions fields (e.g. parallel_pages=1) for benches and tests.
         """
-        opts = build_options(self.source.value, cfg or {}, default_selectors=self.DEFAULT_SELECTORS,
-                             default_paths=self.DEFAULT_PATHS, base_url=base_url)
-        if overrides:
-            opts = opts.model_copy(update=overrides)
-        self.opts: PortalOptions = opts
+        self.cfg = config
+        self.options = self.load_options(config.source, config.options)
+        self.opts = PortalOptions.from_config(config, default_selectors=self.DEFAULT_SELECTORS,
+                                              default_paths=self.DEFAULT_PATHS)
         self._owns_runtime = runtime is None if close_runtime is None else close_runtime
-        if runtime is None:
-            from .runtime import PortalRuntime  # noqa: PLC0415
-
-            runtime = PortalRuntime()
-        self.runtime = runtime
+        self.runtime = runtime if runtime is not None else PortalRuntime()
         self._code_requested: datetime | None = None
-        self.codes: CodeProvider = make_code_provider(code_provider or opts.code_provider)
+        self.codes: CodeProvider = make_code_provider(code_provider or self.opts.portal.code_provider)
         self._login_lock = asyncio.Lock()
         self._login_gen = 0
         self._page: PwPage | None = None
+
+    @classmethod
+    def backfill_cursor(cls, since: datetime) -> CursorModel:
+        """A watermark at `since`: the list walk goes back from it (landing skips what is stored)."""
+        return PortalCursor(watermark=to_local(since).strftime(FMT), seen={}, complete=True)
 
     # --- pages and navigation --------------------------------------------------------
 
     @property
     def src(self) -> str:
-        return self.source.value
+        """The source key (for messages and runtime contexts)."""
+        return self.key
 
     async def main_page(self) -> PwPage:
         """The connector's own tab (list pages, pushes); detail pages use the pool's tabs."""
@@ -94,62 +97,47 @@ class PortalConnector(Connector):
         return self._page
 
     def scraper(self, page: PwPage) -> Scraper:
+        """Selector-driven access to `page`."""
         return Scraper(self.runtime, self.opts, page)
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.opts.max_retry_seconds)
-        base = self.opts.backoff_base_seconds * (2 ** attempt)
-        return random.uniform(base / 2, base)  # jitter: parallel tabs must not retry in lockstep
+    async def navigate(self, page: PwPage, url: str, what: str | None = None) -> Response | None:
+        """`page.goto(url)` under the retry policy: retryable answers (the rule table) and timeouts retried."""
+        from playwright.async_api import Error as PwError  # heavy: loaded only when a portal navigates
 
-    async def retrying(self, what: str, op: Any) -> Any:
-        """Run `op()` (an async callable returning a Response or None) with bounded retries.
-
-        Retried: 408/429/5xx answers (honouring Retry-After) and navigation
-        timeouts/network errors. Not retried: everything else. The attempts and
-        their total time are bounded by max_attempts / max_retry_seconds.
-        """
-        from playwright.async_api import Error as PwError  # noqa: PLC0415
-
-        started = time.monotonic()
-        last = ""
-        for attempt in range(self.opts.max_attempts):
-            retry_after: float | None = None
+        async def attempt() -> Response | None:
             try:
-                resp: Response | None = await op()
+                resp = await page.goto(url, wait_until="domcontentloaded",
+                                       timeout=self.opts.portal.navigation_timeout_ms)
             except PwError as exc:
-                if "closed" in str(exc).lower() and "Target" in str(exc):
-                    raise
-                last = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-            else:
-                status = resp.status if resp is not None else 200
-                if status not in RETRY_STATUS:
-                    return resp
-                last = f"HTTP {status}"
-                ra = (await resp.all_headers()).get("retry-after") if resp is not None else None
-                try:
-                    retry_after = float(ra) if ra else None
-                except ValueError:
-                    retry_after = None
-            wait = self._backoff(attempt, retry_after)
-            if attempt + 1 >= self.opts.max_attempts or time.monotonic() - started + wait > self.opts.max_retry_seconds:
-                break
-            log.info("%s: %s, retry %d in %.2fs", what, last, attempt + 1, wait)
-            await asyncio.sleep(wait)
-        raise TransientError(f"{what} failed after {attempt + 1} attempts: {last}", source=self.src)
+                if _page_closed(exc):
+                    raise  # the run is being torn down: not a source fault
+                raise TransientError(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}", source=self.src,
+                                     outcome_unknown=True) from None
+            await self.raise_if_retryable(resp, what or f"GET {url}")
+            return resp
+
+        return await retrying(attempt, policy=self.opts.retry, what=what or f"GET {url}", source=self.src)
+
+    async def raise_if_retryable(self, resp: Response | None, what: str) -> None:
+        """A TransientError (with the source's Retry-After) when the rule table says the answer is retryable."""
+        status = resp.status if resp is not None else 200
+        rule = rule_for_status(status)
+        if resp is not None and rule is not None and rule.error.retryable:
+            headers = await resp.all_headers()
+            raise TransientError(f"{what}: HTTP {status} ({rule.why})", source=self.src, status_code=status,
+                                 retry_after=parse_retry_after(headers.get("retry-after")),
+                                 outcome_unknown=rule.outcome_unknown)
 
     async def goto(self, page: PwPage, url: str) -> Response | None:
-        """Navigate with retries; raise SessionExpired when the portal answers with its login page."""
-        resp = await self.retrying(
-            f"GET {url}", lambda: page.goto(url, wait_until="domcontentloaded",
-                                            timeout=self.opts.navigation_timeout_ms))
+        """Navigate; raise SessionExpired when the portal answers with its login page."""
+        resp = await self.navigate(page, url)
         if await self.is_login_page(page):
-            raise SessionExpired(url)
+            raise SessionExpired(url, source=self.src)
         return resp
 
     async def open(self, page: PwPage, url: str) -> Response | None:
         """Navigate to an authenticated page, logging in (once, shared by all tabs) when needed."""
-        for _ in range(3):
+        for _ in range(3):  # bounded re-login (not a retry: each pass logs in afresh)
             gen = self._login_gen
             try:
                 return await self.goto(page, url)
@@ -171,8 +159,6 @@ class PortalConnector(Connector):
 
     def login_stage(self, page: PwPage) -> str | None:
         """"login" / "sms" when `page` shows that login form, None once logged in."""
-        from urllib.parse import urlparse  # noqa: PLC0415
-
         here = urlparse(page.url).path.rstrip("/")
         for stage in ("login", "sms"):
             if stage in self.opts.paths and here == urlparse(self.opts.url(stage)).path.rstrip("/"):
@@ -183,49 +169,46 @@ class PortalConnector(Connector):
         """Walk the login forms until the portal lets us in; bounded, and clear about refusals.
 
         The page decides the next step (login form, SMS form, or in). A transient
-        answer to a form (5xx/429/timeout) is followed by re-reading the page we
-        were sent to (a GET, safe to repeat) and carrying on from whatever it shows,
-        so a flaky redirect does not restart the whole login. A refusal shown on the
-        same form (wrong password) is an AuthError at once; a stale CSRF token or a
-        crossed SMS code gets one more try.
+        answer to a form (5xx/429/timeout) is followed, after the policy's backoff, by
+        re-reading the page we were sent to (a GET, safe to repeat) and carrying on from
+        whatever it shows, so a flaky redirect does not restart the whole login. A
+        refusal shown on the same form (wrong password) is an AuthError at once; a stale
+        CSRF token or a crossed SMS code gets one more try.
         """
         if not self.opts.username or not self.opts.password.get_secret_value():
             raise AuthError("no username/password configured", source=self.src)
-        await self.retrying("GET login", lambda: page.goto(self.opts.url("login"), wait_until="domcontentloaded",
-                                                           timeout=self.opts.navigation_timeout_ms))
-        started = time.monotonic()
+        await self.navigate(page, self.opts.url("login"), "GET login")
         second_chance = {"login": True, "sms": True}
-        steps = 0
-        while (stage := self.login_stage(page)) is not None:
-            steps += 1
-            if steps > 4 * self.opts.max_attempts or time.monotonic() - started > self.opts.max_retry_seconds:
-                raise TransientError(f"login did not get through after {steps - 1} steps", source=self.src)
-            button = await self.fill_stage(page, stage)
-            retry_after: float | None = None
-            try:
-                resp = await self.submit(page, button, f"POST {stage}")
-                status = resp.status if resp is not None else 200
-                if status in RETRY_STATUS and resp is not None:
-                    ra = (await resp.all_headers()).get("retry-after")
-                    retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
-            except TransientError:
-                status = 0
-            if status == 0 or status in RETRY_STATUS:
-                await asyncio.sleep(self._backoff(min(steps, 4), retry_after))
+        reread = False
+
+        async def step() -> bool | None:
+            nonlocal reread
+            if reread:  # the last form post failed: see where it left us
+                reread = False
                 url = page.url if page.url.startswith("http") else self.opts.url("login")
-                await self.retrying("GET after login step", lambda u=url: page.goto(
-                    u, wait_until="domcontentloaded", timeout=self.opts.navigation_timeout_ms))
-                continue
+                await self.navigate(page, url, "GET after login step")
+            stage = self.login_stage(page)
+            if stage is None:
+                return True
+            button = await self.fill_stage(page, stage)
+            reread = True
+            resp = await self.submit(page, button, f"POST {stage}")
+            await self.raise_if_retryable(resp, f"POST {stage}")
+            reread = False
             if self.login_stage(page) == stage:  # the same form again: refused
+                status = resp.status if resp is not None else 200
                 msg = await self.scraper(page).text("login.error", required=False) or f"HTTP {status}"
                 retryable = (stage == "login" and status == 403) or stage == "sms"  # CSRF / crossed code
-                if retryable and second_chance[stage]:
-                    second_chance[stage] = False
-                    continue
-                raise AuthError(f"{'login' if stage == 'login' else 'SMS verification'} refused: {msg}",
-                                source=self.src)
+                if not (retryable and second_chance[stage]):
+                    raise AuthError(f"{'login' if stage == 'login' else 'SMS verification'} refused: {msg}",
+                                    source=self.src)
+                second_chance[stage] = False
+            return None  # the next form (or the same one once more): look again
 
-    async def fill_stage(self, page: PwPage, stage: str) -> Any:
+        # a login takes a few forms (password, SMS code) and may refill one once: steps beyond the retries
+        await converge(step, policy=self.opts.retry, what="login", source=self.src, max_steps=2 * self.opts.retry.attempts)
+
+    async def fill_stage(self, page: PwPage, stage: str) -> Locator:
         """Fill the `stage` form (login: username/password; sms: the code) and return its submit button."""
         s = self.scraper(page)
         if stage == "login":
@@ -239,23 +222,32 @@ class PortalConnector(Connector):
         await (await s.require("sms.code")).fill(code)
         return await s.require("sms.submit")
 
-    async def submit(self, page: PwPage, button: Any, what: str) -> Response | None:
+    async def submit(self, page: PwPage, button: Locator, what: str) -> Response | None:
         """Click a submit button; the navigation's final response. Never retried blindly (a POST)."""
         try:
             async with page.expect_navigation(wait_until="domcontentloaded",
-                                              timeout=self.opts.navigation_timeout_ms) as nav:
+                                              timeout=self.opts.portal.navigation_timeout_ms) as nav:
                 await button.click()
             return await nav.value
         except Exception as exc:  # noqa: BLE001 - Playwright timeout: the outcome is unknown
             if "Timeout" in type(exc).__name__:
-                raise TransientError(f"{what}: no answer in time", source=self.src) from None
+                raise TransientError(f"{what}: no answer in time", source=self.src, outcome_unknown=True) from None
             raise
+
+    async def verified_push(self, step: Callable[[], Awaitable[PushReceipt | None]], what: str) -> PushReceipt:
+        """Run a read-the-page-then-post `step` until it confirms the update (`connectors.retry.converge`)."""
+        return await converge(step, policy=self.opts.retry, what=what, source=self.src, max_steps=self.PUSH_STEPS)
+
+    def receipt(self, update_key: str, external_id: str, *, already_applied: bool = False,
+                **detail: Any) -> PushReceipt:
+        """The receipt of a push (the portal's record id is the remote reference)."""
+        return PushReceipt(source=self.key, idempotency_key=update_key, remote_ref=external_id,
+                           already_applied=already_applied, detail=detail)
 
     @property
     def logins(self) -> int:
         """Logins performed by this runtime for this source (0 when the saved session was reused)."""
-        sc = self.runtime._contexts.get(self.src)  # noqa: SLF001 - same package
-        return sc.logins if sc else 0
+        return self.runtime.logins(self.src)
 
     # --- subclass hooks ---------------------------------------------------------------
 
@@ -268,6 +260,7 @@ class PortalConnector(Connector):
         raise NotImplementedError  # pragma: no cover
 
     async def scrape_detail(self, page: PwPage, row: Row) -> dict[str, Any]:  # pragma: no cover
+        """One record's detail page → its payload."""
         raise NotImplementedError
 
     def external_id(self, row: Row, payload: dict[str, Any]) -> str:
@@ -285,12 +278,13 @@ class PortalConnector(Connector):
             return CheckResult(False, str(exc))
         return CheckResult(True, f"{self.src}: list page reachable (logins this run: {self.logins})")
 
-    async def pull(self, cursor: Any) -> AsyncIterator[Page]:
+    async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
         """Yield pages of new/changed records since `cursor` (see connectors.portal.watermark)."""
-        plan = RunPlan(PortalCursor.from_json(cursor), overlap=timedelta(minutes=self.opts.overlap_minutes),
-                       revisit=self.REVISIT)
+        start = self.read_cursor(cursor)
+        plan = RunPlan(start if isinstance(start, PortalCursor) else PortalCursor.model_validate(start.to_json()),
+                       overlap=self.opts.overlap, revisit=self.REVISIT)
         page = await self.main_page()
-        pool: PagePool[Row, dict[str, Any]] = PagePool(self.runtime, self.src, self.opts.parallel_pages)
+        pool: PagePool[Row, dict[str, Any]] = PagePool(self.runtime, self.src, self.opts.portal.parallel_pages)
         state: dict[str, Any] = {}
         try:
             n = 0
@@ -299,10 +293,10 @@ class PortalConnector(Connector):
                 rows, more = await self.list_rows(page, plan, state)
                 wanted = [r for r in rows if plan.wants(r)]
                 payloads = await pool.map(wanted, self._fetch_detail)
-                records = [RawRecord(source=self.source, external_id=self.external_id(r, p), payload=p)
+                records = [RawRecord(source=self.key, external_id=self.external_id(r, p), payload=p)
                            for r, p in zip(wanted, payloads, strict=True)]
                 plan.done(wanted)
-                last = not more or n >= self.opts.max_list_pages
+                last = not more or n >= self.opts.portal.max_list_pages
                 cur = plan.final_cursor() if last else plan.page_cursor()
                 yield Page(records=records, cursor=cur, stats={"list_page": n, **plan.stats})
                 await self.runtime.rotate_trace(self.src)
@@ -322,3 +316,7 @@ class PortalConnector(Connector):
         self._page = None
         if self._owns_runtime:
             await self.runtime.aclose()
+
+
+def _page_closed(exc: Exception) -> bool:
+    return "closed" in str(exc).lower() and "Target" in str(exc)

@@ -139,6 +139,11 @@ class PortalRuntime:
             self._contexts[source] = sc
             return sc
 
+    def logins(self, source: str) -> int:
+        """Logins performed in this run for `source` (0 when its saved session was reused)."""
+        sc = self._contexts.get(source)
+        return sc.logins if sc else 0
+
     async def new_page(self, source: str) -> Page:
         """A new tab in the source's context."""
         sc = await self.context(source)

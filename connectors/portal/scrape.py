@@ -49,7 +49,7 @@ class Scraper:
         if await loc.count():
             return first  # server-rendered pages are complete at domcontentloaded: no waiting
         try:
-            await first.wait_for(state="attached", timeout=timeout_ms or self.opts.element_timeout_ms)
+            await first.wait_for(state="attached", timeout=timeout_ms or self.opts.portal.element_timeout_ms)
         except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError; anything else is the same story
             if _page_closed(exc):
                 raise

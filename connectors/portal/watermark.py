@@ -21,9 +21,12 @@ Portals have no change feed. Each list row shows a time (12315 登记时间, 黑
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+
+from pydantic import Field
+
+from connectors.base import CursorModel
 
 _TS = re.compile(r"(\d{4})\D(\d{1,2})\D(\d{1,2})(?:\D+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _FW = str.maketrans("０１２３４５６７８９：－", "0123456789:-")
@@ -54,27 +57,23 @@ class Row:
     url: str = ""
 
 
-@dataclass
-class PortalCursor:
-    """The state of the incremental pull (JSON-able through `to_json`)."""
+class PortalCursor(CursorModel):
+    """The state of the incremental pull (stored as the JSON shape in the module doc)."""
 
-    watermark: datetime | None = None
-    seen: dict[str, tuple[str, str]] = field(default_factory=dict)
+    watermark: str | None = None
+    seen: dict[str, tuple[str, str]] = Field(default_factory=dict)
     complete: bool = True
 
     @classmethod
-    def from_json(cls, data: Any) -> PortalCursor:
-        """Tolerant reader: None/{} start from the beginning."""
-        if not data:
-            return cls()
-        if not isinstance(data, dict):
-            raise ValueError(f"portal cursor must be a dict, got {type(data).__name__}")
-        seen = {str(k): (str(v[0]), str(v[1])) for k, v in (data.get("seen") or {}).items()}
-        return cls(watermark=parse_time(data.get("watermark")), seen=seen, complete=bool(data.get("complete", True)))
+    def at(cls, mark: datetime | None, seen: dict[str, tuple[str, str]], *, complete: bool) -> PortalCursor:
+        """A cursor with watermark `mark` (written in the portal's local time form)."""
+        return cls(watermark=mark.strftime(FMT) if mark else None, seen=dict(sorted(seen.items())),
+                   complete=complete)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"watermark": self.watermark.strftime(FMT) if self.watermark else None,
-                "seen": {k: [t, v] for k, (t, v) in sorted(self.seen.items())}, "complete": self.complete}
+    @property
+    def mark(self) -> datetime | None:
+        """The watermark as a time (None before the first complete run, or when unparseable)."""
+        return parse_time(self.watermark)
 
 
 class RunPlan:
@@ -86,19 +85,19 @@ class RunPlan:
         self.revisit = max(revisit, overlap)
         self.seen = dict(cursor.seen)
         self.run_ids: set[str] = set()
-        self.max_time: datetime | None = cursor.watermark
+        self.max_time: datetime | None = cursor.mark
         self.stats = {"rows": 0, "duplicates": 0, "unchanged": 0, "old": 0, "fetch": 0}
 
     @property
     def new_since(self) -> datetime | None:
         """Rows at or after this are fetched unless already seen with the same version."""
-        wm = self.start.watermark
+        wm = self.start.mark
         return wm - self.overlap if wm else None
 
     @property
     def list_since(self) -> datetime | None:
         """Oldest time the list must reach (revisit window); None = list everything."""
-        wm = self.start.watermark
+        wm = self.start.mark
         return wm - self.revisit if wm else None
 
     def is_past_window(self, row_time: str) -> bool:
@@ -139,11 +138,11 @@ class RunPlan:
         for r in rows:
             self.seen[r.id] = (r.time, r.version)
 
-    def page_cursor(self) -> dict[str, Any]:
+    def page_cursor(self) -> PortalCursor:
         """Cursor for a page in the middle of a run: old watermark, everything done so far."""
-        return PortalCursor(self.start.watermark, dict(self.seen), complete=False).to_json()
+        return PortalCursor.at(self.start.mark, self.seen, complete=False)
 
-    def final_cursor(self) -> dict[str, Any]:
+    def final_cursor(self) -> PortalCursor:
         """Cursor after the run's last page: watermark moved, `seen` pruned to the revisit window."""
         wm = self.max_time
         keep_after = wm - self.revisit if wm else None
@@ -153,4 +152,4 @@ class RunPlan:
             # Unparseable times are kept only while listed in this run (bounded memory).
             if (pt is None and k in self.run_ids) or (pt is not None and (keep_after is None or pt >= keep_after)):
                 seen[k] = (t, v)
-        return PortalCursor(wm, seen, complete=True).to_json()
+        return PortalCursor.at(wm, seen, complete=True)

@@ -12,26 +12,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import HubError, TransientError
+from core.errors import ActionError, HubError, NotFound, TransientError
 from core.pii import scrub_text
 from core.schema import Status, Ticket
 from hub.backoffice.auth import Principal
-from hub.backoffice.queries import NotFound, pending_extension, team_ticket
+from hub.backoffice.queries import pending_extension, team_ticket
 from hub.store.db import Store
 from hub.store.tickets import get_events
 from hub.teams import get_teams
 
 ActionName = Literal["accept", "note", "reply", "resolve", "transfer", "request_extension", "approve_extension"]
-
-
-class ActionError(Exception):
-    """An action refused: `status` is 403 (role), 404 (not this team's), 409 (state) or 422 (input)."""
-
-    def __init__(self, status: int, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field  # the body field at fault (422)
 
 
 class _Body(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, select
 
+from core.errors import NotFound
 from core.pii import mask_name, scrub_text
 from core.schema import OPEN_STATUSES, Clock, ClockState, Ticket, TicketEvent, utcnow
 from hub.backoffice.auth import Principal
@@ -23,10 +24,6 @@ DeadlineState = Literal["none", "ok", "warning", "breach", "done"]
 
 #: "due soon" means the nearest deadline falls within this window (and has not passed)
 DUE_SOON = timedelta(hours=4)
-
-
-class NotFound(LookupError):
-    """The ticket does not exist *for this caller* (unknown, or another team's)."""
 
 
 @dataclass

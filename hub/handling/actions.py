@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from core.errors import HubError
+from core.errors import HandlingError
 from core.schema import ClockKind, Status, Ticket, TicketEvent, utcnow
 from hub import sla
 from hub.chase.config import get_chase_config
@@ -34,9 +34,6 @@ ALLOWED: dict[Status, set[Status]] = {
     Status.REOPENED: {Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED},
 }
 
-
-class HandlingError(HubError):
-    """A handling action that cannot apply (unknown ticket, impossible transition, nothing to approve)."""
 
 
 def _load(conn: Connection, ticket_id: str) -> Ticket:

@@ -32,6 +32,8 @@ log = get_logger(__name__)
 
 @dataclass
 class SurveyStats:
+    """What one pass over survey replies (and expiries) did."""
+
     satisfied: int = 0
     reopened: int = 0
     unclear: int = 0

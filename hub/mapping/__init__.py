@@ -8,8 +8,9 @@ Public API::
     transforms.register("name")                    # named Python transform (escape hatch)
 """
 
+from core.errors import MappingFileError
 from hub.mapping.engine import CompiledMapping, MapOutcome, MappingFailure, MappingSet
-from hub.mapping.loader import MappingFileError, get_mappings, load_mapping_file, load_mappings
+from hub.mapping.loader import get_mappings, load_mapping_file, load_mappings
 from hub.mapping.transforms import TransformError, register
 
 __all__ = [

@@ -70,7 +70,7 @@ class CompiledMapping:
         self.spec = spec
         self.source = spec.source
         self.path = path
-        self.version = f"{spec.source.value}@{spec.version}+{content_hash[:8]}"
+        self.version = f"{spec.source}@{spec.version}+{content_hash[:8]}"
         self.known = frozenset(spec.known_keys())
         self._ext = compile_path(spec.external_id)
         self._steps = [self._compile_field(t, f) for t, f in spec.fields.items()]
@@ -236,12 +236,12 @@ class MappingSet:
         """Map with the record's source mapping (a missing mapping is a failure, not an error)."""
         m = self.mappings.get(raw.source)
         if m is None:
-            return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source.value}"))
+            return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source}"))
         return m.map(raw, vault)
 
     def map_row(self, raw: RawRecord, vault: PiiVault | None = None, now: datetime | None = None) -> MapOutcome:
         """`CompiledMapping.map_row` with the record's source mapping."""
         m = self.mappings.get(raw.source)
         if m is None:
-            return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source.value}"))
+            return MapOutcome(failure=MappingFailure("source", f"no mapping for source {raw.source}"))
         return m.map_row(raw, vault, now)

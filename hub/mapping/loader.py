@@ -10,21 +10,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import ConfigError
-from core.schema import Source
+from connectors.registry import source_keys
+from core.errors import ConfigError, MappingFileError
 from core.settings import get_settings
 from hub.mapping.engine import CompiledMapping, MappingSet
-from hub.mapping.spec import MappingSpec
-
-
-class MappingFileError(ConfigError):
-    """A mapping file is invalid: `file` and `field` say where."""
-
-    def __init__(self, file: Path | str, field: str, message: str):
-        super().__init__(f"{file}: {field}: {message}",
-                         hint="fix the mapping file, then `hub mappings check` and `hub quarantine replay`")
-        self.file = str(file)
-        self.field = field
+from hub.mapping.spec import MappingSpec, build_transform
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -45,14 +35,12 @@ def load_mapping_file(path: Path) -> CompiledMapping:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise MappingFileError(path, _loc(err["loc"]), err["msg"]) from exc
-    if spec.source.value != path.stem:
-        raise MappingFileError(path, "source", f"file {path.name} declares source {spec.source.value!r}")
+    if spec.source != path.stem:
+        raise MappingFileError(path, "source", f"file {path.name} declares source {spec.source!r}")
     # Transforms are built (arguments checked) here, once: errors name the field.
     for target, f in spec.fields.items():
         for i, item in enumerate(f.transforms):
             try:
-                from hub.mapping.spec import build_transform
-
                 build_transform(item)
             except (ValueError, TypeError) as exc:
                 raise MappingFileError(path, f"fields.{target}.transforms[{i}]", str(exc)) from exc
@@ -69,7 +57,7 @@ def load_mappings(directory: Path | str | None = None, *, require_all: bool = Fa
         m = load_mapping_file(path)
         out.mappings[m.source] = m
     if require_all:
-        missing = [s.value for s in Source if s not in out.mappings]
+        missing = [s for s in source_keys() if s not in out.mappings]
         if missing:
             raise MappingFileError(root, "(directory)", f"no mapping for {', '.join(missing)}")
     return out

@@ -77,7 +77,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     stamp = iso_utc(now)
     ticket_id = doc["ticket_id"]
     data = {
-        "ticket_id": ticket_id, "source": doc["source"].value, "external_id": doc["external_id"],
+        "ticket_id": ticket_id, "source": str(doc["source"]), "external_id": doc["external_id"],
         "case_id": None, "case_link": None, "received_at": iso_utc(received), "ingested_at": stamp,
         "updated_at": stamp, "customer": c_json, "matter": m_json, "judgement": dict(_JUDGEMENT),
         "handling": {"status": "new", "team": None, "handler": None, "first_handler": None, "priority": 0,

@@ -20,11 +20,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.errors import RecordRejected
+
 Fn = Callable[[Any], Any]
 Factory = Callable[..., Fn]
 
 
-class TransformError(ValueError):
+class TransformError(RecordRejected):
     """A value the transform cannot understand (becomes a quarantine reason)."""
 
 

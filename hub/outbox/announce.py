@@ -61,7 +61,7 @@ def announce_status(conn: Connection, t: Ticket, *, note: str = "", reply: str |
     status = t.handling.status
     if not force and status.value not in cfg.statuses and reply is None:
         return None
-    if t.source.value in cfg.sms_sources:
+    if t.source in cfg.sms_sources:
         if status not in (Status.RESOLVED, Status.CLOSED) and reply is None:
             return None
         prefix = f"sms-result:{t.ticket_id}:"
@@ -69,8 +69,8 @@ def announce_status(conn: Connection, t: Ticket, *, note: str = "", reply: str |
         return key if enqueue_sms(conn, t, key=key, text=sms_text(t, note, reply), purpose="result") else None
     prefix = f"status:{t.ticket_id}:"
     key = f"{prefix}{_seq(conn, prefix)}:{status.value}"
-    ob.enqueue(conn, key=key, kind="status_update", target=t.source.value, ticket_id=t.ticket_id,
-               payload={"ticket_id": t.ticket_id, "source": t.source.value, "external_id": t.external_id,
+    ob.enqueue(conn, key=key, kind="status_update", target=t.source, ticket_id=t.ticket_id,
+               payload={"ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id,
                         "status": status.value, "note": note, "reply": reply, "settled": settled,
                         "method": method})
     return key

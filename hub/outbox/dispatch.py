@@ -51,7 +51,7 @@ def ticket_summary(t: Ticket) -> dict[str, Any]:
     """The masked facts a team needs to pick a ticket up."""
     due = min((c.due_at for c in t.clocks if c.state.value in ("running", "breached")), default=None)
     return {
-        "ticket_id": t.ticket_id, "source": t.source.value, "external_id": t.external_id,
+        "ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id,
         "title": scrub_text(t.matter.title)[:120], "summary": scrub_text(t.matter.content)[:300],
         "customer": {"name": t.customer.name.masked() if t.customer.name else None,
                      "phone": t.customer.phone.masked() if t.customer.phone else None},

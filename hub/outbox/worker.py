@@ -12,17 +12,18 @@ operator is told (ERROR log + an `ops` outbox row).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import bindparam, select, update
 
+from connectors.base import Connector, PushLedger, TextSender
+from connectors.portal.runtime import PortalRuntime
+from connectors.registry import make_connector
 from core.errors import HubError, TransientError
 from core.logs import get_logger
 from core.pii import Phone, get_vault, mask_phone
@@ -122,22 +123,25 @@ def _load_tickets(store: Store, ids: list[str]) -> dict[str, Any]:
     return out
 
 
+class ConnectorFactory(Protocol):
+    """How the worker gets a source's connector (`connectors.registry.make_connector` by default)."""
+
+    def __call__(self, source: str, *, ledger: PushLedger | None = None,
+                 portal_runtime: PortalRuntime | None = None) -> Connector: ...
+
+
 class _Connectors:
     """One connector per source per drain, created on first use and closed at the end."""
 
-    def __init__(self, store: Store, factory: Callable[..., Any] | None, portal_runtime: Any):
-        self.store, self.factory, self.portal_runtime = store, factory, portal_runtime
-        self.made: dict[str, Any] = {}
+    def __init__(self, store: Store, factory: ConnectorFactory | None, portal_runtime: PortalRuntime | None):
+        self.store, self.portal_runtime = store, portal_runtime
+        self.factory: ConnectorFactory = factory or make_connector
+        self.made: dict[str, Connector] = {}
 
-    async def get(self, source: str) -> Any:
+    async def get(self, source: str) -> Connector:
         if source not in self.made:
-            factory = self.factory
-            if factory is None:
-                from connectors.registry import make_connector  # noqa: PLC0415 - optional until wired
-
-                factory = make_connector
-            conn = factory(source, ledger=StorePushLedger(self.store, source), portal_runtime=self.portal_runtime)
-            self.made[source] = await conn if inspect.isawaitable(conn) else conn
+            self.made[source] = self.factory(source, ledger=StorePushLedger(self.store, source),
+                                             portal_runtime=self.portal_runtime)
         return self.made[source]
 
     async def aclose(self) -> None:
@@ -164,17 +168,18 @@ async def _send_sms(connectors: _Connectors, store: Store, msg: ob.OutboxMessage
         raise HubError("sms row without a phone number")
     if _opted_out(store, phone):
         return {"skipped": "unsubscribed", "mobile": mask_phone(phone)}
-    conn = await connectors.get("sms")
+    conn = await connectors.get(msg.target)  # the SMS channel's source (announce writes its key as the target)
     p = msg.payload
-    if hasattr(conn, "send"):  # connectors.sms.SmsConnector.send(mobile, template_code, params, out_id)
+    if isinstance(conn, TextSender):  # a gateway that sends a template by itself (connectors.sms)
         res = await conn.send(phone, p.get("template") or "SMS_RESULT", p.get("params") or {}, msg.idempotency_key)
     else:  # the generic shape: a StatusUpdate whose reply is the text for the customer
         res = await conn.push(StatusUpdate(
-            ticket_id=msg.ticket_id or "-", source=Source.SMS, external_id=p.get("external_id") or msg.ticket_id or "-",
+            ticket_id=msg.ticket_id or "-", source=msg.target,
+            external_id=p.get("external_id") or msg.ticket_id or "-",
             status=Status(p.get("status", "in_progress")), reply=p.get("text"), customer_phone=Phone(phone),
             idempotency_key=msg.idempotency_key,
             extra={"template_code": p.get("template"), "params": p.get("params") or {}}))
-    return res.model_dump(mode="json") if hasattr(res, "model_dump") else dict(res or {})
+    return res.model_dump(mode="json")
 
 
 async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +199,8 @@ async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: 
 
 
 async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds: list[str] | None = None,
-                       now: datetime | None = None, connector_factory: Callable[..., Any] | None = None,
-                       portal_runtime: Any = None, http_client: httpx.AsyncClient | None = None) -> DrainStats:
+                       now: datetime | None = None, connector_factory: ConnectorFactory | None = None,
+                       portal_runtime: PortalRuntime | None = None, http_client: httpx.AsyncClient | None = None) -> DrainStats:
     """Claim up to `limit` due rows and deliver them; returns counts by outcome.
 
     `connector_factory(source, ledger=..., portal_runtime=...)` defaults to
@@ -251,8 +256,8 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
             try:
                 if msg.kind == "status_update":
                     upd = _status_update(msg)
-                    rec = await (await connectors.get(upd.source.value)).push(upd)
-                    receipt = rec.model_dump(mode="json") if hasattr(rec, "model_dump") else dict(rec or {})
+                    rec = await (await connectors.get(upd.source)).push(upd)
+                    receipt = rec.model_dump(mode="json")
                 elif msg.kind == "sms":
                     receipt = await _send_sms(connectors, store, msg)
                 else:

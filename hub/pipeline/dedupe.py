@@ -267,7 +267,7 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     for tid in unstored:
         t = mine[tid]
         keys = tuple(f"{k}:{getattr(t.customer, k)}" for k in cfg.match_on if getattr(t.customer, k))
-        docs[tid] = _Doc(tid, t.source.value, t.received_at, t.case_id, t.case_link is None
+        docs[tid] = _Doc(tid, t.source, t.received_at, t.case_id, t.case_link is None
                          or t.case_link.primary_ticket_id == tid, t.judgement.repeat_count, keys, raw_hash=t.raw_hash)
     for d in docs.values():
         keys = d.keys

@@ -117,7 +117,7 @@ def _judge(t: Ticket, repeat_count: int, incident_size: int = 0) -> JudgeResult:
     # a title that merely repeats the start of the content (SMS, app) would double its keywords
     title = "" if m.title and m.content.startswith(m.title) else m.title
     text = "\n".join(x for x in (title, m.content, *m.demands) if x)
-    return judge_text(t.source.value, text, amount=m.amount,
+    return judge_text(t.source, text, amount=m.amount,
                       id_number=c.id_number.reveal() if c.id_number else None,
                       repeat_count=repeat_count, incident_size=incident_size, vulnerable=c.elderly)
 
@@ -295,7 +295,7 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
     fr, rs = t.clock(ClockKind.FIRST_RESPONSE), t.clock(ClockKind.RESOLUTION)
     c = t.customer
     payload = {
-        "ticket_id": t.ticket_id, "source": t.source.value, "external_id": t.external_id, "team": team_id,
+        "ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id, "team": team_id,
         "handler": handler, "title": scrub_text(t.matter.title), "category": j.category.value if j.category else None,
         "sub_category": j.sub_category, "urgency": j.urgency.value, "risk_level": j.risk_level.value,
         "first_response_due": fr.due_at.isoformat() if fr else None,

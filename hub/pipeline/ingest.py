@@ -62,10 +62,10 @@ def ingest_in(conn: Connection, source: Source | str, records: Iterable[RawRecor
             # a driver error's own message, not SQLAlchemy's (that one lists the row values)
             reason = scrub_text(str(getattr(exc, "orig", None) or exc))[:300]
             log.error("normalising %d %s record(s) failed (%s: %s); landed them for the next normalise run",
-                      len(part), source.value, type(exc).__name__, reason)
+                      len(part), source, type(exc).__name__, reason)
             new += insert_raw(conn, raw_rows(part, utcnow(), get_vault()))
     set_cursor(conn, source, cursor)
-    return LandResult(source=source.value, seen=len(page), new=new, cursor=cursor)
+    return LandResult(source=source, seen=len(page), new=new, cursor=cursor)
 
 
 @contextmanager
@@ -92,7 +92,7 @@ def _new_versions(conn: Connection, source: Source, page: list[RawRecord]) -> li
     stored: set[tuple[str, str]] = set()
     for part in chunks(sorted({r.external_id for r in page}), 500):
         stored.update(conn.execute(select(c.external_id, c.payload_hash).where(
-            c.source == source.value, one_of(conn, c.external_id, part))).tuples())
+            c.source == source, one_of(conn, c.external_id, part))).tuples())
     out = []
     for r in page:
         key = (r.external_id, r.payload_hash)
@@ -115,7 +115,7 @@ def _land_normalised(conn: Connection, records: list[RawRecord], mappings: Mappi
         wanted = {(records[i].external_id, records[i].payload_hash): i for i, _ in mapped.quarantine}
         c = raw_records.c
         q = select(c.id, c.external_id, c.payload_hash).where(
-            c.source == records[0].source.value, tuple_(c.external_id, c.payload_hash).in_(list(wanted)))
+            c.source == records[0].source, tuple_(c.external_id, c.payload_hash).in_(list(wanted)))
         for rid, ext, h in conn.execute(q):
             raw_ids[wanted[(ext, h)]] = rid
     write_quarantine(conn, mapped, raw_ids)

@@ -114,7 +114,7 @@ def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: Normali
     out_batch = MappedBatch()
     seen: Counter[str] = Counter()  # counted per batch: a _bump per record is measurable at 100k
     for i, raw in enumerate(records):
-        src = raw.source.value
+        src = raw.source
         seen[src] += 1
         out = _safe_map(mappings, raw, vault, now)
         for k in out.unknown_fields:
@@ -179,7 +179,7 @@ def normalise_pending(store: Store, source: str | None = None, batch: int = 1000
     """Normalise every landed raw record (of one source, or all), one transaction per batch."""
     mappings = mappings or get_mappings()
     stats = NormaliseStats()
-    src = Source(source).value if source else None
+    src = Source(source) if source else None
     after = 0
     while True:
         with store.begin() as conn:
@@ -215,7 +215,7 @@ def replay_quarantine(store: Store, ids: list[int] | None = None, source: str | 
     if ids:
         q = q.where(quarantine_t.c.id.in_(list(ids)))
     if source:
-        q = q.where(quarantine_t.c.source == Source(source).value)
+        q = q.where(quarantine_t.c.source == Source(source))
     with store.begin() as conn:
         raw_ids = [r.raw_id for r in conn.execute(q.order_by(quarantine_t.c.id))]
     for i in range(0, len(raw_ids), batch):

@@ -114,7 +114,7 @@ def dashboard(tables: dict[str, Any], title: str, path: Path, *, hourly: bool) -
         fig.suptitle(f"{title}    受理 {tot['received']} 件（上期 {tot['previous']}{change}）· 办结 {tot['resolved']} 件 · "
                      f"超时未结 {len(tables['overdue'])} 件 · 群体事件 {len(tables['incidents'])} 起",
                      fontsize=16, fontweight="bold", x=0.01, ha="left")
-        _barh(axes[0][0], {L.label(L.SOURCE, k): v for k, v in tables["by_source"].items()}, "按来源")
+        _barh(axes[0][0], {L.source_label(k): v for k, v in tables["by_source"].items()}, "按来源")
         _barh(axes[0][1], {L.label(L.CATEGORY, k).replace("unclassified", "未分类"): v
                            for k, v in tables["by_category"].items()}, "按类别")
         _barh(axes[0][2], {team_name(k) if k != "unrouted" else "未分派": v for k, v in tables["by_team"].items()},

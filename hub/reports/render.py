@@ -41,7 +41,7 @@ def markdown(tables: dict[str, Any], title: str, images: list[Path]) -> str:
     out += ["## 核心指标", "", "| 指标 | 本期 |", "|---|---|",
             f"| 首次响应及时率 | {pct(k['first_response_rate'])} |", f"| 办结按时率（SLA内解决） | {pct(k['resolution_sla_rate'])} |",
             f"| 满意率 | {pct(k['satisfaction_rate'])} |", f"| 重复投诉率 | {pct(k['repeat_rate'])} |", ""]
-    for name, key, table in (("来源", "by_source", L.SOURCE), ("类别", "by_category", L.CATEGORY),
+    for name, key, table in (("来源", "by_source", L.source_labels()), ("类别", "by_category", L.CATEGORY),
                              ("团队", "by_team", None), ("紧急程度", "by_urgency", L.URGENCY)):
         out += [f"## 按{name}", "", f"| {name} | 件数 |", "|---|---|"]
         for kk, v in tables[key].items():
@@ -51,7 +51,7 @@ def markdown(tables: dict[str, Any], title: str, images: list[Path]) -> str:
     out += ["## 超时未结清单", ""]
     if tables["overdue"]:
         out += ["| 工单 | 来源 | 团队 | 处理人 | 状态 | 到期 | 超时(小时) | 标题 |", "|---|---|---|---|---|---|---|---|"]
-        out += [f"| {o['ticket_id']} | {L.label(L.SOURCE, o['source'])} | {_md_cell(_team(o['team']))} | "
+        out += [f"| {o['ticket_id']} | {L.source_label(o['source'])} | {_md_cell(_team(o['team']))} | "
                 f"{o['handler'] or '-'} | {L.label(L.STATUS, o['status'])} | {_t(o['due_at'])} | "
                 f"{o['overdue_hours']} | {_md_cell(o['title'])} |" for o in tables["overdue"]]
     else:

@@ -44,7 +44,7 @@ class When(_Model):
     def matches(self, t: Ticket, segments: set[str]) -> bool:
         """Do all conditions hold for this (judged) ticket?"""
         j = t.judgement
-        if self.source and t.source.value not in self.source:
+        if self.source and t.source not in self.source:
             return False
         if self.category and (j.category is None or j.category.value not in self.category):
             return False

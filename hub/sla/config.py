@@ -86,7 +86,7 @@ class SlaConfig(BaseModel):
         A source policy replaces the urgency policy for the clocks it defines, unless
         the urgency policy is `binding` (then both apply and the earlier due wins).
         """
-        u, s = ticket.judgement.urgency.value, ticket.source.value
+        u, s = ticket.judgement.urgency.value, ticket.source
         by_source = [pid for pid, p in self.policies.items() if p.source == s and p.spec(kind)]
         by_urgency = [pid for pid, p in self.policies.items() if p.urgency == u and p.spec(kind)]
         if not by_source:

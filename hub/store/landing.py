@@ -19,7 +19,6 @@ from hub.store.sql import insert_ignore, upsert
 from hub.store.tables import raw_records, sync_state
 
 CHUNK = 500
-_SOURCES = {s.value: s for s in Source}
 
 
 @dataclass
@@ -41,7 +40,7 @@ def raw_rows(records: Sequence[RawRecord], now: Any, vault: PiiVault,
     rows = []
     for i, (r, token) in enumerate(zip(records, vault.encrypt_many(blobs), strict=True)):
         state, ticket_id = states[i] if states is not None else ("landed", None)
-        rows.append({"source": r.source.value, "external_id": r.external_id, "payload_hash": r.payload_hash,
+        rows.append({"source": r.source, "external_id": r.external_id, "payload_hash": r.payload_hash,
                      "payload_enc": token, "fetched_at": r.fetched_at, "landed_at": now, "state": state,
                      "ticket_id": ticket_id})
     return rows
@@ -70,7 +69,7 @@ def land_in(conn: Connection, source: Source | str, records: Iterable[RawRecord]
         seen += len(batch)
         new += insert_raw(conn, raw_rows(batch, now, vault))
     set_cursor(conn, source, cursor)
-    return LandResult(source=source.value, seen=seen, new=new, cursor=cursor)
+    return LandResult(source=source, seen=seen, new=new, cursor=cursor)
 
 
 def check_source(source: Source, records: Iterable[RawRecord]) -> None:
@@ -89,13 +88,13 @@ def land(store: Store, source: Source | str, records: Iterable[RawRecord], curso
 def set_cursor(conn: Connection, source: Source | str, cursor: Any, error: str | None = None) -> None:
     now = utcnow()
     conn.execute(upsert(conn, sync_state, ["source"], ["cursor", "updated_at", "last_run_at", "last_error"]),
-                 {"source": Source(source).value, "cursor": cursor, "updated_at": now,
+                 {"source": Source(source), "cursor": cursor, "updated_at": now,
                   "last_run_at": now, "last_error": error})
 
 
 def get_cursor(conn: Connection, source: Source | str) -> Any:
     """The committed cursor of a source (None before the first sync)."""
-    return conn.execute(select(sync_state.c.cursor).where(sync_state.c.source == Source(source).value)).scalar()
+    return conn.execute(select(sync_state.c.cursor).where(sync_state.c.source == Source(source))).scalar()
 
 
 def decode_payload(row_payload_enc: bytes, vault: PiiVault | None = None) -> dict[str, Any]:
@@ -120,7 +119,7 @@ def pending_raw(conn: Connection, source: Source | str | None = None, limit: int
     q = select(c.id, c.source, c.external_id, c.payload_enc, c.fetched_at, c.payload_hash).where(
         c.state == "landed", c.id > after_id)
     if source is not None:
-        q = q.where(raw_records.c.source == Source(source).value)
+        q = q.where(raw_records.c.source == Source(source))
     q = q.order_by(raw_records.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
@@ -128,7 +127,7 @@ def pending_raw(conn: Connection, source: Source | str | None = None, limit: int
     vault = get_vault()
     # model_construct: these rows were validated when they were landed; re-validating the
     # payload (a copy of every dict) per record is pure cost on the normalise path
-    return [(r.id, RawRecord.model_construct(source=_SOURCES[r.source], external_id=r.external_id,
+    return [(r.id, RawRecord.model_construct(source=r.source, external_id=r.external_id,
                                              payload=decode_payload(r.payload_enc, vault),
                                              fetched_at=r.fetched_at, payload_hash=r.payload_hash)) for r in rows]
 

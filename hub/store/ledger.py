@@ -24,7 +24,7 @@ class StorePushLedger:
     def __init__(self, store: Store, source: Source | str | None = None):
         self.store = store
         # The table wants a source per row; a ledger shared by all sources records "-".
-        self.source = Source(source).value if source else "-"
+        self.source = Source(source) if source else "-"
 
     def get(self, key: str) -> dict[str, Any] | None:
         """`{"state", "remote_ref", "updated_at"}` for a key, or None when never marked."""

@@ -56,7 +56,7 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
     running = [c.due_at for c in t.clocks if c.state in (ClockState.RUNNING, ClockState.BREACHED)]
     j, h, c = t.judgement, t.handling, t.customer
     return {
-        "ticket_id": t.ticket_id, "source": t.source.value, "external_id": t.external_id,
+        "ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id,
         "case_id": t.case_id, "is_primary": t.case_link is None or t.case_link.primary_ticket_id == t.ticket_id,
         "incident_id": j.incident_id, "kind": j.kind.value, "status": h.status.value, "team": h.team,
         "handler": h.handler, "first_handler": h.first_handler,
@@ -221,7 +221,7 @@ def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str,
     new_row = ticket_to_row(merged, vault, version=row.version + 1)
     new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
     conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
-    return _event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source.value}",
+    return _event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source}",
                                   kind="updated", data={"changed": changed}))
 
 

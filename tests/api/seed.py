@@ -29,7 +29,7 @@ ID_NUMBER = "330102195001011234"
 
 
 def make_ticket(external_id: str, *, team: str, title: str = "信用卡年费被乱收", content: str | None = None,
-                source: Source = Source.APP, status: Status = Status.ASSIGNED, handler: str | None = None,
+                source: Source = "app", status: Status = Status.ASSIGNED, handler: str | None = None,
                 due_in: timedelta = timedelta(hours=3), warn_before: timedelta = timedelta(hours=1),
                 urgency: Urgency = Urgency.GENERAL, received_at: datetime | None = None, repeat_count: int = 0,
                 category: str = "product", tags: list[str] | None = None, now: datetime | None = None,

@@ -138,11 +138,11 @@ def test_pii_masked_unless_revealed_and_audited(api) -> None:  # noqa: ANN001
 
 
 def test_queue_sorted_and_filtered(api) -> None:  # noqa: ANN001
-    from core.schema import Source, Status, Urgency
+    from core.schema import Status, Urgency
 
     items = [make_ticket("Q-late", team="cards", due_in=timedelta(hours=-2)),
              make_ticket("Q-soon", team="cards", due_in=timedelta(minutes=30), urgency=Urgency.URGENT),
-             make_ticket("Q-later", team="cards", due_in=timedelta(hours=20), source=Source.CALLCENTER),
+             make_ticket("Q-later", team="cards", due_in=timedelta(hours=20), source="callcenter"),
              make_ticket("Q-warn", team="cards", due_in=timedelta(hours=6), warn_before=timedelta(hours=7)),
              make_ticket("Q-done", team="cards", status=Status.RESOLVED)]
     late, soon, later, warn, done = seed(api.store, items)

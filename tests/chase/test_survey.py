@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from core.schema import ClockKind, ClockState, RawRecord, Source, Status, utcnow
+from core.schema import ClockKind, ClockState, RawRecord, Status, utcnow
 from hub.handling import actions as handling
 from hub.handling.replies import expire_surveys, process_replies
 from hub.store.landing import land
@@ -16,7 +16,7 @@ from tests.outbox.helpers import PHONE, make_ticket, put_ticket
 
 
 def _mo(store, mo_id: str, text: str, state: str, phone: str = PHONE) -> None:  # noqa: ANN001
-    rec = RawRecord(source=Source.SMS, external_id=mo_id, payload={
+    rec = RawRecord(source="sms", external_id=mo_id, payload={
         "mo_id": mo_id, "mobile": phone, "content": text, "received_at": "2026-11-23 10:00:00",
         "dest_code": "10690001", "reply_to_out_id": None})
     land(store, "sms", [rec], {"mo_cursor": mo_id})

@@ -9,7 +9,7 @@ import pytest
 from connectors.base import Connector
 from connectors.config import RetryConfig, SourceConfig, load_sources
 from connectors.registry import make_connector
-from core.schema import MessageKind, RawRecord, Source, Status, StatusUpdate
+from core.schema import MessageKind, RawRecord, Status, StatusUpdate
 from tests.connectors.contract import ContractAdapter
 
 #: retry bounds for tests: same policy, shorter waits
@@ -48,7 +48,7 @@ class AppAdapter(ApiAdapter):
     def make_update(self, sb: Any, record: RawRecord) -> StatusUpdate | None:
         if record.payload.get("status") in ("withdrawn", "closed") or not record.payload.get("id"):
             return None
-        return StatusUpdate(ticket_id="T-CONTRACT", source=Source.APP, external_id=record.external_id,
+        return StatusUpdate(ticket_id="T-CONTRACT", source="app", external_id=record.external_id,
                             status=Status.RESOLVED, reply="您好，问题已处理，如有疑问请再联系我们。",
                             idempotency_key=f"contract-app-{record.external_id}")
 
@@ -67,7 +67,7 @@ class SmsAdapter(ApiAdapter):
         mobile = record.payload.get("mobile")
         if not mobile or detect_sms_intent(record.payload.get("content")) is not MessageKind.COMPLAINT:
             return None
-        return StatusUpdate(ticket_id="T-CONTRACT-SMS", source=Source.SMS, external_id=record.external_id,
+        return StatusUpdate(ticket_id="T-CONTRACT-SMS", source="sms", external_id=record.external_id,
                             status=Status.RESOLVED, reply="已退还多扣费用", customer_phone=mobile,
                             idempotency_key=f"contract-sms-{record.external_id}")
 
@@ -82,7 +82,7 @@ class CallCenterAdapter(ApiAdapter):
     def make_update(self, sb: Any, record: RawRecord) -> StatusUpdate | None:
         if record.payload.get("status") not in ("10", "20") or not record.payload.get("order_no"):
             return None
-        return StatusUpdate(ticket_id="T-CONTRACT-CC", source=Source.CALLCENTER, external_id=record.external_id,
+        return StatusUpdate(ticket_id="T-CONTRACT-CC", source="callcenter", external_id=record.external_id,
                             status=Status.RESOLVED, reply="已联系客户并退还费用", note="电话回访",
                             idempotency_key=f"contract-cc-{record.external_id}")
 

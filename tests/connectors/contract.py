@@ -109,12 +109,12 @@ async def pull_all(conn: Connector, cursor: Any = None, *, max_pages: int | None
     """Pages of one pull (stopping after max_pages) and the cursor after the last page taken."""
     pages: list[Page] = []
     async for page in conn.pull(cursor):
-        json.dumps(page.cursor)  # the cursor must be JSON-serialisable as it is
+        json.dumps(page.cursor.to_json())  # the cursor the store keeps must be JSON as it is
         pages.append(page)
-        cursor = page.cursor
+        cursor = page.cursor.to_json()
         if max_pages is not None and len(pages) >= max_pages:
             break
-    return pages, json.loads(json.dumps(cursor))
+    return pages, json.loads(json.dumps(cursor))  # what the store keeps: the next run starts from JSON
 
 
 def records_of(pages: list[Page]) -> list[RawRecord]:

@@ -10,7 +10,7 @@ import pytest
 from connectors.base import Connector
 from connectors.config import RetryConfig, load_sources
 from connectors.registry import make_connector
-from core.schema import RawRecord, Source, Status, StatusUpdate
+from core.schema import RawRecord, Status, StatusUpdate
 from tests.connectors.contract import ContractAdapter
 from tests.connectors.portal_support import runtime_for
 
@@ -43,7 +43,7 @@ class PortalAdapter(ContractAdapter):
             update["credentials"] = {**cfg.credentials, "password": "env:HUB_TEST_UNSET_SECRET|wrong-password"}
         rt = runtime_for(self.browser, self.home)
         return make_connector(self.source, config=cfg.model_copy(update=update), ledger=ledger,
-                              portal_runtime=rt, close_runtime=True, backoff_base_seconds=0.05)
+                              portal_runtime=rt, close_runtime=True)
 
     def auth_renewals(self, conn: Connector) -> int | None:
         return conn.logins  # type: ignore[attr-defined]
@@ -56,7 +56,7 @@ class Gov12315Adapter(PortalAdapter):
     def make_update(self, sb: Any, record: RawRecord) -> StatusUpdate | None:
         if record.payload.get("status") not in ("待处理", "处理中"):
             return None
-        return StatusUpdate(ticket_id="T-CONTRACT", source=Source.GOV12315, external_id=record.external_id,
+        return StatusUpdate(ticket_id="T-CONTRACT", source="gov12315", external_id=record.external_id,
                             status=Status.RESOLVED, settled=True, note="已与投诉人电话协商，退还费用，投诉人认可。",
                             idempotency_key=f"contract-gov-{record.external_id}")
 
@@ -70,6 +70,6 @@ class BlackcatAdapter(PortalAdapter):
         if record.payload.get("status") not in ("审核通过", "处理中"):
             return None
         # one reply, no 申请完成: the suite counts the writes of one update (test_portal_blackcat covers both)
-        return StatusUpdate(ticket_id="T-CONTRACT", source=Source.BLACKCAT, external_id=record.external_id,
+        return StatusUpdate(ticket_id="T-CONTRACT", source="blackcat", external_id=record.external_id,
                             status=Status.IN_PROGRESS, reply="您好，已收到您的投诉，正在核实处理。",
                             idempotency_key=f"contract-bc-{record.external_id}")

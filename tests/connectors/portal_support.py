@@ -6,8 +6,25 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector
+from connectors.config import RetryConfig, SourceConfig, load_sources
 from connectors.portal import PortalRuntime
 from core.settings import get_settings
+
+
+def portal_config(sb: Any, source: str, *, selectors: dict[str, str] | None = None,
+                  retry: RetryConfig | None = None, **portal: Any) -> SourceConfig:
+    """The shipped config/sources.yaml section of a portal, pointed at this sandbox.
+
+    `selectors` are laid over the shipped ones (a markup change is a config change),
+    `portal` sets other fields of the `portal:` section, `retry` replaces the retry bounds.
+    """
+    cfg = load_sources(overrides=sb.urls)[source]
+    assert cfg.portal is not None
+    update: dict[str, Any] = dict(portal)
+    if selectors:
+        update["selectors"] = {**cfg.portal.selectors, **selectors}
+    return cfg.model_copy(update={"portal": cfg.portal.model_copy(update=update),
+                                  **({"retry": retry} if retry is not None else {})})
 
 
 def runtime_for(browser: Any, home: Path, **kw: Any) -> PortalRuntime:

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from connectors.config import load_sources
-from connectors.registry import PORTALS, connector_class, make_connector
+from connectors.registry import connector_class, is_portal, make_connector, sources
 from connectors.sms import delivered, match_delivery_reports
 from core.errors import ConfigError
-from core.schema import Source
 from core.settings import get_settings
 from hub.judge.intents import detect_sms_intent, survey_satisfied
 from hub.store.ledger import MemoryPushLedger, StorePushLedger
@@ -18,14 +17,14 @@ from hub.store.ledger import MemoryPushLedger, StorePushLedger
 
 def test_shipped_config_has_all_five_with_sandbox_defaults():
     cfg = load_sources()
-    assert set(cfg.sources) == set(Source)
+    assert set(cfg.sources) == {"gov12315", "blackcat", "app", "sms", "callcenter"}
     assert cfg["app"].plain("client_id") == "hub-demo"
     assert cfg["app"].secret("client_secret").get_secret_value() == "demo-app-secret"
     assert cfg["sms"].plain("access_key") == "LTAIdemo0001"
     assert cfg["callcenter"].secret("app_secret").get_secret_value() == "demo-cc-secret"
-    for portal in PORTALS:
-        assert cfg[portal].kind == "portal" and cfg[portal].selectors is not None
-    for s in Source:
+    for portal in ("gov12315", "blackcat"):
+        assert is_portal(portal) and cfg[portal].kind == "portal" and cfg[portal].portal.selectors
+    for s in cfg.sources:
         assert cfg[s].base_url.startswith("http://127.0.0.1:") and cfg[s].schedule
 
 
@@ -73,10 +72,32 @@ async def test_registry_builds_api_connectors_and_rejects_unknown():
     cfg = load_sources()
     for s in ("app", "sms", "callcenter"):
         conn = make_connector(s, config=cfg)
-        assert conn.source.value == s
+        assert conn.key == s and not is_portal(s)
         await conn.aclose()
     with pytest.raises(ConfigError):
         connector_class("fax")
+
+
+def test_every_source_is_one_declaration():
+    """The registry's list comes from config/sources.yaml and each connector's own declaration."""
+    declared = {s.key: (s.kind, s.label, s.connector.Cursor.__name__) for s in sources()}
+    assert declared == {"gov12315": ("portal", "12315平台", "PortalCursor"),
+                        "blackcat": ("portal", "黑猫投诉", "PortalCursor"),
+                        "app": ("api", "手机App", "RunCursor"), "sms": ("api", "短信", "MoCursor"),
+                        "callcenter": ("api", "呼叫中心", "RunCursor")}
+
+
+def test_a_section_that_does_not_fit_its_connector_is_refused(tmp_path):
+    p = tmp_path / "sources.yaml"
+    p.write_text("sources:\n  app:\n    kind: portal\n    base_url: http://x\n")
+    with pytest.raises(ConfigError, match="kind"):
+        connector_class("app", load_sources(p))
+    p.write_text("sources:\n  app:\n    base_url: http://x\n    options: {token_pth: /t}\n")
+    with pytest.raises(ConfigError, match="token_pth"):
+        make_connector("app", config=load_sources(p))
+    p.write_text("sources:\n  app:\n    base_url: http://x\n    selectors: {a: b}\n")
+    with pytest.raises(ConfigError, match="selectors"):
+        load_sources(p)
 
 
 def test_store_ledger_roundtrip(store):
@@ -119,8 +140,8 @@ def test_backfill_cursors_have_each_connectors_shape():
     from connectors.registry import backfill_cursor
 
     since = datetime(2026, 11, 20, 1, 0, tzinfo=ZoneInfo("UTC"))  # 09:00 in Shanghai
-    assert backfill_cursor("callcenter", since)["run"]["since"] == "2026-11-20 09:00:00"
-    assert backfill_cursor("app", since)["run"]["since"] == "2026-11-20T09:00:00+08:00"
-    assert backfill_cursor("sms", since) == {"mo_cursor": None}
-    wm = PortalCursor.from_json(backfill_cursor("gov12315", since)).watermark
-    assert wm == datetime(2026, 11, 20, 9, 0)
+    assert backfill_cursor("callcenter", since).to_json()["run"]["since"] == "2026-11-20 09:00:00"
+    assert backfill_cursor("app", since).to_json()["run"]["since"] == "2026-11-20T09:00:00+08:00"
+    assert backfill_cursor("sms", since).to_json() == {"mo_cursor": None}
+    wm = backfill_cursor("gov12315", since)
+    assert isinstance(wm, PortalCursor) and wm.mark == datetime(2026, 11, 20, 9, 0)

@@ -11,17 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.auth import CallCenterSigner, OAuth2ClientCredentials, SmsHmacSigner
-from connectors.http import (
-    HttpClient,
-    Redactor,
-    RetryPolicy,
-    Timeouts,
-    TokenBucket,
-    parse_retry_after,
-    rule_for_exception,
-    rule_for_status,
-)
-from core.errors import AuthError, ConfigError, SourceDataError, TransientError
+from connectors.http import HttpClient, Timeouts, TokenBucket, rule_for_exception
+from connectors.redact import Redactor
+from connectors.retry import RetryPolicy, parse_retry_after, rule_for_status
+from core.errors import AuthError, ConfigError, PushRefused, SourceAnswerError, TransientError
 from tests.connectors.localserver import LocalServer
 
 FAST = RetryPolicy(attempts=4, total_seconds=10, backoff_initial=0.01, backoff_max=0.05)
@@ -78,15 +71,20 @@ async def test_total_time_is_bounded_even_when_server_asks_to_wait_longer(server
     assert server.behaviour.calls["d"] == 1
 
 
-@pytest.mark.parametrize(("code", "error"), [(400, ConfigError), (403, AuthError), (404, SourceDataError),
-                                             (422, SourceDataError)])
-async def test_permanent_errors_are_not_retried(server, code, error):
+@pytest.mark.parametrize(("code", "error", "on_write"), [
+    (400, ConfigError, ConfigError), (403, AuthError, AuthError), (404, SourceAnswerError, PushRefused),
+    (422, SourceAnswerError, PushRefused)])
+async def test_permanent_errors_are_not_retried(server, code, error, on_write):
     c = client(server)
     key = f"perm{code}"
     with pytest.raises(error) as ei:
         await c.get_json("flaky", params={"key": key, "fail": 5, "code": code})
     assert server.behaviour.calls[key] == 1
-    assert f"HTTP {code}" in str(ei.value)
+    assert f"HTTP {code}" in str(ei.value) and ei.value.status_code == code and not ei.value.retryable
+    # the same refusal of a write: the update is refused for good (its outbox row goes dead)
+    with pytest.raises(on_write) as ei:
+        await c.request("POST", "flaky", params={"key": f"w{key}", "fail": 5, "code": code}, json={"a": 1})
+    assert server.behaviour.calls[f"w{key}"] == 1 and ei.value.status_code == code
     await c.aclose()
 
 
@@ -195,13 +193,15 @@ def test_policy_table_and_retry_after_parsing():
     import httpx
 
     assert rule_for_status(200) is None
-    assert rule_for_status(429).retry and rule_for_status(429).unsafe_retry
-    assert rule_for_status(502).retry and not rule_for_status(502).unsafe_retry
+    assert rule_for_status(429).error.retryable and not rule_for_status(429).outcome_unknown
+    assert rule_for_status(502).error.retryable and rule_for_status(502).outcome_unknown
     assert rule_for_status(408).error is TransientError
     assert rule_for_status(418).error is ConfigError
     assert rule_for_status(302).error is ConfigError
-    assert rule_for_exception(httpx.ConnectError("x")).unsafe_retry
-    assert not rule_for_exception(httpx.ReadTimeout("x")).unsafe_retry
+    assert rule_for_status(404).error_for(read=True) is SourceAnswerError
+    assert rule_for_status(404).error_for(read=False) is PushRefused
+    assert not rule_for_exception(httpx.ConnectError("x")).outcome_unknown
+    assert rule_for_exception(httpx.ReadTimeout("x")).outcome_unknown
     assert parse_retry_after("3") == 3.0
     future = datetime.now(UTC) + timedelta(seconds=30)
     assert 25 < parse_retry_after(format_datetime(future, usegmt=True)) <= 31

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.registry import make_connector
-from core.schema import Source, Status, StatusUpdate
+from core.schema import Status, StatusUpdate
 from tests.connectors.api_adapters import sandbox_config
 from tests.connectors.contract import pull_all, records_of, without_missing_ids
 
@@ -21,7 +21,7 @@ async def test_app_same_minute_updates_and_late_arrivals_are_not_lost(sandbox):
         # Same simulated minute as the high-water mark: an update of the OLDEST record (smallest id,
         # sorts before the app's own next_cursor) and a brand-new record.
         oldest = min(got, key=lambda k: (got[k]["updated_at"], k))
-        receipt = await conn.push(StatusUpdate(ticket_id="T1", source=Source.APP, external_id=oldest,
+        receipt = await conn.push(StatusUpdate(ticket_id="T1", source="app", external_id=oldest,
                                                status=Status.IN_PROGRESS, reply="正在核实",
                                                idempotency_key="inc-app-1"))
         assert not receipt.already_applied
@@ -41,7 +41,7 @@ async def test_callcenter_offsets_shifting_under_new_arrivals_lose_nothing(sandb
     conn = make_connector("callcenter", config=cfg)
     try:
         first, cursor = await pull_all(conn, max_pages=2)
-        assert cursor["run"]["page"] == 3
+        assert cursor["run"]["position"] == 3
         new = [ext for _s, ext in sandbox.generate(3, source="callcenter")]  # pushes every order 3 places down
         new = without_missing_ids(sandbox, "callcenter", "order_no", new)
         rest, cursor = await pull_all(conn, cursor)

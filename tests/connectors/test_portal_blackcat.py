@@ -13,9 +13,10 @@ import stat
 import pytest
 
 from connectors.blackcat import BlackcatConnector
+from connectors.config import RetryConfig
 from core.errors import PortalChangedError
-from core.schema import Source, Status, StatusUpdate
-from tests.connectors.portal_support import pull_all, runtime_for, same_text
+from core.schema import Status, StatusUpdate
+from tests.connectors.portal_support import portal_config, pull_all, runtime_for, same_text
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +33,13 @@ V2_SELECTORS = {
 }
 KEYS = ("sn", "title", "target", "problem", "amount", "content", "user_nick", "phone", "created_at", "status")
 
+#: retry bounds through a 30 % fault rate (5 attempts still fail one page load in ~400: flaky)
+FAULTY = RetryConfig(attempts=10, total_seconds=30, backoff_initial=0.05, backoff_max=1)
+
 
 def cfg(sb, **extra):  # noqa: ANN001, ANN003, ANN201
-    return {"base_url": sb.urls["blackcat"], "credentials": {
-        "account": "env:HUB_TEST_NONE|demo_merchant", "password": "env:HUB_TEST_NONE|Demo@heimao"}, **extra}
+    """The shipped config section, pointed at this sandbox (credentials = the published demo ones)."""
+    return portal_config(sb, "blackcat", **extra)
 
 
 def records_of(sb) -> dict:  # noqa: ANN001
@@ -78,11 +82,11 @@ async def test_session_saved_owner_only_and_reused(sb, browser, tmp_path) -> Non
 
 async def test_push_reply_and_complete_once(sb, browser, tmp_path) -> None:  # noqa: ANN001
     rt = runtime_for(browser, tmp_path)
-    conn = BlackcatConnector(cfg(sb), runtime=rt, backoff_base_seconds=0.05, max_attempts=10)  # 30 % faults below
+    conn = BlackcatConnector(cfg(sb, retry=FAULTY), runtime=rt)  # 30 % faults below
     assert (await conn.check()).ok
     sb.set_faults("blackcat", error_rate=0.3)  # 5xx on forms and redirects: outcomes must be re-read
     sn = next(k for k, p in records_of(sb).items() if p.get("status") in ("审核通过", "处理中"))
-    upd = StatusUpdate(ticket_id="T1", source=Source.BLACKCAT, external_id=sn, status=Status.RESOLVED,
+    upd = StatusUpdate(ticket_id="T1", source="blackcat", external_id=sn, status=Status.RESOLVED,
                        reply="您好，年费已退还至您的账户，给您带来不便深表歉意。", idempotency_key="k-bc-1")
     first = await conn.push(upd)
     second = await conn.push(upd)
@@ -100,7 +104,7 @@ async def test_markup_variant_is_a_config_change(sb, browser, tmp_path) -> None:
     truth = records_of(sb)
     sb.set_faults("blackcat", markup_variant="v2")
     rt = runtime_for(browser, tmp_path)
-    stale = BlackcatConnector(cfg(sb), runtime=rt, element_timeout_ms=800)
+    stale = BlackcatConnector(cfg(sb, element_timeout_ms=800), runtime=rt)
     with pytest.raises(PortalChangedError) as err:
         await pull_all(stale)
     assert err.value.selector == "list.container=div#card-list"
@@ -112,7 +116,7 @@ async def test_markup_variant_is_a_config_change(sb, browser, tmp_path) -> None:
     got, _, _ = await pull_all(fixed)
     assert_same_payloads(got, truth)
     sn = next(k for k, p in truth.items() if p.get("status") in ("审核通过", "处理中"))
-    upd = StatusUpdate(ticket_id="T2", source=Source.BLACKCAT, external_id=sn, status=Status.IN_PROGRESS,
+    upd = StatusUpdate(ticket_id="T2", source="blackcat", external_id=sn, status=Status.IN_PROGRESS,
                        reply="已收到，正在核实。", idempotency_key="k-bc-2")
     assert not (await fixed.push(upd)).already_applied
     assert (await fixed.push(upd)).already_applied

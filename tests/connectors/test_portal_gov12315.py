@@ -14,11 +14,12 @@ import stat
 
 import pytest
 
+from connectors.config import RetryConfig
 from connectors.gov12315 import Gov12315Connector
 from connectors.portal.codes import CodeRequest, SandboxCodeProvider
 from core.errors import PortalChangedError
-from core.schema import Source, Status, StatusUpdate
-from tests.connectors.portal_support import pull_all, runtime_for, same_text
+from core.schema import Status, StatusUpdate
+from tests.connectors.portal_support import portal_config, pull_all, runtime_for, same_text
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +34,13 @@ V2_SELECTORS = {
 KEYS = ("reg_no", "complainant", "phone", "id_number", "respondent", "region", "title", "content", "demands",
         "amount", "registered_at", "deadline", "status")
 
+#: retry bounds through a 30 % fault rate (5 attempts still fail one page load in ~400: flaky)
+FAULTY = RetryConfig(attempts=10, total_seconds=30, backoff_initial=0.05, backoff_max=1)
+
 
 def cfg(sb, **extra):  # noqa: ANN001, ANN003, ANN201
-    """The shipped config shape, pointed at this sandbox (credentials = the published demo ones)."""
-    return {"base_url": sb.urls["gov12315"], "credentials": {
-        "username": "env:HUB_TEST_NONE|demo_ent", "password": "env:HUB_TEST_NONE|Demo@12315"}, **extra}
+    """The shipped config section, pointed at this sandbox (credentials = the published demo ones)."""
+    return portal_config(sb, "gov12315", **extra)
 
 
 def records_of(sb) -> dict:  # noqa: ANN001
@@ -76,7 +79,7 @@ async def test_session_saved_owner_only_and_reused(sb, browser, tmp_path) -> Non
     rt = runtime_for(browser, tmp_path)
     codes = CountingCodes()
     # 10 attempts: at a 30 % fault rate, 5 attempts still fail one page load in ~400, which made this flaky
-    conn = Gov12315Connector(cfg(sb), runtime=rt, code_provider=codes, backoff_base_seconds=0.05, max_attempts=10)
+    conn = Gov12315Connector(cfg(sb, retry=FAULTY), runtime=rt, code_provider=codes)
     got, _, pages = await pull_all(conn)
     assert conn.logins == 1 and pages == 2
     assert_same_payloads(got, records_of(sb))
@@ -87,7 +90,7 @@ async def test_session_saved_owner_only_and_reused(sb, browser, tmp_path) -> Non
     sb.set_faults("gov12315", error_rate=0.3)
     open_ids = [r.external_id for r in got if r.payload["status"] in ("待处理", "处理中")][:3]
     for i, reg_no in enumerate(open_ids):
-        upd = StatusUpdate(ticket_id=f"T{i}", source=Source.GOV12315, external_id=reg_no, status=Status.RESOLVED,
+        upd = StatusUpdate(ticket_id=f"T{i}", source="gov12315", external_id=reg_no, status=Status.RESOLVED,
                            note="已电话联系投诉人，退还相关费用，投诉人认可。", settled=True,
                            idempotency_key=f"k-flaky-{i}")
         await conn.push(upd)
@@ -112,7 +115,7 @@ async def test_markup_variant_is_a_config_change(sb, browser, tmp_path) -> None:
     sb.set_faults("gov12315", markup_variant="v2")
     rt = runtime_for(browser, tmp_path)
     # the shipped selectors no longer match: the operator gets a screenshot and a trace
-    stale = Gov12315Connector(cfg(sb), runtime=rt, element_timeout_ms=800)
+    stale = Gov12315Connector(cfg(sb, element_timeout_ms=800), runtime=rt)
     with pytest.raises(PortalChangedError) as err:
         await pull_all(stale)
     assert err.value.selector == "list.table=table#complaint-table"
@@ -126,7 +129,7 @@ async def test_markup_variant_is_a_config_change(sb, browser, tmp_path) -> None:
     assert_same_payloads(got, truth)
 
     reg_no = next(k for k, p in truth.items() if p.get("status") in ("待处理", "处理中"))
-    upd = StatusUpdate(ticket_id="T2", source=Source.GOV12315, external_id=reg_no, status=Status.CLOSED,
+    upd = StatusUpdate(ticket_id="T2", source="gov12315", external_id=reg_no, status=Status.CLOSED,
                        note="多次协商，客户坚持原诉求，未能达成一致。", settled=False, method="网络协商",
                        idempotency_key="k-gov-2")
     first, second = await fixed.push(upd), await fixed.push(upd)

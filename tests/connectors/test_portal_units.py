@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connectors.config import PortalConfig, SourceConfig
 from connectors.portal.codes import (
     CodeRequest,
     EnvCodeProvider,
@@ -15,14 +16,15 @@ from connectors.portal.codes import (
     SandboxCodeProvider,
     make_code_provider,
 )
-from connectors.portal.options import build_options
+from connectors.portal.options import PortalOptions
 from connectors.portal.state import load_state, save_state, state_path
 from connectors.portal.watermark import PortalCursor, Row, RunPlan
 from core.errors import AuthError, ConfigError
 
 
 def plan(cursor=None, overlap=60, revisit=60 * 24):  # noqa: ANN001, ANN201
-    return RunPlan(PortalCursor.from_json(cursor), overlap=timedelta(minutes=overlap),
+    return RunPlan(PortalCursor.model_validate(cursor.to_json() if isinstance(cursor, PortalCursor) else cursor or {}),
+                   overlap=timedelta(minutes=overlap),
                    revisit=timedelta(minutes=revisit))
 
 
@@ -33,7 +35,7 @@ def test_first_run_takes_everything_and_dedupes_within_the_run() -> None:
     assert [r.id for r in rows if p.wants(r)] == ["A", "B"]
     p.done(rows[:2])
     cur = p.final_cursor()
-    assert cur["watermark"] == "2026-11-20 10:00:00" and set(cur["seen"]) == {"A", "B"} and cur["complete"]
+    assert cur.watermark == "2026-11-20 10:00:00" and set(cur.seen) == {"A", "B"} and cur.complete
 
 
 def test_next_run_skips_unchanged_takes_changed_same_second_and_late_rows() -> None:
@@ -58,7 +60,7 @@ def test_stopped_run_resumes_without_loss_or_repeat() -> None:
     assert all(p.wants(r) for r in page1)
     p.done(page1)
     mid = p.page_cursor()
-    assert mid["watermark"] is None and not mid["complete"]  # the watermark moves only at the end
+    assert mid.watermark is None and not mid.complete  # the watermark moves only at the end
     resumed = plan(mid)
     again = page1 + [Row("C", "2026-11-19 09:00:00", "s")]
     assert [r.id for r in again if resumed.wants(r)] == ["C"]
@@ -69,7 +71,7 @@ def test_malformed_times_never_move_the_watermark() -> None:
     assert p.wants(Row("X", "2026-13-45 25:61:00", "s")) and p.wants(Row("Y", "昨天下午", "s"))
     p.done([Row("X", "2026-13-45 25:61:00", "s"), Row("Y", "昨天下午", "s")])
     cur = p.final_cursor()
-    assert cur["watermark"] == "2026-11-20 10:00:00" and set(cur["seen"]) == {"X", "Y"}
+    assert cur.watermark == "2026-11-20 10:00:00" and set(cur.seen) == {"X", "Y"}
 
 
 def test_list_stops_below_the_revisit_window() -> None:
@@ -103,28 +105,35 @@ async def test_code_providers(tmp_path, monkeypatch) -> None:  # noqa: ANN001
         make_code_provider("carrier-pigeon")
 
 
+def _portal_section(**kw: object) -> SourceConfig:
+    return SourceConfig.model_validate({"source": "blackcat", "kind": "portal", "base_url": "http://127.0.0.1:1", **kw})
+
+
 def test_options_from_config_resolve_references(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("HUB_TEST_PORTAL_PW", "s3cret")
-    opts = build_options("blackcat", {"base_url": "http://127.0.0.1:1/", "credentials": {
-        "account": "env:HUB_TEST_PORTAL_ACCOUNT|merchant", "password": "env:HUB_TEST_PORTAL_PW"},
-        "options": {"parallel_pages": 2}, "selectors": {"list.card": "div.x"}},
-        default_selectors={"list.card": "div.y", "list.more": "button"}, default_paths={"detail": "/c/{id}"})
+    cfg = _portal_section(credentials={"username": "env:HUB_TEST_PORTAL_ACCOUNT|merchant",
+                                       "password": "env:HUB_TEST_PORTAL_PW"},
+                          portal={"parallel_pages": 2, "selectors": {"list.card": "div.x"}})
+    opts = PortalOptions.from_config(cfg, default_selectors={"list.card": "div.y", "list.more": "button"},
+                                     default_paths={"detail": "/c/{id}"})
     assert opts.username == "merchant" and opts.password.get_secret_value() == "s3cret"
-    assert opts.parallel_pages == 2 and opts.selector("list.card") == "div.x" and opts.selector("list.more") == "button"
+    assert opts.portal.parallel_pages == 2
+    assert opts.selector("list.card") == "div.x" and opts.selector("list.more") == "button"
     assert opts.url("detail", id="7") == "http://127.0.0.1:1/c/7"
     assert "s3cret" not in repr(opts)
     with pytest.raises(ConfigError, match="list.nothing"):
         opts.selector("list.nothing")
-    with pytest.raises(ConfigError):
-        build_options("blackcat", {"base_url": "http://x", "credentials": {"password": "literal"}},
-                      default_selectors={}, default_paths={})
+    with pytest.raises(ConfigError):  # a literal secret is refused
+        PortalOptions.from_config(_portal_section(credentials={"password": "literal"}), default_selectors={},
+                                  default_paths={})
+    with pytest.raises(ValueError, match="parallel_pags"):  # a misspelt key names itself
+        _portal_section(portal={"parallel_pags": 2})
 
 
 @pytest.mark.browser
 async def test_runtime_launches_its_own_browser_and_keeps_failure_evidence(tmp_path) -> None:  # noqa: ANN001
     """The path `hub pull` and the flows take: PortalRuntime starts (and stops) Chromium itself."""
     from connectors.portal import PortalRuntime
-    from connectors.portal.options import PortalOptions
     from connectors.portal.scrape import Scraper
     from core.errors import PortalChangedError
     from core.settings import get_settings
@@ -133,7 +142,8 @@ async def test_runtime_launches_its_own_browser_and_keeps_failure_evidence(tmp_p
         page = await rt.new_page("gov12315")
         assert await rt.new_page("gov12315") and len((await rt.context("gov12315")).context.pages) == 2
         await page.set_content("<h2>登记详情</h2><table class='detail-table'></table>")
-        opts = PortalOptions(source="gov12315", base_url="http://127.0.0.1:9", element_timeout_ms=200,
+        opts = PortalOptions(source="gov12315", base_url="http://127.0.0.1:9",
+                             portal=PortalConfig(element_timeout_ms=200),
                              selectors={"detail.table": "table.detail-table", "detail.row": "tr.gone"})
         assert await Scraper(rt, opts, page).require("detail.table")
         with pytest.raises(PortalChangedError) as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.registry import make_connector
 from connectors.sms import delivered, match_delivery_reports
-from core.schema import Source, Status, StatusUpdate
+from core.schema import Status, StatusUpdate
 from hub.judge.intents import detect_sms_intent
 from hub.store.ledger import MemoryPushLedger
 from tests.connectors.api_adapters import sandbox_config
@@ -19,7 +19,7 @@ async def test_survey_send_report_and_reply_roundtrip(sandbox_factory):
         _pages, cursor = await pull_all(conn)
         receipts = []
         for i in range(4):
-            up = StatusUpdate(ticket_id=f"T{i}", source=Source.SMS, external_id=f"x{i}", status=Status.RESOLVED,
+            up = StatusUpdate(ticket_id=f"T{i}", source="sms", external_id=f"x{i}", status=Status.RESOLVED,
                               customer_phone=f"1381111000{i}", idempotency_key=f"survey-{i}",
                               extra={"template_code": "SMS_SURVEY"})
             receipts.append(await conn.push(up))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from core.schema import Source
 from hub.backoffice.users import add_user
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
@@ -36,12 +35,12 @@ def console_app(tmp_path_factory: pytest.TempPathFactory, hub_env: Path) -> Iter
         add_user(conn, "lead.cards", PASSWORD, team="cards", role="lead")
     items = {
         "breach": make_ticket("CON-breach", team="cards", title="信用卡被盗刷两笔，要求冻结并退款",
-                              due_in=timedelta(hours=-3), source=Source.GOV12315),
+                              due_in=timedelta(hours=-3), source="gov12315"),
         "warning": make_ticket("CON-warning", team="cards", title="分期手续费计算有误", due_in=timedelta(minutes=40),
-                               source=Source.BLACKCAT),
+                               source="blackcat"),
         "ok": make_ticket("CON-ok", team="cards", title="年费未经同意扣收", due_in=timedelta(hours=20)),
         "xss": make_ticket("CON-xss", team="cards", title=f"{XSS}账单异常", content=f"内容 {XSS} <b>粗体</b>",
-                           due_in=timedelta(hours=30), source=Source.CALLCENTER),
+                           due_in=timedelta(hours=30), source="callcenter"),
         "act": make_ticket("CON-act", team="cards", title="积分兑换商品未到货", due_in=timedelta(hours=10)),
         "other": make_ticket("CON-other", team="payments", title="转账未到账", due_in=timedelta(hours=1)),
     }

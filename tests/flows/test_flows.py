@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from core.schema import Source, Status
+from connectors.registry import source_keys
+from core.schema import Status
 from hub.store.tables import outbox, raw_records, tickets
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -21,9 +22,8 @@ def _count(store, table, *where) -> int:  # noqa: ANN001
 async def test_sync_source_lands_routes_and_reruns_safely(flow_store, hub_sources):
     from flows.sync import sync_source
 
-    rows = await sync_source("app")
-    (row,) = rows
-    assert row["source"] == "app" and row["pulled"] > 0 and row["new"] == row["pulled"]
+    (row,) = await sync_source("app")
+    assert row.source == "app" and row.pulled > 0 and row.new == row.pulled and row.created > 0
     app_tickets = _count(flow_store, tickets, tickets.c.source == "app")
     assert app_tickets > 0
     # every complaint ticket is routed with a team, a handler and a dispatch waiting in the outbox
@@ -32,12 +32,13 @@ async def test_sync_source_lands_routes_and_reruns_safely(flow_store, hub_source
     assert _count(flow_store, outbox, outbox.c.kind == "dispatch") > 0
     # a rerun lands nothing new and creates no second ticket
     (again,) = await sync_source("app")
-    assert again["new"] == 0 and again.get("created", 0) == 0
+    assert again.new == 0 and again.created == 0
     assert _count(flow_store, tickets, tickets.c.source == "app") == app_tickets
 
 
 async def test_sync_all_isolates_a_failing_source(flow_store, hub_sources, monkeypatch):
-    from flows.sync import SourcesFailed, sync_all
+    from core.errors import SourcesFailed
+    from flows.sync import sync_all
 
     monkeypatch.setenv("HUB_CALLCENTER_APP_SECRET", "wrong-secret")  # auth failure: fail fast, no retry loop
     state = await sync_all(sources=["app", "sms", "callcenter"], return_state=True)
@@ -51,7 +52,8 @@ async def test_sync_all_isolates_a_failing_source(flow_store, hub_sources, monke
 
 
 async def test_a_source_failing_mid_pull_still_routes_what_it_landed(flow_store, hub_sources, hub_config):
-    from flows.sync import SourcesFailed, sync_source
+    from core.errors import SourcesFailed
+    from flows.sync import sync_source
 
     y = hub_config / "sources.yaml"
     y.write_text(y.read_text(encoding="utf-8")
@@ -84,13 +86,13 @@ async def test_hub_cycle_all_five_sources_then_push_back_once(flow_store, hub_so
 
     sb = hub_sources
     result = await hub_cycle()
-    by_source = {r["source"]: r for r in result["sources"]}
-    assert set(by_source) == {s.value for s in Source}
-    assert not [r for r in result["sources"] if r.get("failed")], result["sources"]
-    for s in Source:
-        if s is Source.SMS:
+    by_source = {r.source: r for r in result.sources}
+    assert set(by_source) == set(source_keys())
+    assert not [r for r in result.sources if r.failed], result.sources
+    for s in source_keys():
+        if s == "sms":
             continue  # SMS uplink may hold only survey replies/unsubscribes in a small backlog
-        assert by_source[s.value]["routed"] > 0, by_source[s.value]
+        assert by_source[s].routed > 0, by_source[s]
     # dispatches to the teams were sent by the cycle's push step
     assert _count(flow_store, outbox, outbox.c.kind == "dispatch", outbox.c.state == "sent") > 0
 
@@ -107,7 +109,7 @@ async def test_hub_cycle_all_five_sources_then_push_back_once(flow_store, hub_so
     # a second cycle duplicates nothing
     before = _count(flow_store, tickets)
     again = await hub_cycle()
-    assert sum(r.get("created", 0) for r in again["sources"]) == 0
+    assert sum(r.created for r in again.sources) == 0
     assert _count(flow_store, tickets) == before
     keys = Counter(w["idempotency_key"] for w in sb.writes("app") if w.get("idempotency_key"))
     assert keys and max(keys.values()) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,14 @@ from prefect import flow
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from flows.cycle import CycleResult
 from tests.fixtures.hub_config import clear_config_caches
 from tests.hardening.pii_scan import Scan, raw_numbers
 from tests.outbox.helpers import webhook_receiver
 
 
 @flow(name="pii-scan-cycle")
-async def _cycle_flow(now: datetime) -> dict[str, Any]:
+async def _cycle_flow(now: datetime) -> CycleResult:
     from flows.cycle import run_cycle
 
     logging.getLogger("hub").debug("cycle starts at %s", now)
@@ -133,7 +135,7 @@ async def test_full_cycle_leaks_no_raw_pii(env, prefect_harness, tmp_path: Path)
     for name, line in cap.lines:
         scan.add(f"log record ({name})", line)
     n_prefect = await _prefect_texts([s1.state_details.flow_run_id, s2.state_details.flow_run_id], scan)
-    scan.add("cycle results", [first, second])
+    scan.add("cycle results", [asdict(first), asdict(second)])
 
     report = build_report(store, "daily", end=sb.now().astimezone(), out_dir=tmp_path / "reports")
     for p in (report.markdown_path, report.html_path):

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from cli import app
-from core.schema import Customer, Matter, Source, Ticket, make_ticket_id, utcnow
+from core.schema import Customer, Matter, Ticket, make_ticket_id, utcnow
 from hub.store.tickets import upsert_tickets
 
 runner = CliRunner()
@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def test_db_upgrade_and_ticket_commands(use_store):
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    t = Ticket(ticket_id=make_ticket_id(Source.APP, "X1"), source=Source.APP, external_id="X1",
+    t = Ticket(ticket_id=make_ticket_id("app", "X1"), source="app", external_id="X1",
                received_at=utcnow(), customer=Customer(name="李四", phone="13900001111"),
                matter=Matter(title="扣费异常", content="我的电话13900001111被扣费"))
     with use_store.begin() as conn:

@@ -7,13 +7,13 @@ import logging
 
 from core.logs import get_logger
 from core.pii import get_vault, mask_id_number, mask_name, mask_phone, scrub_text
-from core.schema import Customer, Matter, Source, Ticket, make_ticket_id, utcnow
+from core.schema import Customer, Matter, Ticket, make_ticket_id, utcnow
 
 PHONE, IDN = "13812345678", "330102195001011234"
 
 
 def _ticket() -> Ticket:
-    return Ticket(ticket_id=make_ticket_id(Source.SMS, "1"), source=Source.SMS, external_id="1",
+    return Ticket(ticket_id=make_ticket_id("sms", "1"), source="sms", external_id="1",
                   received_at=utcnow(), customer=Customer(name="张三丰", phone=PHONE, id_number=IDN),
                   matter=Matter(content="内容"))
 

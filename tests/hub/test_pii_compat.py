@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.errors import ConfigError
 from core.pii import PiiVault, get_vault
-from core.schema import RawRecord, Source
+from core.schema import RawRecord
 from hub.store import landing
 from hub.store.tables import raw_records
 
@@ -35,11 +35,11 @@ def test_tampered_or_foreign_token_is_a_config_error():
 
 
 def test_raw_record_landed_with_fernet_is_still_normalisable(store):
-    landing.land(store, Source.APP, [RawRecord(source=Source.APP, external_id="X1",
+    landing.land(store, "app", [RawRecord(source="app", external_id="X1",
                                                payload={"id": "X1", "mobile": "13812345678"})], None)
     with store.begin() as conn:  # rewrite the stored token the way the Fernet-era vault wrote it
         conn.execute(raw_records.update().values(
             payload_enc=get_vault()._fernet.encrypt(b'{"id":"X1","mobile":"13812345678"}')))
         assert conn.execute(select(raw_records.c.payload_enc)).scalar()[:1] != b"\x02"
         (_rid, rec), = landing.pending_raw(conn)
-    assert rec.payload == {"id": "X1", "mobile": "13812345678"} and rec.source is Source.APP
+    assert rec.payload == {"id": "X1", "mobile": "13812345678"} and rec.source == "app"

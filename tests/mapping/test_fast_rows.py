@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from core.pii import get_vault
-from core.schema import RawRecord, Source
+from core.schema import RawRecord
 from core.settings import PROJECT_ROOT
 from hub.mapping import load_mappings
 from hub.mapping.rows import fresh_row
@@ -59,7 +59,7 @@ def test_fast_rows_equal_the_pydantic_path_on_every_sandbox_record():
 def _doc(**changes):  # noqa: ANN003, ANN202
     doc = {"customer": {"name": "张三", "phone": "13812345678", "elderly": False},
            "matter": {"title": "t", "content": "c", "amount": Decimal("12.50")},
-           "handling": {"source_status": "open"}, "received_at": NOW, "ticket_id": "TX", "source": Source.APP,
+           "handling": {"source_status": "open"}, "received_at": NOW, "ticket_id": "TX", "source": "app",
            "external_id": "E1", "mapping_version": "app@1", "raw_hash": "h"}
     for path, value in changes.items():
         head, _, tail = path.partition("__")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.pii import get_vault
-from core.schema import MessageKind, Source, make_ticket_id
+from core.schema import MessageKind, make_ticket_id
 from core.settings import PROJECT_ROOT
 from hub.mapping import MappingFileError, load_mapping_file, load_mappings
 from tests.mapping.helpers import EXT_KEY, raw, samples
@@ -142,4 +142,4 @@ def test_version_changes_with_content(tmp_path):  # noqa: ANN001
     assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "sms@1"
     with pytest.raises(MappingFileError, match="no mapping for"):
         load_mappings(tmp_path, require_all=True)
-    assert set(load_mappings(tmp_path).mappings) == {Source.SMS}
+    assert set(load_mappings(tmp_path).mappings) == {"sms"}

@@ -22,7 +22,7 @@ from tests.mapping.helpers import EXT_KEY, raw, samples
 def _land(store, records: list[RawRecord]) -> None:  # noqa: ANN001
     by: dict[str, list[RawRecord]] = {}
     for r in records:
-        by.setdefault(r.source.value, []).append(r)
+        by.setdefault(r.source, []).append(r)
     for src, rs in by.items():
         landing.land(store, src, rs, None)
 

@@ -33,7 +33,7 @@ from hub.store.tickets import save_ticket, upsert_tickets
 PHONE = "13812345678"
 
 
-def make_ticket(ext: str, *, source: Source = Source.APP, team: str | None = "cards", handler: str | None = "li.na",
+def make_ticket(ext: str, *, source: Source = "app", team: str | None = "cards", handler: str | None = "li.na",
                 status: Status = Status.ASSIGNED, received: datetime, urgent: bool = False,
                 first_hours: float = 4, resolution_hours: float = 48, phone: str | None = PHONE) -> Ticket:
     """A routed ticket with first-response and resolution clocks (warnings at 50 % and 75 %)."""

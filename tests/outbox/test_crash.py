@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core.schema import Source, Status, utcnow
+from core.schema import Status, utcnow
 from hub.handling import actions as handling
 from hub.outbox.worker import drain_outbox
 from hub.store.tables import outbox, push_ledger
@@ -84,7 +84,7 @@ def _states(store, ticket_id: str) -> dict[str, str]:  # noqa: ANN001
 async def test_sms_killed_between_send_and_mark(sb, sqlite_store, tmp_path, mode) -> None:  # noqa: ANN001
     store = sqlite_store
     ext, phone = pick(sb, "sms", TAKEN)
-    t = new_ticket(store, Source.SMS, ext, phone)
+    t = new_ticket(store, "sms", ext, phone)
     with store.begin() as conn:
         handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="handler:li.na",
                                note="原因：短信通道故障；已修复；建议重新办理")
@@ -111,7 +111,7 @@ async def test_sms_killed_between_send_and_mark(sb, sqlite_store, tmp_path, mode
 async def test_status_update_killed_between_push_and_mark(sb, sqlite_store, tmp_path) -> None:  # noqa: ANN001
     store = sqlite_store
     ext, phone = pick(sb, "app", TAKEN)
-    t = new_ticket(store, Source.APP, ext, phone)
+    t = new_ticket(store, "app", ext, phone)
     with store.begin() as conn:
         handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="handler:li.na", note="已处理", reply="已退款")
     assert run_child(store, sb, tmp_path, "after_send", "status_update") == -signal.SIGKILL

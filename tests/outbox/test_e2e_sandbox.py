@@ -86,7 +86,7 @@ async def test_ticket_life_end_to_end(sb, use_store, monkeypatch) -> None:  # no
     with webhook_receiver(SECRET) as hook:
         monkeypatch.setenv("HUB_TEAM_CARDS_WEBHOOK", hook.url)
         monkeypatch.setenv("HUB_TEAM_CARDS_WEBHOOK_SECRET", SECRET)
-        t = new_ticket(store, Source.APP, ext, phone)
+        t = new_ticket(store, "app", ext, phone)
         assert (await drain_outbox(store, "w", connector_factory=make)).by_kind == {"dispatch": 1}
         fr = t.clock(ClockKind.FIRST_RESPONSE)
         # warned → breached → escalated (the chase runs at the moments they come due)
@@ -117,7 +117,7 @@ async def test_ticket_life_end_to_end(sb, use_store, monkeypatch) -> None:  # no
         assert [w["data"]["template_code"] for w in surveys] == ["SMS_SURVEY"]
         mo = sb.inject("sms", fields={"mobile": phone, "content": "2"}, kind="survey_reply")
         payload = next(p for p in sb.records("sms") if p["mo_id"] == mo)
-        land(store, "sms", [RawRecord(source=Source.SMS, external_id=mo, payload=payload)], {"mo": mo})
+        land(store, "sms", [RawRecord(source="sms", external_id=mo, payload=payload)], {"mo": mo})
         with store.begin() as conn:
             conn.execute(update(raw_records).where(raw_records.c.external_id == mo).values(state="survey_reply"))
         assert process_replies(store).reopened == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.schema import ClockKind, ClockState, Source, Status, utcnow
+from core.schema import ClockKind, ClockState, Status, utcnow
 from hub.handling import actions as handling
 from hub.store.tables import outbox, surveys
 from hub.store.tickets import get_events, get_ticket
@@ -55,7 +55,7 @@ def test_failed_transaction_leaves_nothing(store) -> None:  # noqa: ANN001
 
 
 def test_sms_source_gets_sms_not_status_update(store) -> None:  # noqa: ANN001
-    t = put_ticket(store, make_ticket("MO1", source=Source.SMS, received=utcnow()))
+    t = put_ticket(store, make_ticket("MO1", source="sms", received=utcnow()))
     with store.begin() as conn:
         handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="x", note="原因：系统故障；已修复；建议重新登录")
     rows = _rows(store, t.ticket_id)

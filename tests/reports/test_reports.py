@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.schema import SHANGHAI, ClockState, Source, Status, Urgency
+from core.schema import SHANGHAI, ClockState, Status, Urgency
 from hub.reports import build_report, period_window
 from hub.store.tables import incidents, surveys
 from tests.api.seed import PHONE, make_ticket, seed
@@ -23,21 +23,21 @@ def _seed(store) -> dict[str, str]:  # noqa: ANN001
     met = dict(first_state=ClockState.MET, stopped_at=DAY - timedelta(hours=2), status=Status.RESOLVED)
     cur = [
         # three card thefts today (none yesterday): a rising topic
-        make_ticket("R-1", team="security", title="信用卡被盗刷", source=Source.GOV12315, now=DAY,
+        make_ticket("R-1", team="security", title="信用卡被盗刷", source="gov12315", now=DAY,
                     received_at=DAY - timedelta(hours=3), category="info_security", urgency=Urgency.URGENT, **met),
-        make_ticket("R-2", team="security", title="账户被盗刷五千元", source=Source.APP, now=DAY,
+        make_ticket("R-2", team="security", title="账户被盗刷五千元", source="app", now=DAY,
                     received_at=DAY - timedelta(hours=3), category="info_security", **met),
-        make_ticket("R-3", team="security", title="又被盗刷了", source=Source.APP, now=DAY, repeat_count=1,
+        make_ticket("R-3", team="security", title="又被盗刷了", source="app", now=DAY, repeat_count=1,
                     received_at=DAY - timedelta(hours=2), category="info_security",
                     first_state=ClockState.BREACHED, due_in=timedelta(hours=-1)),
-        make_ticket("R-4", team="cards", title="年费乱收费", source=Source.BLACKCAT, now=DAY,
+        make_ticket("R-4", team="cards", title="年费乱收费", source="blackcat", now=DAY,
                     received_at=DAY - timedelta(hours=5), **met),
-        make_ticket("R-5", team="cards", title="<script>x</script>年费", source=Source.CALLCENTER, now=DAY,
+        make_ticket("R-5", team="cards", title="<script>x</script>年费", source="callcenter", now=DAY,
                     received_at=DAY - timedelta(hours=4), due_in=timedelta(hours=-2), repeat_count=2),
-        make_ticket("R-6", team="service", title="客服态度差", source=Source.SMS, now=DAY, category="service",
+        make_ticket("R-6", team="service", title="客服态度差", source="sms", now=DAY, category="service",
                     received_at=DAY - timedelta(hours=1), due_in=timedelta(days=3)),
     ]
-    prev = [make_ticket(f"R-P{i}", team="cards", title="年费乱收费", source=Source.APP, now=PREV,
+    prev = [make_ticket(f"R-P{i}", team="cards", title="年费乱收费", source="app", now=PREV,
                         received_at=PREV, due_in=timedelta(days=30)) for i in range(2)]
     ids = seed(store, cur + prev)
     with store.begin() as conn:

@@ -25,26 +25,26 @@ from hub.store.tables import raw_records, sync_state, ticket_events, tickets
 from hub.store.tickets import get_events, get_ticket, save_ticket, upsert_tickets
 
 
-def _raw(i: int, source: Source = Source.APP) -> RawRecord:
+def _raw(i: int, source: Source = "app") -> RawRecord:
     return RawRecord(source=source, external_id=f"FB{i:06d}",
                      payload={"id": f"FB{i:06d}", "content": f"第{i}条投诉", "mobile": "13812345678"})
 
 
 def _ticket(ext: str = "FB000001", content: str = "转账失败", raw_hash: str = "h1") -> Ticket:
-    return Ticket(ticket_id=make_ticket_id(Source.APP, ext), source=Source.APP, external_id=ext,
+    return Ticket(ticket_id=make_ticket_id("app", ext), source="app", external_id=ext,
                   received_at=utcnow(), customer=Customer(name="张三", phone="13812345678",
                                                           id_number="330102195001011234"),
                   matter=Matter(title="转账", content=content), raw_hash=raw_hash)
 
 
 def test_land_commits_records_and_cursor_together(store):
-    res = landing.land(store, Source.APP, [_raw(i) for i in range(1200)], {"cursor": "c1"})
+    res = landing.land(store, "app", [_raw(i) for i in range(1200)], {"cursor": "c1"})
     assert (res.seen, res.new) == (1200, 1200)
     with store.begin() as conn:
-        assert landing.get_cursor(conn, Source.APP) == {"cursor": "c1"}
+        assert landing.get_cursor(conn, "app") == {"cursor": "c1"}
         assert conn.execute(select(func.count()).select_from(raw_records)).scalar() == 1200
     # landing the same page again is a no-op for records, and moves the cursor
-    res = landing.land(store, Source.APP, [_raw(i) for i in range(1200)], {"cursor": "c2"})
+    res = landing.land(store, "app", [_raw(i) for i in range(1200)], {"cursor": "c2"})
     assert res.new == 0
 
 
@@ -55,14 +55,14 @@ def test_land_failure_midway_leaves_neither_records_nor_cursor(store):
         raise RuntimeError("connector died mid-page")
 
     with pytest.raises(RuntimeError):
-        landing.land(store, Source.APP, records_then_crash(), {"cursor": "after-crash"})
+        landing.land(store, "app", records_then_crash(), {"cursor": "after-crash"})
     with store.begin() as conn:
         assert conn.execute(select(func.count()).select_from(raw_records)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(sync_state)).scalar() == 0
 
 
 def test_raw_payload_is_encrypted_at_rest(store):
-    landing.land(store, Source.APP, [_raw(1)], None)
+    landing.land(store, "app", [_raw(1)], None)
     with store.begin() as conn:
         blob = conn.execute(select(raw_records.c.payload_enc)).scalar()
         assert b"13812345678" not in blob

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from core.errors import ActionError, NotFound
 from core.schema import Source, Status, Urgency, utcnow
 from hub.backoffice.auth import Principal, principal_for_token
 from hub.backoffice.commands import (
     AcceptBody,
-    ActionError,
     ActionName,
     ApproveBody,
     ExtensionBody,
@@ -29,7 +29,6 @@ from hub.backoffice.commands import (
     run_action,
 )
 from hub.backoffice.queries import (
-    NotFound,
     QueueFilters,
     audit_reveal,
     deadline_state,
@@ -104,7 +103,7 @@ def queue(request: Request, p: Caller,
           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> QueueOut:
     """The caller's team queue, nearest deadline first; PII masked."""
     f = QueueFilters(status=status.value if status else None, urgency=urgency.value if urgency else None,
-                     source=source.value if source else None, due_soon=due_soon, overdue=overdue,
+                     source=source, due_soon=due_soon, overdue=overdue,
                      include_closed=include_closed, limit=limit)
     with get_store_of(request).begin() as conn:
         items = team_queue(conn, p.team, f)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
+from core.errors import LoginRequired
 from core.schema import to_local, utcnow
 from hub import labels
 from hub.backoffice.auth import Principal
@@ -20,10 +21,6 @@ from hub.teams import handler_name, team_name
 from web.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
 
 HERE = Path(__file__).parent
-
-
-class LoginRequired(Exception):
-    """Raised by pages that need a signed-in user; answered with a redirect to the sign-in page."""
 
 
 def _env() -> Environment:

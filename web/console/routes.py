@@ -7,6 +7,7 @@ carries the session's CSRF token; pages send the strict CSP of `web.api.security
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,12 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from core.errors import ActionError, LoginRequired, NotFound
 from core.logs import get_logger
-from core.schema import Source, Status, Urgency, utcnow
+from core.schema import Status, Urgency, utcnow
 from hub.backoffice.auth import Principal
 from hub.backoffice.commands import (
     AcceptBody,
-    ActionError,
     ActionName,
     ApproveBody,
     ExtensionBody,
@@ -31,7 +32,6 @@ from hub.backoffice.commands import (
     run_action,
 )
 from hub.backoffice.queries import (
-    NotFound,
     QueueFilters,
     audit_reveal,
     deadline_state,
@@ -43,10 +43,10 @@ from hub.backoffice.queries import (
     timeline,
 )
 from hub.backoffice.users import authenticate
+from hub.labels import source_labels
 from hub.teams import get_teams
 from web.console.pages import (
     HERE,
-    LoginRequired,
     LoginThrottle,
     anonymous_session,
     render,
@@ -133,9 +133,9 @@ async def logout(request: Request) -> Response:
 # --- queue and detail -------------------------------------------------------------------------
 
 
-def _choice(value: str | None, enum: Any) -> str | None:
-    """A filter value only when it is one of the enum's values (anything else: no filter)."""
-    return value if value in {e.value for e in enum} else None
+def _choice(value: str | None, allowed: Iterable[str]) -> str | None:
+    """A filter value only when it is one of the allowed values (anything else: no filter)."""
+    return value if value in set(allowed) else None
 
 
 @router.get("/")
@@ -143,7 +143,7 @@ def queue_page(request: Request, status: str | None = None, urgency: str | None 
                source: str | None = None, due: str | None = None, msg: str | None = None) -> Response:
     s, p = require_user(request)
     f = QueueFilters(status=_choice(status, Status), urgency=_choice(urgency, Urgency),
-                     source=_choice(source, Source), due_soon=due == "soon", overdue=due == "overdue",
+                     source=_choice(source, source_labels()), due_soon=due == "soon", overdue=due == "overdue",
                      limit=300)
     with _app_store(request).begin() as conn:
         items = team_queue(conn, p.team, f)

@@ -1,0 +1,180 @@
+"""The sync recipe: pull a source, normalise what is left, enrich and route — one function, one typed result.
+
+`sync_once` is what the sync, backfill and cycle flows, `hub sync`, and the
+benchmarks run for a source: pull from the committed cursor (each page landed and
+normalised with its cursor, `hub.pipeline.pull`), normalise whatever an earlier
+run left landed, then enrich and route the tickets this run made or changed and
+those an earlier run normalised but never routed. A source that fails is reported
+in its `SourceResult` (the pages it landed before failing are still routed); the
+other sources carry on. `replay_once` re-maps quarantined records after a mapping
+fix and routes the tickets it makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.base import CursorModel
+from connectors.portal.runtime import PortalRuntime
+from connectors.registry import backfill_cursor, check_source, is_portal, source_keys
+from core.errors import SourcesFailed
+from core.logs import get_logger
+from hub.pipeline.enrich import EnrichStats, enrich_and_route, stranded_ids
+from hub.pipeline.normalise import NormaliseStats, normalise_pending, replay_quarantine
+from hub.pipeline.pull import COMMITTED, PullFailed, PullReport, pull_source
+from hub.store import Store
+from hub.store.ledger import StorePushLedger
+
+log = get_logger(__name__)
+
+#: what a sync shows per source (CLI table, flow artifact), in order
+COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "failed", "error",
+           "screenshot", "trace")
+
+
+@dataclass
+class SourceResult:
+    """What one sync (or backfill) of one source did."""
+
+    source: str
+    pulled: int = 0
+    new: int = 0
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    ignored: int = 0
+    routed: int = 0
+    #: push-backs sent for this source in the same cycle (filled by the cycle)
+    pushed: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    screenshot: str | None = None
+    trace: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the pull stopped on an error."""
+        return self.error is not None
+
+    def row(self) -> dict[str, str | int]:
+        """The result as one table row (`COLUMNS`; 0 / "" where nothing applies)."""
+        doc = {"source": self.source, "pulled": self.pulled, "new": self.new, "created": self.created,
+               "updated": self.updated, "quarantined": self.quarantined, "routed": self.routed,
+               "pushed": self.pushed, "failed": int(self.failed), "error": self.error or "",
+               "screenshot": self.screenshot or "", "trace": self.trace or ""}
+        return {c: doc[c] for c in COLUMNS}
+
+
+@dataclass
+class ReplayResult:
+    """What a quarantine replay did: the normalise counts and how many new tickets were routed."""
+
+    normalised: NormaliseStats
+    routed: int = 0
+
+    def summary(self) -> dict[str, int]:
+        """The counts, for logs and the CLI."""
+        n = self.normalised
+        return {"seen": n.seen, "created": n.created, "updated": n.updated, "unchanged": n.unchanged,
+                "quarantined": n.quarantined, "ignored": n.ignored, "routed": self.routed}
+
+
+def _route(store: Store, source: str, done: NormaliseStats, now: datetime | None) -> tuple[NormaliseStats, EnrichStats]:
+    """Normalise what earlier runs left landed, then route this run's tickets and any stranded ones."""
+    leftovers = normalise_pending(store, source=source)
+    ids = list(dict.fromkeys([*done.changed_ids, *leftovers.changed_ids, *stranded_ids(store, source)]))
+    return leftovers, enrich_and_route(store, ids, now=now) if ids else EnrichStats()
+
+
+async def sync_once(store: Store, source: str, *, portal_runtime: PortalRuntime | None = None,
+                    now: datetime | None = None, cursor: CursorModel | dict[str, Any] | None = COMMITTED,
+                    move_cursor: bool = True) -> SourceResult:
+    """Pull → normalise → enrich/route one source; a failing pull is reported in the result, not raised.
+
+    `cursor` / `move_cursor=False`: a backfill (see `backfill_once`). `now`: the hub's
+    "as of" time for clocks (default the real clock).
+    """
+    check_source(source)
+    result = SourceResult(source=source)
+    try:
+        report = await pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
+                                   portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
+                                   normalise=True)
+    except PullFailed as exc:  # its pages before the failure were landed and normalised: route them
+        report = exc.report
+        _failed(result, exc.cause)
+    except Exception as exc:  # noqa: BLE001 - any fault of one source is reported; the others carry on
+        report = PullReport(source=source)
+        _failed(result, exc)
+    result.pulled, result.new, result.pages = report.records, report.new, report.pages
+    leftovers, routed = _route(store, source, report.normalised, now)
+    for part in (report.normalised, leftovers):
+        result.created += part.created
+        result.updated += part.updated
+        result.quarantined += part.quarantined
+        result.ignored += part.ignored
+    result.routed = routed.routed
+    return result
+
+
+def _failed(result: SourceResult, exc: BaseException) -> None:
+    result.error, result.error_kind = f"{type(exc).__name__}: {exc}", type(exc).__name__
+    result.screenshot = str(getattr(exc, "screenshot", None) or "") or None
+    result.trace = str(getattr(exc, "trace", None) or "") or None
+
+
+async def backfill_once(store: Store, source: str, since: datetime, *, now: datetime | None = None,
+                        portal_runtime: PortalRuntime | None = None) -> SourceResult:
+    """Re-pull `source` from `since` without moving its committed cursor (landing skips what is stored)."""
+    check_source(source)
+    return await sync_once(store, source, cursor=backfill_cursor(source, since), move_cursor=False, now=now,
+                           portal_runtime=portal_runtime)
+
+
+@asynccontextmanager
+async def browser_for(sources: Sequence[str]) -> AsyncIterator[PortalRuntime | None]:
+    """One browser for the run when a portal source is in it (None otherwise)."""
+    if not any(is_portal(s) for s in sources):
+        yield None
+        return
+    async with PortalRuntime() as rt:
+        yield rt
+
+
+async def sync_sources(store: Store, sources: Sequence[str] | None = None, *,
+                       now: datetime | None = None) -> list[SourceResult]:
+    """Every (or the given) source concurrently, one browser shared by the portals; never raises per source."""
+    chosen = [check_source(s) for s in (sources or source_keys())]
+    async with browser_for(chosen) as rt:
+        results = await asyncio.gather(*(sync_once(store, s, portal_runtime=rt if is_portal(s) else None, now=now)
+                                         for s in chosen))
+    log.info("synced %s", ", ".join(f"{r.source}={r.new} new" for r in results))
+    return list(results)
+
+
+def raise_for_failures(results: Sequence[SourceResult]) -> None:
+    """SourcesFailed naming every failed source and why (after all of them ran)."""
+    failed = [r for r in results if r.failed]
+    if failed:
+        detail = "; ".join(f"{r.source}: {r.error}" for r in failed)
+        raise SourcesFailed(f"{len(failed)} source(s) failed: {detail}", failed=[r.source for r in failed])
+
+
+def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] | None = None,
+                now: datetime | None = None) -> ReplayResult:
+    """Re-map open quarantined records (all, one source's, or the given ids) and route the new tickets."""
+    if source is not None:
+        check_source(source)
+    stats = replay_quarantine(store, ids=list(ids) if ids else None, source=source)
+    routed = enrich_and_route(store, stats.changed_ids, now=now) if stats.changed_ids else EnrichStats()
+    return ReplayResult(normalised=stats, routed=routed.routed)
+
+
+__all__ = ["COLUMNS", "ReplayResult", "SourceResult", "backfill_once", "browser_for",
+           "raise_for_failures", "replay_once", "sync_once", "sync_sources"]
