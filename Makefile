@@ -13,6 +13,9 @@ demo: setup
 	@$(PY) -m cli.demo
 
 test: setup
+	@$(VENV)/bin/lint-imports --no-cache
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/interrogate core connectors hub web flows cli
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -177,9 +177,9 @@ def row_drain(size: dict[str, int]) -> dict[str, Any]:
 def _portal_rows(size: dict[str, int]) -> list[dict[str, Any]]:
     import multiprocessing as mp
 
-    from bench.portal import measure, serve
+    from bench.portal import measure, portal_sources, serve
 
-    sources = ["gov12315", "blackcat"]
+    sources = portal_sources()
     home = _tmp_home()
     urls_q: mp.Queue = mp.Queue()
     stop = mp.Event()

@@ -2,10 +2,10 @@
 
     .venv/bin/python -m bench.cycle [--quick]
 
-The hub pass is what `flows.cycle.run_cycle` does per source, without Prefect's
-orchestration (its ~4 s per run against a server would hide the hub's own cost):
-pull from the committed cursor and land (`cli.pull.pull_source`, one shared
-Chromium for the two portals), normalise, enrich + route, drain the outbox.
+The hub pass is what `flows.cycle.run_cycle` does, without Prefect's orchestration
+(its ~4 s per run against a server would hide the hub's own cost): the sync recipe
+`hub.pipeline.sync.sync_once` for every source concurrently (one shared Chromium for
+the portals), then the outbox drained.
 - empty cycle: every source already synced, nothing new; baseline: the same five
   connectors' pulls from the same cursors with no store at all.
 - end to end: a complaint injected into the sandbox (round-robin over the five
@@ -29,40 +29,39 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
 
-SOURCES = ["gov12315", "blackcat", "app", "sms", "callcenter"]
 
 
-async def hub_pass(store: Any, cfg: Any, rt: Any, sources: list[str] = SOURCES) -> dict[str, Any]:
-    """One hub pass over `sources`: pull+land concurrently, then normalise, route and drain."""
-    from cli.pull import pull_source
-    from connectors.registry import make_connector
+def all_sources() -> list[str]:
+    """Every configured source (the registry's list)."""
+    from connectors.registry import source_keys
+
+    return source_keys()
+
+
+async def hub_pass(store: Any, cfg: Any, rt: Any, sources: list[str] | None = None) -> dict[str, Any]:
+    """One hub pass over `sources`: the sync recipe for each, concurrently, then the outbox drained."""
+    from connectors.registry import is_portal
     from hub.outbox.worker import drain_outbox
-    from hub.pipeline.enrich import enrich_and_route
-    from hub.pipeline.normalise import normalise_pending
-    from hub.store.ledger import StorePushLedger
+    from hub.pipeline.sync import sync_once
 
-    async def one(src: str) -> int:
-        conn = make_connector(src, config=cfg, ledger=StorePushLedger(store), portal_runtime=rt)
-        try:
-            return (await pull_source(store, src, connector=conn)).new
-        finally:
-            await conn.aclose()
-
-    new = sum(await asyncio.gather(*(one(s) for s in sources)))
-    norm = normalise_pending(store)
-    if norm.changed_ids:
-        enrich_and_route(store, norm.changed_ids)
+    chosen = sources or all_sources()
+    results = await asyncio.gather(*(sync_once(store, s, portal_runtime=rt if is_portal(s) else None)
+                                     for s in chosen))
+    failed = [r for r in results if r.failed]
+    assert not failed, failed
     sent = 0
     while (d := await drain_outbox(store, "bench", limit=500)).claimed:
         sent += d.sent
-    return {"new": new, "tickets": len(norm.changed_ids), "sent": sent}
+    return {"new": sum(r.new for r in results), "tickets": sum(r.created + r.updated for r in results),
+            "sent": sent}
 
 
-async def connectors_only(store: Any, cfg: Any, rt: Any, sources: list[str] = SOURCES) -> int:
+async def connectors_only(store: Any, cfg: Any, rt: Any, sources: list[str] | None = None) -> int:
     """Baseline: the connectors' pulls from the committed cursors, nothing stored."""
     from connectors.registry import make_connector
     from hub.store.landing import get_cursor
 
+    sources = sources or all_sources()
     with store.begin() as c:
         cursors = {s: get_cursor(c, s) for s in sources}
 
@@ -93,9 +92,14 @@ class _Env:
     async def __aenter__(self) -> _Env:
         from connectors.config import load_sources
         from connectors.portal.runtime import PortalRuntime
+        from core.configfile import reload_config
         from hub.store.db import Store
 
         urls = self.sb.start(port=0)
+        urls_file = Path(self.tmp.name) / "sandbox-urls.json"
+        urls_file.write_text(json.dumps(urls))
+        os.environ["HUB_SOURCE_URLS"] = str(urls_file)  # the sync recipe reads config/sources.yaml, as in production
+        reload_config()
         self.cfg = load_sources(overrides=urls)
         self.store = Store(f"sqlite:///{self.tmp.name}/hub.db")
         self.store.upgrade()
@@ -107,6 +111,7 @@ class _Env:
         await self.rt_cm.__aexit__(None, None, None)
         self.store.dispose()
         self.sb.stop()
+        os.environ.pop("HUB_SOURCE_URLS", None)
         self.tmp.cleanup()
 
 
@@ -141,8 +146,9 @@ async def e2e_latency(quick: bool = False) -> dict[str, Any]:
         await hub_pass(env.store, env.cfg, env.rt)
         empty = time.perf_counter() - t
         lat: list[float] = []
+        sources = all_sources()
         for i in range(n):
-            src = SOURCES[i % len(SOURCES)]
+            src = sources[i % len(sources)]
             env.sb.advance(minutes=1)
             t0 = time.perf_counter()
             tid = make_ticket_id(src, env.sb.inject(src))

@@ -22,20 +22,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.blackcat import BlackcatConnector  # noqa: E402
-from connectors.gov12315 import Gov12315Connector  # noqa: E402
+from connectors.config import SourceConfig, load_sources  # noqa: E402
 from connectors.portal import PortalRuntime  # noqa: E402
+from connectors.registry import is_portal, make_connector, source_keys  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 
-CREDS = {"gov12315": {"username": "env:HUB_GOV12315_USERNAME|demo_ent", "password": "env:HUB_GOV12315_PASSWORD|Demo@12315"},
-         "blackcat": {"account": "env:HUB_BLACKCAT_ACCOUNT|demo_merchant",
-                      "password": "env:HUB_BLACKCAT_PASSWORD|Demo@heimao"}}
-CLASSES = {"gov12315": Gov12315Connector, "blackcat": BlackcatConnector}
+
+def portal_sources() -> list[str]:
+    """The configured sources whose connector drives a browser."""
+    return [s for s in source_keys() if is_portal(s)]
+
+
+def with_parallel(cfg: SourceConfig, n: int) -> SourceConfig:
+    """The source's section with `n` detail pages opened at once."""
+    assert cfg.portal is not None
+    return cfg.model_copy(update={"portal": cfg.portal.model_copy(update={"parallel_pages": n})})
 
 
 def serve(records: int, sources: list[str], urls_q: mp.Queue, stop: mp.Event) -> None:
     """Child process: a sandbox holding `records` complaints per portal, until `stop` is set."""
-    from sandbox import Sandbox  # noqa: PLC0415
+    from sandbox import Sandbox  # the child process only: the parent never starts a sandbox
 
     with Sandbox(seed=7, backlog=0, malformed_rate=0.0) as sb:
         for source in sources:
@@ -50,11 +56,11 @@ async def measure(urls: dict[str, str], sources: list[str], parallels: list[int]
                   tracing: bool = True) -> list[dict]:
     results = []
     settings = get_settings().model_copy(update={"home": home})
+    config = load_sources(overrides=urls)
     async with PortalRuntime(settings, tracing=tracing) as rt:
         for source in sources:
             for n in parallels:
-                conn = CLASSES[source]({"base_url": urls[source], "credentials": CREDS[source]},
-                                       runtime=rt, parallel_pages=n)
+                conn = make_connector(source, config=with_parallel(config[source], n), portal_runtime=rt)
                 assert (await conn.check()).ok  # log in outside the timing
                 t0 = time.perf_counter()
                 count = pages = 0
@@ -74,7 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=200, help="complaints per portal")
     ap.add_argument("--parallel", type=int, nargs="+", default=[1, 4])
-    ap.add_argument("--sources", nargs="+", default=["gov12315", "blackcat"])
+    ap.add_argument("--sources", nargs="+", default=portal_sources())
     ap.add_argument("--no-tracing", action="store_true", help="measure without the Playwright trace")
     args = ap.parse_args()
     urls_q: mp.Queue = mp.Queue()

@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cli.pull import pull_source  # noqa: E402
 from connectors.config import load_sources  # noqa: E402
-from connectors.registry import PORTALS, make_connector  # noqa: E402
-from core.schema import Source  # noqa: E402
+from connectors.portal.runtime import PortalRuntime  # noqa: E402
+from connectors.registry import is_portal, make_connector  # noqa: E402
 from hub.store import Store  # noqa: E402
 
 
-async def connector_only(source: Source, cfg, runtime=None) -> tuple[int, int, float]:
+async def connector_only(source: str, cfg, runtime=None) -> tuple[int, int, float]:
     conn = make_connector(source, config=cfg, portal_runtime=runtime)
     pages = records = 0
     t0 = time.perf_counter()
@@ -51,21 +51,19 @@ async def run(args: argparse.Namespace) -> list[dict]:
     try:
         cfg_all = load_sources(overrides=urls)
         for name in args.sources.split(","):
-            source = Source(name)
-            variants = args.parallel if source in PORTALS else [None]
+            source = name
+            variants = args.parallel if is_portal(source) else [None]
             for par in variants:
                 cfg = cfg_all[source]
-                if par is not None:
-                    cfg = cfg.model_copy(update={"options": {**cfg.options, "parallel_pages": par}})
-                if args.page_size and source not in PORTALS:
+                if par is not None and cfg.portal is not None:
+                    cfg = cfg.model_copy(update={"portal": cfg.portal.model_copy(update={"parallel_pages": par})})
+                if args.page_size and not is_portal(source):
                     cfg = cfg.model_copy(update={"page_size": args.page_size})
                 if args.rate_limit is not None:  # 0 = measure the source, not our own throttle
                     rl = cfg.rate_limit.model_copy(update={"per_second": args.rate_limit or 1e6, "burst": 100})
                     cfg = cfg.model_copy(update={"rate_limit": rl})
                 runtime = None
-                if source in PORTALS:
-                    from connectors.portal.runtime import PortalRuntime
-
+                if is_portal(source):
                     runtime = await PortalRuntime().start()
                 try:
                     pages, records, secs = await connector_only(source, cfg, runtime)

@@ -10,7 +10,10 @@ from sqlalchemy import select
 
 from cli.common import console, emit_json, err_console, operator_errors
 from core.errors import ConfigError
+from hub.backoffice.auth import create_token, revoke_token
+from hub.backoffice.users import add_user
 from hub.store import get_store
+from hub.store.tables import api_tokens
 
 app = typer.Typer(help="Back-office API and web console.", no_args_is_help=True)
 token_app = typer.Typer(help="Team API tokens (stored hashed; shown once).", no_args_is_help=True)
@@ -36,8 +39,6 @@ def token_create(team: str = typer.Option(..., help="Team id from config/teams.y
                  role: str = typer.Option(..., help="handler | lead | compliance | admin."),
                  name: str = typer.Option(..., help="Who or what holds the token (handler id, system name).")) -> None:
     """Create a token and print it once: it cannot be shown again (only its hash is stored)."""
-    from hub.backoffice.auth import create_token
-
     with get_store().begin() as conn:
         token = create_token(conn, team=team, role=role, name=name)
     err_console.print(f"token for {name} ({team}/{role}); store it now, it is not shown again:")
@@ -48,8 +49,6 @@ def token_create(team: str = typer.Option(..., help="Team id from config/teams.y
 @operator_errors
 def token_revoke(token: str = typer.Option(..., prompt=True, hide_input=True, help="The token to revoke.")) -> None:
     """Revoke a token (it stops working at once)."""
-    from hub.backoffice.auth import revoke_token
-
     with get_store().begin() as conn:
         ok = revoke_token(conn, token)
     if not ok:
@@ -61,8 +60,6 @@ def token_revoke(token: str = typer.Option(..., prompt=True, hide_input=True, he
 @operator_errors
 def token_list(as_json: bool = typer.Option(False, "--json", help="JSON on stdout.")) -> None:
     """List tokens (names, teams, roles; never the tokens themselves)."""
-    from hub.store.tables import api_tokens
-
     with get_store().begin() as conn:
         rows = conn.execute(select(api_tokens.c.name, api_tokens.c.team, api_tokens.c.role,
                                    api_tokens.c.created_at, api_tokens.c.revoked_at)
@@ -93,8 +90,6 @@ def users_add(username: str = typer.Argument(..., help="Sign-in name (e.g. the h
               role: str = typer.Option(..., help="handler | lead | compliance | admin."),
               display_name: str = typer.Option(None, help="Name shown in the console.")) -> None:
     """Add a console user; the password is read from the prompt or stdin, never from the command line."""
-    from hub.backoffice.users import add_user
-
     password = _read_password()
     with get_store().begin() as conn:
         add_user(conn, username, password, team=team, role=role, display_name=display_name)

@@ -7,6 +7,8 @@ import dataclasses
 import typer
 
 from cli.common import console, emit_json, operator_errors
+from hub.chase.reminders import chase
+from hub.handling.replies import expire_surveys, process_replies
 from hub.store import get_store
 
 app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.", no_args_is_help=True)
@@ -16,9 +18,6 @@ app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.",
 @operator_errors
 def run_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Warn, remind and escalate due clocks; apply survey replies/unsubscribes; expire old surveys."""
-    from hub.chase.reminders import chase  # noqa: PLC0415
-    from hub.handling.replies import expire_surveys, process_replies  # noqa: PLC0415
-
     store = get_store()
     doc = {"chase": dataclasses.asdict(chase(store)), "survey": dataclasses.asdict(process_replies(store)),
            "surveys_expired": expire_surveys(store)}

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.registry import source_keys
 from core.errors import HubError
 
 console = Console()
@@ -30,8 +31,6 @@ def source_argument(value: str | None) -> str | None:
     """Typer callback: a configured source key, or a clear error listing the configured ones."""
     if value is None:
         return None
-    from connectors.registry import source_keys  # the configuration is read only when a source is named
-
     keys = source_keys(enabled_only=False)
     if value not in keys:
         raise typer.BadParameter(f"unknown source {value!r}; one of {', '.join(keys)}")

@@ -124,7 +124,7 @@ def _print_cycle(result: CycleResult) -> None:
     print(f"      {'source':<11}{'pulled':>7}{'new':>6}{'tickets':>9}{'updated':>9}{'quarant.':>9}"
           f"{'routed':>8}  status")
     for r in rows:
-        status = "ok" if not r.get("failed") else f"FAILED: {r.get('error', '')[:60]}"
+        status = "ok" if not r["failed"] else f"FAILED: {str(r['error'])[:60]}"
         print(f"      {r['source']:<11}{r.get('pulled', 0):>7}{r.get('new', 0):>6}{r.get('created', 0):>9}"
               f"{r.get('updated', 0):>9}{r.get('quarantined', 0):>9}{r.get('routed', 0):>8}  {status}")
 

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from cli.common import console, emit_json, operator_errors
 from connectors.registry import source_keys
+from core.schema import Source
 from hub.mapping import load_mappings
 from hub.mapping.spec import TARGETS
 
@@ -23,8 +24,8 @@ def check_cmd(
 ) -> None:
     """Validate every mapping file (errors name the file and field); print each source's version."""
     ms = load_mappings(directory, require_all=True)
-    rows = [{"source": s, "version": ms.version(s), "file": ms.mappings[s].path,
-             "fields": len(ms.mappings[s].spec.fields)} for s in source_keys()]
+    rows = [{"source": s, "version": ms.version(s) or "", "file": ms.mappings[Source(s)].path,
+             "fields": len(ms.mappings[Source(s)].spec.fields)} for s in source_keys()]
     if as_json:
         emit_json(rows)
         return
@@ -32,7 +33,7 @@ def check_cmd(
     for col in ("source", "version", "fields", "file"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["source"], r["version"], str(r["fields"]), r["file"])
+        table.add_row(str(r["source"]), str(r["version"]), str(r["fields"]), str(r["file"]))
     console.print(table)
 
 

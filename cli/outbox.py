@@ -14,6 +14,7 @@ from cli.common import console, emit_json, operator_errors
 from core.errors import ConfigError
 from core.pii import scrub_text
 from core.schema import to_local, utcnow
+from hub.outbox.worker import drain_outbox
 from hub.store import get_store
 from hub.store.tables import outbox
 
@@ -84,8 +85,6 @@ def drain_cmd(limit: int = typer.Option(200, help="At most this many rows."),
               kind: list[str] = typer.Option(None, "--kind", help="Only these kinds."),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """Send due rows once (the scheduled push flow does the same)."""
-    from hub.outbox.worker import drain_outbox  # noqa: PLC0415
-
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     stats = asyncio.run(drain_outbox(get_store(), worker, limit=limit, kinds=kind or None))
     doc = {"claimed": stats.claimed, "sent": stats.sent, "failed": stats.failed, "dead": stats.dead,

@@ -10,8 +10,10 @@ from rich.table import Table
 from cli.common import console, emit_json, operator_errors, source_argument
 from core.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from core.schema import to_local
+from hub.pipeline.sync import replay_once
 from hub.store import get_store
 from hub.store import quarantine as q
+from hub.store.landing import load_raw
 
 app = typer.Typer(help="Quarantined records: inspect and replay after a mapping fix.", no_args_is_help=True)
 
@@ -72,8 +74,6 @@ def list_cmd(
 def show_cmd(qid: int = typer.Argument(..., help="Quarantine id (from `hub quarantine list`)."),
              as_json: bool = typer.Option(False, "--json", help="JSON on stdout.")) -> None:
     """Show one quarantined record: reason and its raw payload (PII masked)."""
-    from hub.store.landing import load_raw
-
     with get_store().begin() as conn:
         r = q.get(conn, qid)
         raw = load_raw(conn, r.raw_id) if r is not None else None
@@ -101,8 +101,6 @@ def replay_cmd(
 
     The same as the `replay-quarantine` flow (`hub.pipeline.sync.replay_once`), run locally.
     """
-    from hub.pipeline.sync import replay_once
-
     result = replay_once(get_store(), source=source, ids=ids or None)
     doc = result.summary()
     if as_json:

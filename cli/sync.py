@@ -43,7 +43,10 @@ def sync(
 
     if not all_sources and not source:
         raise typer.BadParameter("give a SOURCE or --all")
-    state = asyncio.run(sync_all(return_state=True) if all_sources else sync_source(source, return_state=True))
+    async def run() -> State[list[SourceResult]]:
+        return await (sync_all(return_state=True) if all_sources else sync_source(source, return_state=True))
+
+    state = asyncio.run(run())
     rows = _rows(state)
     if as_json:
         emit_json({"state": state.type.value, "sources": rows})
@@ -58,7 +61,10 @@ def cycle(as_json: bool = typer.Option(False, "--json", help="One JSON document 
     """One full hub cycle: sync all → route → push → chase → push; print the summary."""
     from flows.cycle import CycleResult, hub_cycle
 
-    state = asyncio.run(hub_cycle(return_state=True))
+    async def run() -> State[CycleResult]:
+        return await hub_cycle(return_state=True)
+
+    state = asyncio.run(run())
     result = None if state.is_failed() else state.result(raise_on_failure=False)
     if as_json:
         doc = asdict(result) if isinstance(result, CycleResult) else {}

@@ -6,6 +6,7 @@ import typer
 
 from cli.common import console, emit_json, operator_errors
 from core.schema import Status
+from hub.handling.actions import change_status
 from hub.store import get_store
 
 
@@ -21,8 +22,6 @@ def update_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Change a ticket's status; the push-back to its source is queued in the same transaction."""
-    from hub.handling.actions import change_status  # noqa: PLC0415
-
     with get_store().begin() as conn:
         t = change_status(conn, ticket_id, status, actor=actor, note=note, reply=reply, settled=settled,
                           method=method)

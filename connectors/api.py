@@ -60,6 +60,7 @@ class HttpConnector(Connector):
     kind: ClassVar[SourceKind] = "api"
     Cursor: ClassVar[type[CursorModel]] = RunCursor
     Options: ClassVar[type[ConnectorOptions]] = ApiOptions
+    options: ApiOptions
     #: the source's own upper bound on `page_size`
     max_page_size: ClassVar[int] = 1000
     #: a cheap read for `check()`
@@ -69,7 +70,10 @@ class HttpConnector(Connector):
     def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.cfg = config
-        self.options: ApiOptions = self.load_options(config.source, config.options)
+        options = self.load_options(config.source, config.options)
+        if not isinstance(options, ApiOptions):
+            raise TypeError(f"{type(self).__name__}.Options must subclass ApiOptions")
+        self.options = options
         self.ledger = ledger
         self.auth = self.make_auth(config, transport)
         self.http: HttpClient = build_client(config, auth=self.auth, transport=transport)

@@ -95,6 +95,8 @@ class Connector:
     label: ClassVar[str]
     Cursor: ClassVar[type[CursorModel]]
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    #: the validated `options:` (subclasses narrow the type to their `Options`)
+    options: ConnectorOptions
 
     def __init__(self, config: SourceConfig, *, ledger: PushLedger | None = None):
         """A connector of the source `config` describes; `ledger` for sources whose pushes are not idempotent."""
@@ -103,7 +105,7 @@ class Connector:
         self.options = self.load_options(config.source, config.options)
 
     @classmethod
-    def load_options(cls, source: str, options: dict[str, Any]) -> Any:
+    def load_options(cls, source: str, options: dict[str, Any]) -> ConnectorOptions:
         """The source's `options:` validated by the connector's `Options` model (ConfigError naming the field)."""
         try:
             return cls.Options.model_validate(options)

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from connectors.http import HttpClient, RequestAuth, Timeouts, TokenBucket
 from connectors.redact import Redactor
 from connectors.retry import RetryPolicy
+from core.configfile import cached_config
 from core.errors import ConfigError
 from core.schema import Source
 from core.secrets import resolve_plain, resolve_secret
@@ -220,6 +221,26 @@ def load_sources(path: Path | str | None = None, *, urls_file: Path | str | None
         return SourcesConfig.model_validate({"sources": sections})
     except ValidationError as exc:
         raise ConfigError(f"{p}: {_short(exc)}", hint="fix config/sources.yaml") from None
+
+
+def current_sources() -> SourcesConfig:
+    """`config/sources.yaml` as in force now: cached until the file, the URLs file or the settings change."""
+    settings = get_settings()
+    path = settings.config_dir / "sources.yaml"
+    urls = settings.source_urls
+    return _cached_sources(str(path), _mtime(path), str(urls) if urls else "", _mtime(urls) if urls else 0)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0  # a missing file is reported by load_sources itself
+
+
+@cached_config
+def _cached_sources(path: str, mtime: int, urls: str, urls_mtime: int) -> SourcesConfig:
+    return load_sources(path, urls_file=urls or None)
 
 
 def _short(exc: ValidationError) -> str:

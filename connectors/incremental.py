@@ -36,7 +36,7 @@ class RunDedupe:
         return True
 
 
-def external_id(source: Source, payload: dict[str, Any], key: str) -> str:
+def external_id(source: str, payload: dict[str, Any], key: str) -> str:
     """The record's id, or a stable stand-in when the source sent none.
 
     A record without its id is still landed (nothing is lost); mapping then
@@ -48,8 +48,9 @@ def external_id(source: Source, payload: dict[str, Any], key: str) -> str:
     return f"_missing_{key}:{payload_hash(payload)[:16]}"
 
 
-def raw(source: Source, payload: dict[str, Any], key: str) -> RawRecord:
-    return RawRecord(source=source, external_id=external_id(source, payload, key), payload=payload)
+def raw(source: str, payload: dict[str, Any], key: str) -> RawRecord:
+    """The raw record of one item of an answer (its id from `key`, or a stable stand-in)."""
+    return RawRecord(source=Source(source), external_id=external_id(source, payload, key), payload=payload)
 
 
 def parse_iso(value: Any) -> datetime | None:

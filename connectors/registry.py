@@ -23,9 +23,10 @@ import httpx
 
 from connectors.api import HttpConnector
 from connectors.base import Connector, CursorModel, PushLedger
-from connectors.config import SourceConfig, SourcesConfig, load_sources
+from connectors.config import SourceConfig, SourcesConfig, current_sources
 from connectors.portal.base import PortalConnector
 from connectors.portal.runtime import PortalRuntime
+from core.configfile import on_reload
 from core.errors import ConfigError
 
 
@@ -48,7 +49,7 @@ def connector_class(source: str, config: SourceConfig | SourcesConfig | None = N
 def _section(source: str, config: SourceConfig | SourcesConfig | None) -> SourceConfig:
     if isinstance(config, SourceConfig):
         return config
-    return (config or load_sources())[source]
+    return (config or current_sources())[source]
 
 
 def _class_for(cfg: SourceConfig) -> type[Connector]:
@@ -78,19 +79,30 @@ def _class_for(cfg: SourceConfig) -> type[Connector]:
     return cls
 
 
+#: the declarations of a configuration already looked at (labels are read on every page render)
+_declared: dict[int, tuple[SourcesConfig, list[SourceInfo]]] = {}
+on_reload(_declared.clear)
+
+
 def sources(config: SourcesConfig | None = None) -> list[SourceInfo]:
     """Every configured source with its declaration, in the order of config/sources.yaml."""
-    cfg = config or load_sources()
+    cfg = config or current_sources()
+    hit = _declared.get(id(cfg))
+    if hit is not None and hit[0] is cfg:
+        return hit[1]
     out = []
     for key, section in cfg.sources.items():
         cls = _class_for(section)
         out.append(SourceInfo(key=key, kind=cls.kind, label=cls.label, enabled=section.enabled, connector=cls))
+    if len(_declared) > 16:
+        _declared.clear()
+    _declared[id(cfg)] = (cfg, out)
     return out
 
 
 def source_keys(config: SourcesConfig | None = None, *, enabled_only: bool = True) -> list[str]:
     """The keys of the configured (by default: enabled) sources."""
-    cfg = config or load_sources()
+    cfg = config or current_sources()
     return [k for k, s in cfg.sources.items() if s.enabled or not enabled_only]
 
 

@@ -203,7 +203,7 @@ async def converge(step: Callable[[], Awaitable[T | None]], *, policy: RetryPoli
     retryer = _retryer(limits, what, source, retry_if_exception(is_retryable) | retry_if_result(lambda r: r is None),
                        None)
     try:
-        result = await retryer(step)
+        result: T | None = await retryer(step)
     except TransientError as err:
         _note_attempts(err, retryer, started)
         raise

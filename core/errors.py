@@ -4,26 +4,29 @@
 retry policy (`connectors.retry`) retries exactly the retryable errors, the outbox
 worker backs a row off on a retryable error and marks it dead on any other.
 
-| class                  | retryable | what the hub does                                               | raised by                      |
-|------------------------|-----------|-----------------------------------------------------------------|--------------------------------|
-| HubError               | no        | fail the run, tell the operator                                 | (root)                         |
-| TransientError         | yes       | retry with backoff in the connector layer (Retry-After honoured);| HTTP layer, portal navigation  |
-|                        |           | then fail the run / back the outbox row off                     |                                |
-| AuthError              | no        | fail the run now, tell the operator (credentials)               | auth hooks, portal login       |
-| ConfigError            | no        | fail now, say what to fix                                       | config loaders, HTTP 3xx/4xx   |
-|   CalendarError        | no        | fail now: the calendar does not cover a year the SLA needs      | hub.sla.calendar               |
-|   MappingFileError     | no        | fail now: a mapping file is invalid (file, field)               | hub.mapping.loader             |
-| RecordRejected         | no        | quarantine that one record (field, reason), carry on            | hub.mapping (TransformError)   |
-| SourceAnswerError      | no        | the source's answer is unusable: the run fails, source named;   | connectors (pull, check, look) |
-|                        |           | pages landed before it stay landed                              |                                |
-| PushRefused            | no        | the source refused this update: the outbox row is dead          | connectors (push)              |
-| PortalChangedError     | no        | screenshot + trace saved, the run fails, the operator is told   | connectors.portal              |
-| PullFailed             | no        | a pull stopped: carries its partial report and the cause        | hub.pipeline.pull              |
-| SourcesFailed          | no        | a multi-source run ends failed after the other sources finished | hub.pipeline.sync              |
-| HandlingError          | no        | a handling action cannot apply: HTTP 409 / CLI exit 2            | hub.handling                   |
-| NotFound               | no        | the caller may not see it or it does not exist: HTTP 404        | hub.backoffice                 |
-| ActionError            | no        | a back-office action refused (403/404/409/422, field named)     | hub.backoffice.commands        |
-| LoginRequired          | no        | the console sends the browser to its sign-in page               | web.console                    |
+| class              | is a           | retryable | what the hub does                                            | raised by                  |
+|--------------------|----------------|-----------|--------------------------------------------------------------|----------------------------|
+| HubError           | Exception      | no        | fail the run, tell the operator                              | (the root)                 |
+| TransientError     | HubError       | yes       | retried with backoff in the connector layer (Retry-After     | HTTP layer, portal         |
+|                    |                |           | honoured); then the run fails / the outbox row backs off     | navigation and forms       |
+| AuthError          | HubError       | no        | fail the run now, tell the operator (credentials)            | auth hooks, portal login   |
+| SessionExpired     | AuthError      | no        | inside the portal layer: log in again, then retry the page   | connectors.portal.base     |
+| ConfigError        | HubError       | no        | fail now, say what to fix                                    | config loaders, HTTP 3xx/4xx |
+| CalendarError      | ConfigError    | no        | fail now: the calendar does not cover a year the SLA needs   | hub.sla.calendar           |
+| MappingFileError   | ConfigError    | no        | fail now: a mapping file is invalid (file, field)            | hub.mapping.loader         |
+| RecordRejected     | HubError       | no        | quarantine that one record (field, reason), carry on         | hub.mapping                |
+| TransformError     | RecordRejected | no        | quarantine: a value a transform cannot understand            | hub.mapping.transforms     |
+| PathError          | TransformError | no        | quarantine: the payload's shape does not fit a mapping path  | hub.mapping.spec           |
+| SourceAnswerError  | HubError       | no        | the source's answer is unusable: the run fails, source named;| connectors (pull, check,   |
+|                    |                |           | pages landed before it stay landed                           | the look before a push)    |
+| PushRefused        | HubError       | no        | the source refused this update: the outbox row is dead       | connectors (push)          |
+| PortalChangedError | HubError       | no        | screenshot + trace saved, the run fails, the operator is told| connectors.portal          |
+| PullFailed         | HubError       | no        | a pull stopped: carries its partial report and the cause     | hub.pipeline.pull          |
+| SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
+| HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
+| NotFound           | HubError       | no        | the caller may not see it or it does not exist: HTTP 404     | hub.backoffice             |
+| ActionError        | HubError       | no        | a back-office action refused (403/404/409/422, field named)  | hub.backoffice.commands    |
+| LoginRequired      | HubError       | no        | the console sends the browser to its sign-in page            | web.console                |
 
 `tests/core/test_errors.py` walks the tree and holds this table to the classes.
 """

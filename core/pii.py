@@ -10,7 +10,6 @@ store uses to encrypt it and the connectors use to talk to a source.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import os
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import GetCoreSchemaHandler, SerializationInfo
 from pydantic_core import core_schema
 
+from core.configfile import cached_config
 from core.errors import ConfigError
 from core.settings import get_settings
 
@@ -256,7 +256,7 @@ class PiiVault:
         return hmac.digest(self._hash_key, norm.encode("utf-8"), "sha256").hex()
 
 
-@functools.cache
+@cached_config
 def get_vault() -> PiiVault:
     """The process's vault (key from HUB_PII_KEY or var/pii.key)."""
     return PiiVault(_load_or_create_key())

@@ -23,9 +23,12 @@ def resolve_secret(ref: str | None, *, what: str = "secret") -> SecretStr | None
         value = os.environ.get(name, default)
         return SecretStr(value) if value else None
     if ref.startswith("prefect-secret:"):
-        from prefect.blocks.system import Secret  # noqa: PLC0415 - optional dependency path
+        # Prefect's secret store, only for such references; a sync call also works inside a running loop
+        from prefect.blocks.system import Secret
+        from prefect.utilities.asyncutils import run_coro_as_sync
 
-        return SecretStr(Secret.load(ref.split(":", 1)[1]).get())
+        block = run_coro_as_sync(Secret.aload(ref.split(":", 1)[1]))
+        return SecretStr(str(block.get())) if block is not None else None
     raise ConfigError(f"{what}: literal values are not allowed here; use env:NAME or prefect-secret:BLOCK",
                       hint="move the value into an environment variable")
 

@@ -6,17 +6,18 @@ embedded demo (SQLite under `var/`, config and mappings from the checkout).
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.configfile import cached_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Process-wide settings. Read once; `get_settings.cache_clear()` in tests."""
+    """Process-wide settings. Read once; `core.configfile.reload_config()` re-reads them."""
 
     model_config = SettingsConfigDict(env_prefix="HUB_", env_file=None, extra="ignore")
 
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
         return self.home / "pii.key"
 
 
-@functools.cache
+@cached_config
 def get_settings() -> Settings:
     """The settings of this process (cached)."""
     return Settings()

@@ -6,6 +6,8 @@ from typing import Any
 
 from core.logs import get_logger
 from core.pii import scrub_text
+from hub.store import get_store
+from hub.store.outbox import enqueue
 
 log = get_logger("hub.ops")
 
@@ -15,9 +17,6 @@ def notify_ops_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     message = scrub_text(str(getattr(state, "message", "") or "failed"))
     log.error("flow %s run %s failed: %s", flow.name, flow_run.name, message)
     try:
-        from hub.store import get_store
-        from hub.store.outbox import enqueue
-
         with get_store().begin() as conn:
             enqueue(conn, key=f"ops:flow-failed:{flow_run.id}", kind="ops", target="ops",
                     payload={"what": f"flow {flow.name} failed", "flow": flow.name, "run": flow_run.name,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.errors import ConfigError
 from core.schema import SHANGHAI
 from core.settings import get_settings
@@ -110,9 +109,9 @@ def load_teams(path: Path | None = None) -> TeamsConfig:
     return load_model(path, TeamsConfig)
 
 
-@functools.cache
+@cached_config
 def get_teams() -> TeamsConfig:
-    """The teams config of this process (cached; `get_teams.cache_clear()` to reload)."""
+    """The teams config of this process (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_teams()
 
 

@@ -19,13 +19,12 @@ import uvicorn
 
 from sandbox.generator import SOURCES
 from sandbox.state import SandboxState
+from sandbox.systems import app, blackcat, callcenter, gov12315, sms
 
 HOST = "127.0.0.1"
 
 
 def _apps(state: SandboxState) -> dict[str, Any]:
-    from sandbox.systems import app, blackcat, callcenter, gov12315, sms
-
     return {"gov12315": gov12315.create_app(state), "blackcat": blackcat.create_app(state),
             "app": app.create_app(state), "sms": sms.create_app(state), "callcenter": callcenter.create_app(state)}
 

@@ -182,6 +182,7 @@ class SandboxState:
                     count += self._run_event(kind, data)
                     continue
                 ai += 1
+                assert next_arrival is not None  # no event came first, so an arrival did
                 self.now = next_arrival
                 if self.arrival_rng.random() < UPDATE_SHARE / (1 + UPDATE_SHARE):
                     self._source_update()
@@ -352,7 +353,7 @@ class SandboxState:
             if s is None or s.source != source:
                 return None
             if time.time() > s.expires:
-                del self.sessions[sid]
+                del self.sessions[s.sid]
                 return None
             return s
 

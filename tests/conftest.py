@@ -56,13 +56,9 @@ def hub_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _clear_caches() -> None:
-    from core.pii import get_vault
-    from core.settings import get_settings
-    from hub.store.db import get_store
+    from core.configfile import reload_config
 
-    get_settings.cache_clear()
-    get_vault.cache_clear()
-    get_store.cache_clear()
+    reload_config()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from core.logs import get_logger
 from hub.store.db import Store, get_store
+from web.api.routes import router as api_router
 from web.api.security import SecurityHeaders
+from web.callback import router as callback_router
+from web.console.routes import mount_console
 
 log = get_logger(__name__)
 
@@ -28,12 +31,9 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.state.get_store = (lambda: store) if store is not None else get_store
     app.add_middleware(SecurityHeaders)
 
-    from web.api.routes import router as api_router
-    from web.console.routes import mount_console
-
     app.include_router(api_router)
     mount_console(app)
-    _include_callbacks(app)
+    app.include_router(callback_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -51,12 +51,3 @@ def create_app(store: Store | None = None) -> FastAPI:
 
     return app
 
-
-def _include_callbacks(app: FastAPI) -> None:
-    """Team status callbacks (`web.callback.router`), built by the outbox/chase work."""
-    try:
-        from web.callback import router as callback_router
-    except ImportError:  # pragma: no cover - only until web.callback lands
-        log.warning("web.callback not available: team callbacks are not served")
-        return
-    app.include_router(callback_router)

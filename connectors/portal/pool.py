@@ -42,7 +42,7 @@ class PagePool(Generic[T, R]):
         await self._ensure()
         n = min(self.size, len(items))
         queue: asyncio.Queue[tuple[int, T] | None] = asyncio.Queue(maxsize=2 * n)
-        results: list[R | None] = [None] * len(items)
+        results: dict[int, R] = {}
 
         async def worker(page: Page) -> None:
             while True:
@@ -65,7 +65,7 @@ class PagePool(Generic[T, R]):
                     tg.create_task(worker(page))
         except BaseExceptionGroup as eg:
             raise _first_leaf(eg) from None
-        return results  # type: ignore[return-value]
+        return [results[i] for i in range(len(items))]
 
     async def aclose(self) -> None:
         """Close the pool's tabs."""

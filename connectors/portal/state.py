@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from core.logs import get_logger
+
+if TYPE_CHECKING:
+    from playwright.async_api import StorageState
 
 log = get_logger(__name__)
 
@@ -34,7 +37,7 @@ def state_path(home: Path, source: str) -> Path:
     return sessions_dir(home) / f"{source}.json"
 
 
-def load_state(path: Path) -> dict[str, Any] | None:
+def load_state(path: Path) -> StorageState | None:
     """The saved storage_state, or None when absent/unreadable (then we simply log in again)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -43,10 +46,10 @@ def load_state(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable portal session file %s: %s", path.name, type(exc).__name__)
         return None
-    return data if isinstance(data, dict) else None
+    return cast("StorageState", data) if isinstance(data, dict) else None
 
 
-def save_state(path: Path, state: dict[str, Any]) -> None:
+def save_state(path: Path, state: StorageState) -> None:
     """Write `state` to `path` with 0600 permissions, atomically (temp file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")

@@ -8,7 +8,7 @@ code so both front ends answer the same way.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,7 @@ from core.pii import scrub_text
 from core.schema import Status, Ticket
 from hub.backoffice.auth import Principal
 from hub.backoffice.queries import pending_extension, team_ticket
+from hub.handling import actions as h
 from hub.store.db import Store
 from hub.store.tickets import get_events
 from hub.teams import get_teams
@@ -62,14 +63,6 @@ class ApproveBody(_Body):
     approve: bool = True
 
 
-def _handling() -> Any:
-    try:
-        import hub.handling.actions as handling  # noqa: PLC0415 - built in parallel; import when used
-    except ImportError as exc:  # pragma: no cover - only before hub.handling.actions lands
-        raise ActionError(503, "handling module not available") from exc
-    return handling
-
-
 def _require(principal: Principal, allowed: bool, what: str) -> None:
     if not allowed:
         raise ActionError(403, f"role {principal.role!r} may not {what}")
@@ -82,7 +75,6 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
     Returns the ticket after the action (None for a note or an extension request
     when the handling function returns nothing); raises ActionError.
     """
-    h = _handling()
     try:
         with store.begin() as conn:
             team_ticket(conn, principal, ticket_id)  # 404 for another team's ticket, before any role check

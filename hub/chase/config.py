@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.schema import SHANGHAI
 from core.settings import get_settings
 from hub.teams import Destination
@@ -106,7 +105,7 @@ def load_chase_config(path: Path | None = None) -> ChaseConfig:
     return load_model(path, ChaseConfig, missing_ok=True)
 
 
-@functools.cache
+@cached_config
 def get_chase_config() -> ChaseConfig:
-    """The chase config of this process (cached; `get_chase_config.cache_clear()` to reload)."""
+    """The chase config of this process (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_chase_config()

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from core.logs import get_logger
 from core.pii import get_vault
@@ -42,15 +43,15 @@ class SurveyStats:
     expired: int = 0
 
 
-def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> object | None:
+def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> Row[Any] | None:
     return conn.execute(select(surveys).where(surveys.c.phone_hash == phone_hash, surveys.c.state == "pending",
                                               surveys.c.sent_at <= at)
                         .order_by(surveys.c.sent_at.desc(), surveys.c.id.desc()).limit(1)).first()
 
 
-def _apply_answer(conn: Connection, survey: object, text: str, now: datetime, stats: SurveyStats) -> None:
+def _apply_answer(conn: Connection, survey: Row[Any], text: str, now: datetime, stats: SurveyStats) -> None:
     verdict = survey_satisfied(text)
-    tid = survey.ticket_id  # type: ignore[attr-defined]
+    tid = survey.ticket_id
     t = get_ticket(conn, tid)
     if verdict is None or t is None:
         stats.unclear += 1
@@ -58,7 +59,7 @@ def _apply_answer(conn: Connection, survey: object, text: str, now: datetime, st
             add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_unclear",
                                           data={"answer": text[:20]})])
         return
-    conn.execute(update(surveys).where(surveys.c.id == survey.id).values(  # type: ignore[attr-defined]
+    conn.execute(update(surveys).where(surveys.c.id == survey.id).values(
         state="answered", answer="satisfied" if verdict else "dissatisfied", answered_at=now))
     add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_answered",
                                   data={"satisfied": verdict})])

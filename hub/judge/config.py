@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.schema import Category, EscalationTarget
 from core.settings import get_settings
 
@@ -65,7 +64,7 @@ class RiskWeights(_Model):
     incident_each: float = 1
     incident_max: float = 15
     urgent: float = 10
-    levels: dict[str, float] = Field(default_factory=lambda: {"medium": 25, "high": 50, "critical": 75})
+    levels: dict[str, float] = Field(default_factory=lambda: {"medium": 25.0, "high": 50.0, "critical": 75.0})
 
 
 class Taxonomy(_Model):
@@ -90,7 +89,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     return load_model(path, Taxonomy)
 
 
-@functools.cache
+@cached_config
 def get_taxonomy() -> Taxonomy:
-    """This process's taxonomy (cached; `get_taxonomy.cache_clear()` to reload)."""
+    """This process's taxonomy (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_taxonomy()

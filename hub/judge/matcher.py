@@ -7,13 +7,13 @@ cost of a judgement does not grow with the number of keywords.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import ahocorasick
 
+from core.configfile import cached_config
 from hub.judge.config import Taxonomy, get_taxonomy
 
 #: clause boundaries: a negation cue never reaches across one of these
@@ -119,7 +119,7 @@ def clause_start(text: str, pos: int) -> int:
     return i + 1
 
 
-@functools.cache
+@cached_config
 def get_matcher() -> Matcher:
     """The process's matcher for the current taxonomy (built on first use, then reused)."""
     return Matcher(get_taxonomy())

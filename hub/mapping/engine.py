@@ -19,8 +19,8 @@ from core.pii import PiiVault, get_vault, scrub_text
 from core.schema import MessageKind, RawRecord, Source, Ticket, make_ticket_id, utcnow
 from hub.judge.intents import detect_sms_intent
 from hub.mapping.rows import fresh_row
-from hub.mapping.spec import MappingSpec, build_chain, compile_path
-from hub.mapping.transforms import TransformError, id_birth_date
+from hub.mapping.spec import MappingSpec, compile_path
+from hub.mapping.transforms import TransformError, build_chain, id_birth_date
 
 
 @dataclass(slots=True)

@@ -11,10 +11,12 @@ import yaml
 from pydantic import ValidationError
 
 from connectors.registry import source_keys
+from core.configfile import on_reload
 from core.errors import ConfigError, MappingFileError
 from core.settings import get_settings
 from hub.mapping.engine import CompiledMapping, MappingSet
-from hub.mapping.spec import MappingSpec, build_transform
+from hub.mapping.spec import MappingSpec
+from hub.mapping.transforms import build_transform
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -65,6 +67,7 @@ def load_mappings(directory: Path | str | None = None, *, require_all: bool = Fa
 
 _cache: dict[str, tuple[tuple[Any, ...], MappingSet]] = {}
 _lock = threading.Lock()
+on_reload(_cache.clear)
 
 
 def _signature(root: Path) -> tuple[Any, ...]:

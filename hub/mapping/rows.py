@@ -23,7 +23,7 @@ from core.pii import mask_id_number, mask_name, mask_phone
 
 _STR = str
 #: the JSON a fresh ticket's judgement has (core.schema.Judgement defaults)
-_JUDGEMENT = {"kind": "complaint", "category": None, "sub_category": None, "tags": [], "urgency": "general",
+_JUDGEMENT: dict[str, object] = {"kind": "complaint", "category": None, "sub_category": None, "tags": [], "urgency": "general",
               "risk_score": 0.0, "risk_level": "low", "escalation_intent": [], "vulnerable": False,
               "repeat_count": 0, "incident_id": None}
 _MASKS = (("name", mask_name), ("phone", mask_phone), ("id_number", mask_id_number))

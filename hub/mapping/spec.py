@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.schema import Source
-from hub.mapping.transforms import BUILTINS, NAMED, TransformError
+from hub.mapping.transforms import TransformError
 
 #: every place a mapping may write to (dotted paths into core.schema.Ticket);
 #: `customer.age` is virtual: it feeds the elderly flag.
@@ -72,7 +72,7 @@ def compile_path(path: str) -> Callable[[Any], Any]:
     steps = parse_path(path)
     if len(steps) == 1:  # the common case: a top-level key
         key = steps[0]
-        return lambda d: d.get(key)  # type: ignore[union-attr]
+        return lambda d: d.get(key)
     if len(steps) == 2 and all(isinstance(s, str) and s != "*" for s in steps):
         a, b = steps
 
@@ -108,61 +108,6 @@ def _walk(cur: Any, steps: list[str | int], i: int, path: str) -> Any:
             cur = cur.get(step)
         i += 1
     return cur
-
-
-def build_transform(item: str | dict[str, Any]) -> Callable[[Any], Any]:
-    """One transform from its YAML form (name, or {name: args}); ValueError if unknown/bad."""
-    if isinstance(item, str):
-        name, args = item, None
-    elif isinstance(item, dict) and len(item) == 1:
-        name, args = next(iter(item.items()))
-    else:
-        raise ValueError(f"a transform is a name or a one-key map, got {item!r}")
-    if name == "call":
-        if isinstance(args, str):
-            name, args = args, None
-        elif isinstance(args, dict) and isinstance(args.get("name"), str):
-            args = dict(args)
-            name = args.pop("name")
-        else:
-            raise ValueError("call needs a transform name: {call: name} or {call: {name: ..., ...}}")
-        factory = NAMED.get(name)
-        if factory is None:
-            raise ValueError(f"unknown named transform {name!r} (registered: {', '.join(sorted(NAMED))})")
-    else:
-        factory = BUILTINS.get(name)
-        if factory is None:
-            raise ValueError(f"unknown transform {name!r} (builtins: {', '.join(sorted(BUILTINS))})")
-    try:
-        if args is None:
-            return factory()
-        if isinstance(args, dict):
-            return factory(**args)
-        return factory(args)  # a single positional argument, e.g. {split: ";"}
-    except TypeError as exc:
-        raise ValueError(f"bad arguments for {name!r}: {exc}") from exc
-
-
-def build_chain(items: list[Any]) -> Callable[[Any], Any]:
-    """Compose transforms left to right into one function."""
-    fns = [build_transform(x) for x in items]
-    if not fns:
-        return lambda v: v
-    if len(fns) == 1:
-        return fns[0]
-    if len(fns) == 2:  # the common lengths, nested: no loop per value
-        f1, f2 = fns
-        return lambda v: f2(f1(v))
-    if len(fns) == 3:
-        f1, f2, f3 = fns
-        return lambda v: f3(f2(f1(v)))
-
-    def chain(v: Any) -> Any:
-        for f in fns:
-            v = f(v)
-        return v
-
-    return chain
 
 
 class FieldSpec(BaseModel):

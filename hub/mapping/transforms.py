@@ -391,8 +391,6 @@ def t_list() -> Fn:
 
 def t_each(transforms: list[Any]) -> Fn:
     """Apply a chain of transforms to each item of a list."""
-    from hub.mapping.spec import build_chain  # late: spec imports this module
-
     chain = build_chain(transforms)
 
     def fn(v: Any) -> Any:
@@ -488,3 +486,61 @@ def progress_text() -> Fn:
         return v[-1].get("text")
 
     return fn
+
+
+# --- building transforms from their YAML form ----------------------------------------------
+
+
+def build_transform(item: str | dict[str, Any]) -> Callable[[Any], Any]:
+    """One transform from its YAML form (name, or {name: args}); ValueError if unknown/bad."""
+    if isinstance(item, str):
+        name, args = item, None
+    elif isinstance(item, dict) and len(item) == 1:
+        name, args = next(iter(item.items()))
+    else:
+        raise ValueError(f"a transform is a name or a one-key map, got {item!r}")
+    if name == "call":
+        if isinstance(args, str):
+            name, args = args, None
+        elif isinstance(args, dict) and isinstance(args.get("name"), str):
+            args = dict(args)
+            name = args.pop("name")
+        else:
+            raise ValueError("call needs a transform name: {call: name} or {call: {name: ..., ...}}")
+        factory = NAMED.get(name)
+        if factory is None:
+            raise ValueError(f"unknown named transform {name!r} (registered: {', '.join(sorted(NAMED))})")
+    else:
+        factory = BUILTINS.get(name)
+        if factory is None:
+            raise ValueError(f"unknown transform {name!r} (builtins: {', '.join(sorted(BUILTINS))})")
+    try:
+        if args is None:
+            return factory()
+        if isinstance(args, dict):
+            return factory(**args)
+        return factory(args)  # a single positional argument, e.g. {split: ";"}
+    except TypeError as exc:
+        raise ValueError(f"bad arguments for {name!r}: {exc}") from exc
+
+
+def build_chain(items: list[Any]) -> Callable[[Any], Any]:
+    """Compose transforms left to right into one function."""
+    fns = [build_transform(x) for x in items]
+    if not fns:
+        return lambda v: v
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:  # the common lengths, nested: no loop per value
+        f1, f2 = fns
+        return lambda v: f2(f1(v))
+    if len(fns) == 3:
+        f1, f2, f3 = fns
+        return lambda v: f3(f2(f1(v)))
+
+    def chain(v: Any) -> Any:
+        for f in fns:
+            v = f(v)
+        return v
+
+    return chain

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, select
 
+from core.configfile import cached_config
 from core.errors import ConfigError
 from core.schema import CaseLink, Ticket, TicketEvent, utcnow
 from core.settings import get_settings
@@ -57,7 +58,7 @@ class DedupeConfig(BaseModel):
         return timedelta(days=self.window_days)
 
 
-@functools.cache
+@cached_config
 def _load_config(path: str, mtime: float) -> DedupeConfig:
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -265,10 +266,11 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
                                  raw_hash=r.raw_hash)
     unstored = set(mine) if caller_saves else {tid for tid in mine if tid not in rows}
     for tid in unstored:
-        t = mine[tid]
-        keys = tuple(f"{k}:{getattr(t.customer, k)}" for k in cfg.match_on if getattr(t.customer, k))
-        docs[tid] = _Doc(tid, t.source, t.received_at, t.case_id, t.case_link is None
-                         or t.case_link.primary_ticket_id == tid, t.judgement.repeat_count, keys, raw_hash=t.raw_hash)
+        new = mine[tid]
+        keys = tuple(f"{k}:{getattr(new.customer, k)}" for k in cfg.match_on if getattr(new.customer, k))
+        docs[tid] = _Doc(tid, new.source, new.received_at, new.case_id, new.case_link is None
+                         or new.case_link.primary_ticket_id == tid, new.judgement.repeat_count, keys,
+                         raw_hash=new.raw_hash)
     for d in docs.values():
         keys = d.keys
         for k in keys[1:]:
@@ -286,9 +288,9 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     need = [d for ds in groups.values() for d in ds if d.ticket_id not in mine
             and not d.load((ckey, d.ticket_id, d.raw_hash))]
     for d in (d for ds in groups.values() for d in ds if d.ticket_id in mine):
-        t = mine[d.ticket_id]
-        d.describe(_text_of(t.matter), t.matter.amount, cfg, hasher)
-        d.save((ckey, d.ticket_id, t.raw_hash))
+        batch_ticket = mine[d.ticket_id]
+        d.describe(_text_of(batch_ticket.matter), batch_ticket.matter.amount, cfg, hasher)
+        d.save((ckey, d.ticket_id, batch_ticket.raw_hash))
     by_id = {d.ticket_id: d for d in need}
     for part in chunks(list(by_id), 500):
         for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data).where(tickets_t.c.ticket_id.in_(part))):
@@ -316,7 +318,7 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     at = now or utcnow()
     for tid in changed:
         cid, link, rep = plans[tid]
-        t = mine[tid] if tid in unstored else None
+        t = mine.get(tid) if tid in unstored else None
         if t is not None:
             old_link = t.case_link.model_dump(mode="json") if t.case_link else None
             old = (t.case_id, old_link["primary_ticket_id"] if old_link else None, t.judgement.repeat_count)
@@ -416,7 +418,7 @@ def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
             continue
         members.sort()
         primary = ds[members[0]]
-        existing = [ds[i].case_id for i in members if ds[i].case_id]
+        existing = [cid for i in members if (cid := ds[i].case_id)]
         case_id = existing[0] if existing else "C" + primary.ticket_id[1:]
         for rank, i in enumerate(members):
             d = ds[i]

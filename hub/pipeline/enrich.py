@@ -245,6 +245,7 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
     inc = plan.by_ticket.get(t.ticket_id)
     reopened = h.status == Status.REOPENED
     joined = False  # joins an incident's handler: no dispatch of its own (the incident is routed once)
+    handler: str | None
     if reopened:
         team_id = h.team or rule.team
         team = teams.team(team_id)
@@ -293,18 +294,18 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
     if joined:
         return
     fr, rs = t.clock(ClockKind.FIRST_RESPONSE), t.clock(ClockKind.RESOLUTION)
-    c = t.customer
+    cust = t.customer
     payload = {
         "ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id, "team": team_id,
         "handler": handler, "title": scrub_text(t.matter.title), "category": j.category.value if j.category else None,
         "sub_category": j.sub_category, "urgency": j.urgency.value, "risk_level": j.risk_level.value,
         "first_response_due": fr.due_at.isoformat() if fr else None,
         "resolution_due": rs.due_at.isoformat() if rs else None,
-        "customer": {"name": str(c.name) if c.name else None, "phone": str(c.phone) if c.phone else None},
+        "customer": {"name": str(cust.name) if cust.name else None, "phone": str(cust.phone) if cust.phone else None},
         "incident_id": j.incident_id, "case_id": t.case_id,
         "reasons": [f"rule {rule.id}", t.explanations["category"].value, t.explanations["urgency"].reason, why][:4],
     }
-    msg = {"key": f"dispatch:{t.ticket_id}:{team_id}:{n}", "kind": "dispatch", "target": f"team:{team_id}",
+    msg: dict[str, Any] = {"key": f"dispatch:{t.ticket_id}:{team_id}:{n}", "kind": "dispatch", "target": f"team:{team_id}",
            "ticket_id": t.ticket_id, "payload": payload}
     if dispatches is not None:
         dispatches.append(msg)  # the caller inserts the batch's dispatches at once

@@ -114,7 +114,7 @@ def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: Normali
     out_batch = MappedBatch()
     seen: Counter[str] = Counter()  # counted per batch: a _bump per record is measurable at 100k
     for i, raw in enumerate(records):
-        src = raw.source
+        src: str = raw.source
         seen[src] += 1
         out = _safe_map(mappings, raw, vault, now)
         for k in out.unknown_fields:
@@ -129,7 +129,12 @@ def map_batch(records: Sequence[RawRecord], mappings: MappingSet, stats: Normali
             stats._bump(src, "ignored")
             out_batch.outcomes.append((out.kind.value, None))
         else:
-            row = out.row if out.row is not None else ticket_to_row(out.ticket, vault)  # type: ignore[arg-type]
+            if out.row is not None:
+                row = out.row
+            elif out.ticket is not None:
+                row = ticket_to_row(out.ticket, vault)
+            else:  # an outcome without a failure carries a row or a ticket
+                raise RuntimeError(f"mapping of {raw.external_id} gave neither a ticket nor a failure")
             out_batch.tickets.append((row, out.pii))
             out_batch.outcomes.append(("normalised", row))
     for src, n in seen.items():
@@ -224,7 +229,7 @@ def replay_quarantine(store: Store, ids: list[int] | None = None, source: str | 
             stale = _superseded(conn, part)
             if stale:  # a newer version of the same record became a ticket since: replaying would undo it
                 mark_raw(conn, [(rid, "superseded", None) for rid in stale])
-                mark_replayed(conn, stale)
+                mark_replayed(conn, sorted(stale))
             rows = [(rid, load_raw(conn, rid)) for rid in part if rid not in stale]
             done = process_batch(conn, rows, mappings, stats)
             mark_replayed(conn, done)

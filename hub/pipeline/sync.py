@@ -64,7 +64,7 @@ class SourceResult:
 
     def row(self) -> dict[str, str | int]:
         """The result as one table row (`COLUMNS`; 0 / "" where nothing applies)."""
-        doc = {"source": self.source, "pulled": self.pulled, "new": self.new, "created": self.created,
+        doc: dict[str, str | int] = {"source": self.source, "pulled": self.pulled, "new": self.new, "created": self.created,
                "updated": self.updated, "quarantined": self.quarantined, "routed": self.routed,
                "pushed": self.pushed, "failed": int(self.failed), "error": self.error or "",
                "screenshot": self.screenshot or "", "trace": self.trace or ""}

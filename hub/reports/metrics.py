@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from core.pii import scrub_text
 from core.schema import OPEN_STATUSES, SHANGHAI, to_local
+from hub.judge.matcher import drop_contained, get_matcher, normalise
 from hub.store.tables import clocks, incidents, surveys, tickets
 
 
@@ -82,7 +83,6 @@ def _satisfaction(conn: Connection, w: Window, rows: list[Any]) -> dict[str, Any
 def _keywords(rows: list[Any]) -> Counter[str]:
     """Taxonomy phrases found in each ticket's title and content (once per ticket)."""
     try:
-        from hub.judge.matcher import drop_contained, get_matcher, normalise
         matcher = get_matcher()
     except Exception:  # noqa: BLE001 - no taxonomy: fall back to what the judgement recorded
         matcher = None
@@ -145,10 +145,10 @@ def compute(conn: Connection, w: Window, *, hourly_trend: bool) -> dict[str, Any
     kw_now, kw_prev = _keywords(cur), _keywords(prev)
     keywords = [{"keyword": k, "count": c, "previous": kw_prev.get(k, 0), "delta": c - kw_prev.get(k, 0)}
                 for k, c in kw_now.most_common(15)]
-    rising = sorted(({"keyword": k, "count": c, "previous": kw_prev.get(k, 0), "delta": c - kw_prev.get(k, 0),
-                      "growth": round((c - kw_prev.get(k, 0)) / kw_prev[k], 2) if kw_prev.get(k) else None}
-                     for k, c in kw_now.items() if c >= 2 and c > kw_prev.get(k, 0) * 1.5),
-                    key=lambda d: (-d["delta"], -d["count"], d["keyword"]))[:10]
+    growing = sorted(((k, c, kw_prev.get(k, 0)) for k, c in kw_now.items() if c >= 2 and c > kw_prev.get(k, 0) * 1.5),
+                     key=lambda x: (-(x[1] - x[2]), -x[1], x[0]))[:10]
+    rising = [{"keyword": k, "count": c, "previous": p, "delta": c - p,
+               "growth": round((c - p) / p, 2) if p else None} for k, c, p in growing]
     repeats = sum(1 for r in cur if (r.repeat_count or 0) > 0)
     return {
         "window": {"start": w.start, "end": w.end, "timezone": str(SHANGHAI)},

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.errors import ConfigError
 from core.schema import Ticket
 from core.settings import get_settings
@@ -114,7 +113,7 @@ def load_routing(path: Path | None = None) -> RoutingConfig:
     return load_model(path, RoutingConfig)
 
 
-@functools.cache
+@cached_config
 def get_routing() -> RoutingConfig:
-    """This process's routing config (cached; `get_routing.cache_clear()` to reload)."""
+    """This process's routing config (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_routing()

@@ -15,7 +15,6 @@ Three time modes measure an SLA duration:
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.errors import CalendarError
 from core.logs import get_logger
 from core.settings import get_settings
@@ -200,9 +199,9 @@ def load_calendar(path: Path | None = None) -> BusinessCalendar:
     return BusinessCalendar(load_model(path, CalendarConfig, missing_ok=True), source=str(path))
 
 
-@functools.cache
+@cached_config
 def get_calendar() -> BusinessCalendar:
-    """This process's calendar (cached; `get_calendar.cache_clear()` to reload)."""
+    """This process's calendar (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_calendar()
 
 

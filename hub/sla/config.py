@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.configfile import load_model
+from core.configfile import cached_config, load_model
 from core.errors import ConfigError
 from core.schema import Clock, ClockKind, Ticket, to_utc
 from core.settings import get_settings
@@ -106,7 +105,7 @@ def load_sla(path: Path | None = None) -> SlaConfig:
     return load_model(path, SlaConfig)
 
 
-@functools.cache
+@cached_config
 def get_sla() -> SlaConfig:
-    """This process's SLA config (cached; `get_sla.cache_clear()` to reload)."""
+    """This process's SLA config (cached; `core.configfile.reload_config()` re-reads it)."""
     return load_sla()

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import UpdateBase
 
 
-def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any]]) -> int:
+def executemany(conn: Connection, stmt: UpdateBase, rows: Sequence[dict[str, Any]]) -> int:
     """Execute `stmt` once per row dict; the number of rows it changed.
 
     Exact on SQLite and on PostgreSQL (psycopg); on the ordinary path it is what

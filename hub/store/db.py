@@ -7,15 +7,16 @@ the writer and two processes can share the file.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from core import jsonutil
+from core.configfile import cached_config
 from core.settings import get_settings
 
 
@@ -38,7 +39,7 @@ def make_engine(url: str) -> Engine:
                                json_deserializer=jsonutil.loads)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -49,11 +50,11 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; take the write lock
         # at BEGIN so concurrent writers queue instead of failing mid-transaction.
         @event.listens_for(engine, "connect")
-        def _no_autobegin(dbapi_conn, _record):  # noqa: ANN001
+        def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):  # noqa: ANN001
+        def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -101,7 +102,7 @@ def use_store(store: Store | None) -> None:
     _override = store
 
 
-@functools.cache
+@cached_config
 def _default_store() -> Store:
     return Store(get_settings().db_url)
 
@@ -110,5 +111,3 @@ def get_store() -> Store:
     """The process's store for `HUB_DATABASE_URL` (or SQLite under var/)."""
     return _override if _override is not None else _default_store()
 
-
-get_store.cache_clear = _default_store.cache_clear  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from core.schema import (
     Status,
     Ticket,
     TicketEvent,
+    Urgency,
     utcnow,
 )
 from hub.store import bulk
@@ -89,8 +90,6 @@ def clock_row_to_model(r: Any) -> Clock:
 
 
 def _clock_rows(t: Ticket) -> list[dict[str, Any]]:
-    from core.schema import Urgency
-
     return [{
         "ticket_id": t.ticket_id, "kind": c.kind.value, "policy": c.policy, "started_at": c.started_at,
         "due_at": c.due_at, "state": c.state.value, "paused_at": c.paused_at,
@@ -269,7 +268,7 @@ def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[Tic
         r.pop("version")
         r["b_id"] = r.pop("ticket_id")
         rows.append(r)
-    cols = {k: bindparam(k) for k in rows[0] if k != "b_id"}
+    cols: dict[str, Any] = {k: bindparam(k) for k in rows[0] if k != "b_id"}
     conn.execute(update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
                  .values(**cols, version=tickets.c.version + 1), rows)
     _write_clocks(conn, items, replace=True)

@@ -82,7 +82,8 @@ def create_app(state: SandboxState) -> FastAPI:
                     for r in recs if not status or r.payload.get("status") == status]
         chunk = with_duplicates(rows[(current - 1) * PAGE_SIZE: current * PAGE_SIZE],
                                 state.faults["blackcat"].duplicate_rate)
-        ctx = {"rows": chunk, "has_more": current * PAGE_SIZE < len(rows), "next_page": current + 1, "status": status}
+        ctx: dict[str, Any] = {"rows": chunk, "has_more": current * PAGE_SIZE < len(rows), "next_page": current + 1,
+                               "status": status}
         if partial:
             return page("cards.html", **ctx)
         return page("list.html", authed=True, **ctx)

@@ -9,8 +9,8 @@ import pytest
 from connectors.config import load_sources
 from connectors.registry import connector_class, is_portal, make_connector, sources
 from connectors.sms import delivered, match_delivery_reports
+from core.configfile import reload_config
 from core.errors import ConfigError
-from core.settings import get_settings
 from hub.judge.intents import detect_sms_intent, survey_satisfied
 from hub.store.ledger import MemoryPushLedger, StorePushLedger
 
@@ -43,19 +43,19 @@ def test_source_urls_file_overrides_base_urls(tmp_path, monkeypatch):
     urls = tmp_path / "urls.json"
     urls.write_text(json.dumps({"app": "http://127.0.0.1:9999/", "sms": "http://127.0.0.1:9998"}))
     monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
-    get_settings.cache_clear()
+    reload_config()
     try:
         cfg = load_sources()
         assert cfg["app"].base_url == "http://127.0.0.1:9999"
         assert cfg["sms"].base_url == "http://127.0.0.1:9998"
         assert cfg["callcenter"].base_url == "http://127.0.0.1:8404"
         monkeypatch.setenv("HUB_SOURCE_URLS", str(tmp_path / "missing.json"))
-        get_settings.cache_clear()
+        reload_config()
         with pytest.raises(ConfigError, match="does not exist"):
             load_sources()
     finally:
         monkeypatch.delenv("HUB_SOURCE_URLS")
-        get_settings.cache_clear()
+        reload_config()
 
 
 def test_bad_yaml_is_a_config_error(tmp_path):

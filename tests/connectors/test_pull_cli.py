@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from core.settings import get_settings
+from core.configfile import reload_config
 from hub.store.landing import get_cursor
 
 
@@ -17,10 +17,10 @@ def sandbox_env(sandbox, tmp_path, monkeypatch):
     urls = tmp_path / "urls.json"
     urls.write_text(json.dumps(sandbox.urls))
     monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
-    get_settings.cache_clear()
+    reload_config()
     yield sandbox
     monkeypatch.delenv("HUB_SOURCE_URLS")
-    get_settings.cache_clear()
+    reload_config()
 
 
 @pytest.mark.parametrize("source", ["app", "sms", "callcenter"])

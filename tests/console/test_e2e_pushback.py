@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.settings import get_settings
+from core.configfile import reload_config
 from hub.outbox.worker import drain_outbox
 from sandbox import Sandbox
 from tests.api.seed import make_ticket, seed
@@ -26,13 +26,13 @@ def app_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
     urls = tmp_path / "urls.json"
     urls.write_text(json.dumps(sb.urls))
     monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))  # connectors reach the sandbox by configuration alone
-    get_settings.cache_clear()
+    reload_config()
     try:
         yield sb
     finally:
         sb.stop()
         monkeypatch.delenv("HUB_SOURCE_URLS")
-        get_settings.cache_clear()
+        reload_config()
 
 
 async def test_console_reply_and_resolve_reach_the_source(browser, console_app, app_sandbox) -> None:  # noqa: ANN001

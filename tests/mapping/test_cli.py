@@ -8,7 +8,8 @@ import shutil
 from typer.testing import CliRunner
 
 from cli import app
-from core.settings import PROJECT_ROOT, get_settings
+from core.configfile import reload_config
+from core.settings import PROJECT_ROOT
 from hub.pipeline.normalise import normalise_pending
 from hub.store import landing
 from tests.mapping.helpers import raw, samples
@@ -53,7 +54,7 @@ def test_quarantine_list_show_replay(use_store, tmp_path, monkeypatch):  # noqa:
         "matter.amount: {path: amount, transforms: [empty_null, amount]}",
         "matter.amount: {path: amount, transforms: [empty_null, {map: {values: {abc: null}, strict: false}}, amount]}"))
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path / "m"))
-    get_settings.cache_clear()
+    reload_config()
     try:
         res = runner.invoke(app, ["quarantine", "replay", "--id", str(entry["id"]), "--json"])
         assert res.exit_code == 0, res.output
@@ -63,4 +64,4 @@ def test_quarantine_list_show_replay(use_store, tmp_path, monkeypatch):  # noqa:
         res = runner.invoke(app, ["quarantine", "list", "--json", "--state", "replayed"])
         assert [e["external_id"] for e in json.loads(res.stdout)] == ["R-BAD"]
     finally:
-        get_settings.cache_clear()
+        reload_config()

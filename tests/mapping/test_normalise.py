@@ -79,9 +79,9 @@ def test_replay_after_mapping_fix(store, tmp_path, monkeypatch):  # noqa: ANN001
     mdir = tmp_path / "mappings"
     shutil.copytree(PROJECT_ROOT / "mappings", mdir)
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(mdir))
-    from core.settings import get_settings
+    from core.configfile import reload_config
 
-    get_settings.cache_clear()
+    reload_config()
     try:
         p = samples("callcenter")[0] | {"order_no": "WO-NEWCODE", "status": "50"}  # a status the mapping lacks
         _land(store, [raw("callcenter", p)])
@@ -107,7 +107,7 @@ def test_replay_after_mapping_fix(store, tmp_path, monkeypatch):  # noqa: ANN001
         assert t.handling.source_status == "已回访" and t.mapping_version.startswith("callcenter@2+")
         assert _states(store)["WO-NEWCODE"] == "normalised"
     finally:
-        get_settings.cache_clear()
+        reload_config()
 
 
 def test_cross_channel_duplicates_share_a_case(store):  # noqa: ANN001

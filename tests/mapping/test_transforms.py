@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from hub.mapping import TransformError, register
-from hub.mapping.spec import PathError, build_chain, build_transform, compile_path, parse_path
-from hub.mapping.transforms import NAMED
+from hub.mapping.spec import PathError, compile_path, parse_path
+from hub.mapping.transforms import NAMED, build_chain, build_transform
 
 
 def t(spec):  # noqa: ANN001, ANN201

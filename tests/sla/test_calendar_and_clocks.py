@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
+from core.configfile import reload_config
 from core.errors import CalendarError
 from core.schema import SHANGHAI, ClockKind, ClockState, Source, Ticket, Urgency, to_local
 from hub.sla import (
@@ -176,12 +177,11 @@ def test_operator_added_year() -> None:
 
 
 def test_calendar_yaml_is_read(hub_config) -> None:  # noqa: ANN001
-    from hub.sla.calendar import get_calendar
 
     (hub_config / "calendar.yaml").write_text(
         "business_hours: {start: '08:30', end: '17:30'}\nyears:\n  2027:\n    holidays: ['2027-01-01']\n"
         "    workdays: []\n", encoding="utf-8")
-    get_calendar.cache_clear()
+    reload_config()
     assert add_working_days(L(2026, 12, 31, 10), 1) == L(2027, 1, 4, 23, 59, 59)
     assert add_business_hours(L(2026, 12, 31, 17), 1) == L(2027, 1, 4, 9)
 

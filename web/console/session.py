@@ -9,7 +9,6 @@ token; every form posts it back and it is compared in constant time.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -19,13 +18,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from core.configfile import cached_config
 from core.settings import get_settings
 
 COOKIE = "hub_session"
 MAX_AGE = 8 * 3600  # one working shift
 
 
-@functools.cache
+@cached_config
 def session_key() -> bytes:
     """The signing key: HUB_SESSION_SECRET, else var/session.key (created once, mode 0600)."""
     env = os.environ.get("HUB_SESSION_SECRET")
