@@ -1,4 +1,4 @@
-"""`hub sandbox serve`: run the five simulated source systems on loopback (see sandbox/README.md)."""
+"""`hub sandbox serve`: run the simulated source systems on loopback (see sandbox/README.md)."""
 
 from __future__ import annotations
 
@@ -13,24 +13,24 @@ import typer
 from cli.common import console, operator_errors
 from core.errors import ConfigError
 
-app = typer.Typer(help="The simulated source systems (12315, 黑猫, app, SMS, call centre).", no_args_is_help=True)
+app = typer.Typer(help="The simulated source systems (sandbox/systems/, one module each).", no_args_is_help=True)
 
 
 @app.command("serve")
 @operator_errors
 def serve(
-    port: int = typer.Option(8400, help="First port: gov12315=P, blackcat=P+1, app=P+2, sms=P+3, callcenter=P+4."),
+    port: int = typer.Option(8400, help="First port: the systems take P, P+1, … in their registry order."),
     seed: int = typer.Option(1, help="Random seed (same seed, same data)."),
     rate: float = typer.Option(60, help="New complaints per simulated hour."),
     backlog: int = typer.Option(100, help="Complaints that exist at start."),
     faults: str = typer.Option("", help='Faults as JSON, e.g. \'{"app": {"error_rate": 0.1}}\'.'),
-    urls_file: Path | None = typer.Option(None, help="Write {source: base URL} here once all five answer."),
+    urls_file: Path | None = typer.Option(None, help="Write {source: base URL} here once every system answers."),
     start: str = typer.Option("", help="Simulated start time, ISO 8601 (default: now)."),
     speed: float = typer.Option(0.0, help="Simulated seconds per real second (0: clock moves only via /__admin/clock)."),
     burst_size: int = typer.Option(200, help="Size of a mass-fault burst."),
     malformed_rate: float = typer.Option(0.02, help="Share of malformed records."),
 ) -> None:
-    """Serve all five systems until Ctrl-C."""
+    """Serve every simulated system until Ctrl-C."""
     from sandbox.server import Sandbox  # (not `from sandbox`: a stale editable install may see a namespace)
 
     try:
@@ -43,7 +43,7 @@ def serve(
     try:
         urls = sb.start(port=port)
     except OSError as exc:
-        raise ConfigError(f"cannot bind ports {port}..{port + 4}: {exc}") from exc
+        raise ConfigError(f"cannot bind ports from {port}: {exc}") from exc
     for src, url in urls.items():
         console.print(f"{src:<11} {url}")
     console.print(f"simulated clock: {sb.now().isoformat()}  (advance: POST <any>/__admin/clock)")

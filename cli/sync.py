@@ -44,6 +44,7 @@ def sync(
     if not all_sources and not source:
         raise typer.BadParameter("give a SOURCE or --all")
     async def run() -> State[list[SourceResult]]:
+        """Run the chosen sync flow and return its final Prefect state (a failure included)."""
         return await (sync_all(return_state=True) if all_sources else sync_source(source, return_state=True))
 
     state = asyncio.run(run())
@@ -62,6 +63,7 @@ def cycle(as_json: bool = typer.Option(False, "--json", help="One JSON document 
     from flows.cycle import CycleResult, hub_cycle
 
     async def run() -> State[CycleResult]:
+        """Run one hub cycle flow and return its final Prefect state (a failure included)."""
         return await hub_cycle(return_state=True)
 
     state = asyncio.run(run())

@@ -14,7 +14,7 @@ high-water mark (to the newest version it saw).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -117,6 +117,22 @@ class HttpConnector(Connector):
         """The stored cursor as a `RunCursor`."""
         typed = self.read_cursor(cursor)
         return typed if isinstance(typed, RunCursor) else RunCursor.model_validate(typed.to_json())
+
+    def start_run(self, cursor: CursorModel | dict[str, Any] | None, *, parse: Callable[[str | None], datetime | None],
+                  fmt: Callable[[datetime], str], first_position: str | int | None = None
+                  ) -> tuple[str | None, RunState]:
+        """The high-water mark and the run to go on with: the stored unfinished one, or a new one.
+
+        A new run reads from the high-water mark minus the overlap window (`overlap_minutes`),
+        inclusive: records sharing the mark's timestamp or arriving late inside the window are
+        read again, and landing skips the versions it already holds.
+        """
+        state = self.run_cursor(cursor)
+        if state.run is not None:
+            return state.hwm, state.run
+        mark = parse(state.hwm)
+        since = fmt(mark - timedelta(minutes=self.cfg.overlap_minutes)) if mark else None
+        return state.hwm, RunState(since=since, position=first_position, max_seen=state.hwm)
 
     async def verified_push(self, step: Callable[[], Awaitable[PushReceipt | None]], what: str) -> PushReceipt:
         """Run a look-then-write `step` until it confirms the update (see `connectors.retry.converge`)."""

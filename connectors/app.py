@@ -28,6 +28,7 @@ with `Idempotent-Replayed: true`, reported as `already_applied`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ from connectors.api import ApiOptions, HttpConnector, RunCursor, RunState
 from connectors.auth import OAuth2ClientCredentials
 from connectors.base import CursorModel, Page
 from connectors.config import SourceConfig
-from connectors.incremental import RunDedupe, back, later, parse_iso, raw
+from connectors.incremental import RunDedupe, later, parse_iso, raw
 from core.errors import ConfigError, SourceAnswerError
 from core.logs import get_logger
 from core.schema import PushReceipt, Status, StatusUpdate
@@ -93,12 +94,7 @@ class AppConnector(HttpConnector):
 
     async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
         """Pages of the feed from the run's lower bound (see the module doc)."""
-        state = self.run_cursor(cursor)
-        hwm = state.hwm
-        run = state.run
-        if run is None:
-            mark = parse_iso(hwm)
-            run = RunState(since=back(mark, self.cfg.overlap_minutes).isoformat() if mark else None, max_seen=hwm)
+        hwm, run = self.start_run(cursor, parse=parse_iso, fmt=datetime.isoformat)
         max_seen = parse_iso(run.max_seen)
         dedupe = RunDedupe()
         while True:

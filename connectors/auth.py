@@ -60,6 +60,7 @@ class OAuth2ClientCredentials:
         self.fetches = 0
 
     def secrets(self) -> list[str]:
+        """The client secret and the current token, for the redactor to hide."""
         return [self._secret.get_secret_value()] + ([self._token] if self._token else [])
 
     async def token(self) -> str:
@@ -71,14 +72,17 @@ class OAuth2ClientCredentials:
             return self._token
 
     async def apply(self, request: httpx.Request) -> None:
+        """Put the bearer token on this attempt (fetching a fresh one when needed)."""
         request.headers["Authorization"] = f"Bearer {await self.token()}"
 
     async def on_unauthorized(self) -> bool:
+        """Drop the cached token after a 401 so the retry fetches a new one; always True."""
         async with self._lock:
             self._token = None
         return True
 
     async def aclose(self) -> None:
+        """Close the token endpoint's HTTP client."""
         await self._http.aclose()
 
     async def _fetch(self) -> None:
@@ -157,6 +161,7 @@ class SmsHmacSigner(_SignerBase):
                 "X-Signature": base64.b64encode(digest).decode("ascii")}
 
     async def apply(self, request: httpx.Request) -> None:
+        """Sign this attempt afresh (new timestamp and nonce) with the gateway's four headers."""
         request.headers.update(self.headers(request.method, _target(request), request.content))
 
 
@@ -176,4 +181,5 @@ class CallCenterSigner(_SignerBase):
         return {"X-CC-AppId": self.app_id, "X-CC-Time": ms, "X-CC-Sign": sign.hexdigest().upper()}
 
     async def apply(self, request: httpx.Request) -> None:
+        """Sign this attempt afresh (new millisecond time) with the CTI's three headers."""
         request.headers.update(self.headers(request.method, _target(request), request.content))

@@ -205,6 +205,7 @@ class BlackcatConnector(PortalConnector):
         tried = False  # a post with an unknown outcome (5xx/timeout) may have been applied
 
         async def step() -> PushReceipt | None:
+            """Read the page; post the reply or 申请完成 still missing (None: read again), else the receipt."""
             nonlocal tried
             resp = await self.open(page, url)
             if resp is not None and resp.status == 404:

@@ -40,7 +40,7 @@ from connectors.api import ApiOptions, HttpConnector, RunCursor, RunState
 from connectors.auth import CallCenterSigner
 from connectors.base import CursorModel, Page
 from connectors.config import SourceConfig
-from connectors.incremental import LOCAL_FMT, RunDedupe, back, later, parse_local, raw
+from connectors.incremental import LOCAL_FMT, RunDedupe, later, parse_local, raw
 from core.errors import PushRefused, SourceAnswerError
 from core.logs import get_logger
 from core.schema import PushReceipt, Status, StatusUpdate, to_local
@@ -108,13 +108,7 @@ class CallCenterConnector(HttpConnector):
 
     async def pull(self, cursor: CursorModel | dict[str, Any] | None) -> AsyncIterator[Page]:
         """Pages of work orders updated since the run's lower bound (see the module doc)."""
-        state = self.run_cursor(cursor)
-        hwm = state.hwm
-        run = state.run
-        if run is None:
-            mark = parse_local(hwm)
-            run = RunState(since=back(mark, self.cfg.overlap_minutes).strftime(LOCAL_FMT) if mark else None,
-                           position=1, max_seen=hwm)
+        hwm, run = self.start_run(cursor, parse=parse_local, fmt=lambda at: at.strftime(LOCAL_FMT), first_position=1)
         since = run.since
         page_no = int(run.position or 1)
         max_seen = parse_local(run.max_seen)
@@ -160,6 +154,7 @@ class CallCenterConnector(HttpConnector):
         want_result = cc_result(update)
 
         async def step() -> PushReceipt:
+            """Look the order up, then update it unless it already has the wanted status and result."""
             order = await self.get_order(update.external_id)
             if order.get("status") == REVOKED:
                 raise PushRefused(f"work order {update.external_id} is revoked (90): nothing to update",

@@ -167,6 +167,7 @@ class Gov12315Connector(PortalConnector):
         attempted = False  # a submission with an unknown outcome (5xx/timeout) may have been ours
 
         async def step() -> PushReceipt:
+            """Read the record; submit the 处理结果 unless the page shows it done, then the receipt."""
             nonlocal attempted
             resp = await self.open(page, url)
             if resp is not None and resp.status == 404:

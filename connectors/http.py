@@ -195,6 +195,7 @@ class HttpClient:
         reauthed = False
 
         async def attempt() -> httpx.Response:
+            """One attempt: rate limit, build, authenticate, send; re-authenticate once on a 401."""
             nonlocal reauthed
             while True:
                 if self.rate_limit is not None:
@@ -226,6 +227,7 @@ class HttpClient:
                 raise self._status_error(rule, resp)
 
         def may_retry(exc: BaseException) -> bool:
+            """Retryable, and for a non-idempotent request only when the source cannot have acted on it."""
             return is_retryable(exc) and (idempotent or not (isinstance(exc, TransientError) and exc.outcome_unknown))
 
         return await retrying(attempt, policy=self.retry, what=f"{method} {path}", source=self.source,

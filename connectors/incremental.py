@@ -11,7 +11,7 @@ cheap and never duplicates.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from core.schema import SHANGHAI, RawRecord, Source, payload_hash
@@ -75,12 +75,9 @@ def parse_local(value: Any) -> datetime | None:
 
 
 def later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two optional times (None when both are None)."""
     if a is None:
         return b
     if b is None:
         return a
     return max(a, b)
-
-
-def back(value: datetime, minutes: float) -> datetime:
-    return value - timedelta(minutes=minutes)

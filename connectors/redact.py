@@ -53,4 +53,5 @@ class Redactor:
         return self(urlunsplit(parts._replace(query=query)))
 
     def headers(self, headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
+        """Headers safe to print: secret headers masked, the other values redacted."""
         return {k: ("***" if k.lower() in SECRET_HEADERS else self(v)) for k, v in dict(headers).items()}

@@ -155,6 +155,7 @@ class SmsConnector(HttpConnector):
         """Send one SMS at most once per `out_id` (ledger, then gateway lookup, then send)."""
 
         async def step() -> PushReceipt:
+            """Look in the ledger, then at the gateway; send only when neither knows this out_id."""
             known = self.ledger.get(out_id) if self.ledger is not None else None
             if known and known.get("state") == "sent":
                 return self.receipt(out_id, known.get("remote_ref") or None, already_applied=True, via="ledger")

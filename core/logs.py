@@ -11,6 +11,7 @@ class PiiScrubFilter(logging.Filter):
     """Masks phone and ID numbers in the rendered message (and its args)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's message with its scrubbed rendering (args folded in); keep every record."""
         try:
             msg = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not kill logging

@@ -133,23 +133,32 @@ class _Sensitive:
 
 
 class Phone(_Sensitive):
+    """A phone number that shows itself masked (`138****5678`)."""
+
     kind = "phone"
 
     def masked(self) -> str:
+        """The masked form (see `mask_phone`)."""
         return mask_phone(self._raw)
 
 
 class IdNumber(_Sensitive):
+    """A resident ID number that shows itself masked (`3301**********1234`)."""
+
     kind = "id_number"
 
     def masked(self) -> str:
+        """The masked form (see `mask_id_number`)."""
         return mask_id_number(self._raw)
 
 
 class PersonName(_Sensitive):
+    """A person's name that shows itself masked (`张*`)."""
+
     kind = "name"
 
     def masked(self) -> str:
+        """The masked form (see `mask_name`)."""
         return mask_name(self._raw)
 
 
@@ -205,12 +214,14 @@ class PiiVault:
         self._gcm = AESGCM(hmac.new(raw, b"hub-pii-aesgcm-v2", hashlib.sha256).digest())
 
     def encrypt(self, value: str | _Sensitive | None) -> bytes | None:
+        """Encrypt a text (or a sensitive value's raw text) for storage; None stays None."""
         if value is None:
             return None
         raw = value.reveal() if isinstance(value, _Sensitive) else value
         return self.encrypt_bytes(raw.encode("utf-8"))
 
     def decrypt(self, token: bytes | None) -> str | None:
+        """Decrypt a stored token back to text; ConfigError when the key does not fit."""
         if token is None:
             return None
         try:
@@ -220,6 +231,7 @@ class PiiVault:
                               " the data was written with") from exc
 
     def encrypt_bytes(self, data: bytes) -> bytes:
+        """Encrypt bytes as a v2 token: AES-256-GCM with a random 12-byte nonce."""
         nonce = os.urandom(_NONCE)  # random 96-bit nonces: safe far beyond this hub's volumes per key
         return _GCM_PREFIX + nonce + self._gcm.encrypt(nonce, data, None)
 
@@ -240,6 +252,7 @@ class PiiVault:
         return self._fernet.decrypt(token)  # v1 token, written before AES-GCM
 
     def decrypt_bytes(self, token: bytes) -> bytes:
+        """Decrypt a v2 (AES-GCM) or v1 (Fernet) token; ConfigError when the key does not fit."""
         try:
             return self._decrypt(token)
         except (InvalidToken, InvalidTag, ValueError) as exc:

@@ -77,18 +77,24 @@ class Source(str):
 
 
 class Category(StrEnum):
+    """Top-level complaint category (taxonomy.yaml `categories`): product, service, info security."""
+
     PRODUCT = "product"
     SERVICE = "service"
     INFO_SECURITY = "info_security"
 
 
 class Urgency(StrEnum):
+    """How urgent a complaint is: urgent (funds or safety at risk), general, or a consultation."""
+
     URGENT = "urgent"
     GENERAL = "general"
     CONSULTATION = "consultation"
 
 
 class RiskLevel(StrEnum):
+    """Band of the 0-100 risk score (thresholds in taxonomy.yaml `risk.levels`)."""
+
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -96,6 +102,8 @@ class RiskLevel(StrEnum):
 
 
 class Status(StrEnum):
+    """A ticket's handling status; all but resolved and closed count as open."""
+
     NEW = "new"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
@@ -106,6 +114,7 @@ class Status(StrEnum):
 
     @property
     def is_open(self) -> bool:
+        """Whether the ticket still needs handling (neither resolved nor closed)."""
         return self not in (Status.RESOLVED, Status.CLOSED)
 
 
@@ -113,12 +122,16 @@ OPEN_STATUSES = tuple(s for s in Status if s.is_open)
 
 
 class ClockKind(StrEnum):
+    """Which SLA clock: first response, resolution, or revisit (回访, once resolved)."""
+
     FIRST_RESPONSE = "first_response"
     RESOLUTION = "resolution"
     REVISIT = "revisit"
 
 
 class ClockState(StrEnum):
+    """An SLA clock's state: running, paused (waiting on the customer), met or breached."""
+
     RUNNING = "running"
     PAUSED = "paused"
     MET = "met"
@@ -126,6 +139,8 @@ class ClockState(StrEnum):
 
 
 class EscalationTarget(StrEnum):
+    """Where a customer threatens to take the complaint: a regulator, the media, legal action, the police."""
+
     REGULATOR = "regulator"
     MEDIA = "media"
     LAWSUIT = "lawsuit"
@@ -141,6 +156,8 @@ class MessageKind(StrEnum):
 
 
 class HubModel(BaseModel):
+    """Base of the hub's data models: unknown fields are rejected."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False)
 
 
@@ -162,6 +179,7 @@ class RawRecord(HubModel):
     payload_hash: str = ""
 
     def model_post_init(self, __context: Any) -> None:
+        """Compute `payload_hash` from the payload when the connector left it empty."""
         if not self.payload_hash:
             object.__setattr__(self, "payload_hash", payload_hash(self.payload))
 
@@ -170,6 +188,8 @@ class RawRecord(HubModel):
 
 
 class Customer(HubModel):
+    """Who complained: masked personal data, matching hashes and the flags routing uses."""
+
     name: PersonName | None = None
     phone: Phone | None = None
     id_number: IdNumber | None = None
@@ -183,11 +203,15 @@ class Customer(HubModel):
 
 
 class Attachment(HubModel):
+    """A file attached at the source, by name and reference (the hub does not copy it)."""
+
     name: str
     ref: str  # URL or storage key at the source; the hub does not copy files
 
 
 class Matter(HubModel):
+    """What the complaint is about: text, demands, amount, product, respondent, attachments."""
+
     title: str = ""
     content: str = ""
     demands: list[str] = Field(default_factory=list)
@@ -221,6 +245,8 @@ class Explanation(HubModel):
 
 
 class Judgement(HubModel):
+    """What judging decided: kind, category, urgency, risk, escalation intent, repeats, incident."""
+
     kind: MessageKind = MessageKind.COMPLAINT
     category: Category | None = None
     sub_category: str | None = None
@@ -235,6 +261,8 @@ class Judgement(HubModel):
 
 
 class Handling(HubModel):
+    """Where handling stands: status, team, handler, priority, resolution and satisfaction."""
+
     status: Status = Status.NEW
     team: str | None = None
     handler: str | None = None
@@ -246,6 +274,8 @@ class Handling(HubModel):
 
 
 class Clock(HubModel):
+    """One SLA clock of a ticket: its policy, start, due time, state, pauses and warning times."""
+
     kind: ClockKind
     policy: str  # id of the SLA policy that set it
     started_at: AwareDatetime
@@ -268,6 +298,8 @@ class CaseLink(HubModel):
 
 
 class Ticket(HubModel):
+    """The unified complaint, one per (source, external id), with judgement, handling and clocks."""
+
     ticket_id: str
     source: Source
     external_id: str
@@ -291,6 +323,7 @@ class Ticket(HubModel):
         return to_utc(v)
 
     def clock(self, kind: ClockKind) -> Clock | None:
+        """The ticket's clock of this kind, or None when it has none."""
         return next((c for c in self.clocks if c.kind == kind), None)
 
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     @property
     def key_file(self) -> Path:
+        """The PII key file under `home`, used when HUB_PII_KEY is not set."""
         return self.home / "pii.key"
 
 

@@ -21,6 +21,8 @@ class _Model(BaseModel):
 
 
 class OnDuty(_Model):
+    """When a team or handler is on duty: weekdays and local (Asia/Shanghai) hours."""
+
     days: list[str] = Field(default_factory=lambda: DAYS[:5])
     hours: str = "09:00-18:00"  # local time, Asia/Shanghai; "00:00-24:00" for always
 
@@ -46,6 +48,8 @@ class OnDuty(_Model):
 
 
 class Handler(_Model):
+    """One handler of a team: skills, capacity, seniority and, optionally, own duty hours."""
+
     id: str
     name: str = ""
     skills: list[str] = Field(default_factory=list)
@@ -55,6 +59,8 @@ class Handler(_Model):
 
 
 class Destination(_Model):
+    """Where a team's notices go: its queue, a webhook or chat bot, email, or an Apprise URL."""
+
     type: Literal["queue", "webhook", "wecom", "dingtalk", "email", "apprise"]
     url: str | None = None  # may be `env:NAME|default`
     secret: str | None = None  # reference, never a literal
@@ -62,6 +68,8 @@ class Destination(_Model):
 
 
 class Team(_Model):
+    """One team of teams.yaml: lead, assignment strategy, duty hours, handlers, destinations."""
+
     id: str = ""
     name: str
     lead: str
@@ -73,23 +81,30 @@ class Team(_Model):
     callback_token: str | None = None  # reference
 
     def handler(self, handler_id: str) -> Handler | None:
+        """The team's handler with this id, or None."""
         return next((h for h in self.handlers if h.id == handler_id), None)
 
 
 class EscalationDefaults(_Model):
+    """teams.yaml `escalation_defaults`: chase levels after the lead when a team names none."""
+
     department_head: str
     compliance: str
 
 
 class TeamsConfig(_Model):
+    """The whole of `config/teams.yaml`: escalation defaults and the teams by id."""
+
     escalation_defaults: EscalationDefaults
     teams: dict[str, Team]
 
     def model_post_init(self, __context: object) -> None:
+        """Give each team its key under `teams` as its id."""
         for key, team in self.teams.items():
             team.id = key
 
     def team(self, team_id: str) -> Team:
+        """The team with this id; ConfigError naming the known teams otherwise."""
         try:
             return self.teams[team_id]
         except KeyError:

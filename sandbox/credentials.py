@@ -1,11 +1,10 @@
-"""The sandbox's published demo credentials (not secrets: documented in sandbox/README.md)."""
+"""The sandbox's published demo credentials (not secrets: documented in sandbox/README.md).
+
+A view over the registry: each system module declares its own (`SYSTEM.credentials`).
+"""
 
 from __future__ import annotations
 
-CREDENTIALS: dict[str, dict[str, str]] = {
-    "gov12315": {"username": "demo_ent", "password": "Demo@12315"},
-    "blackcat": {"account": "demo_merchant", "password": "Demo@heimao"},
-    "app": {"client_id": "hub-demo", "client_secret": "demo-app-secret"},
-    "sms": {"access_key": "LTAIdemo0001", "secret": "demo-sms-secret"},
-    "callcenter": {"app_id": "hub-cc", "app_secret": "demo-cc-secret"},
-}
+from sandbox.systems import SYSTEMS
+
+CREDENTIALS: dict[str, dict[str, str]] = {key: system.credentials for key, system in SYSTEMS.items()}

@@ -17,9 +17,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-DEFAULT_TTL = {"gov12315": 1800.0, "blackcat": 3600.0, "app": 3600.0, "sms": 0.0, "callcenter": 0.0}
-HTML_SOURCES = ("gov12315", "blackcat")
-
 
 class Faults(BaseModel):
     """The fault settings of one system (see sandbox/README.md for each key)."""
@@ -43,9 +40,9 @@ class Faults(BaseModel):
     markup_variant: Literal["default", "v2"] = "default"
 
 
-def initial_faults(source: str, spec: dict[str, Any] | None, malformed_rate: float) -> Faults:
-    """Defaults for `source`, overlaid with `spec["*"]` then `spec[source]`."""
-    base: dict[str, Any] = {"session_ttl": DEFAULT_TTL[source], "malformed_rate": malformed_rate}
+def initial_faults(source: str, spec: dict[str, Any] | None, malformed_rate: float, session_ttl: float) -> Faults:
+    """Defaults for `source` (its own `session_ttl`), overlaid with `spec["*"]` then `spec[source]`."""
+    base: dict[str, Any] = {"session_ttl": session_ttl, "malformed_rate": malformed_rate}
     spec = spec or {}
     base.update(spec.get("*", {}))
     base.update(spec.get(source, {}))
@@ -53,11 +50,16 @@ def initial_faults(source: str, spec: dict[str, Any] | None, malformed_rate: flo
 
 
 class FaultMiddleware:
-    """Pure ASGI middleware: decide a fault per request before the app sees it."""
+    """Pure ASGI middleware: decide a fault per request before the app sees it.
 
-    def __init__(self, app: ASGIApp, source: str, get_faults: Any, stopping: threading.Event) -> None:
+    `html`: the system is a portal, so error pages are HTML rather than JSON.
+    """
+
+    def __init__(self, app: ASGIApp, source: str, get_faults: Any, stopping: threading.Event, *,
+                 html: bool = False) -> None:
         self.app = app
         self.source = source
+        self.html = html
         self.get_faults = get_faults
         self.stopping = stopping
         self.rng = random.Random()
@@ -115,7 +117,7 @@ class FaultMiddleware:
         await self._body(code, {"error": "server_error", "status": code}, "服务器错误")(scope, receive, send)
 
     def _body(self, code: int, doc: dict[str, Any], text: str) -> Response:
-        if self.source in HTML_SOURCES:
+        if self.html:
             return HTMLResponse(f"<html><body><h1>{code}</h1><p>{text}</p></body></html>", status_code=code)
         return JSONResponse(doc, status_code=code)
 

@@ -3,6 +3,8 @@
 `Generator` holds one seeded random stream, the customer pool and the recent
 matters (for cross-channel duplicates and repeats). The servers call it as
 their clock advances; `generate_records` drives it without any server.
+Each channel's share, edge cases, record shape and malformed keys come from
+its `SimulatedSystem` (sandbox.systems.SYSTEMS).
 """
 
 from __future__ import annotations
@@ -14,16 +16,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate, islice
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sandbox import texts
-from sandbox.channels import RENDER, Matter, Style, corrupt, fmt_sec, sms_mo
+from sandbox.channels import SHANGHAI, Matter, Style, corrupt, fmt_sec
 from sandbox.people import Customer, make_customer
+from sandbox.systems import SOURCES, SYSTEMS
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-SOURCES = ("gov12315", "blackcat", "app", "sms", "callcenter")
-MIX = {"gov12315": 0.12, "blackcat": 0.13, "app": 0.30, "sms": 0.20, "callcenter": 0.25}
-BURST_MIX = {"app": 0.55, "sms": 0.15, "callcenter": 0.25, "blackcat": 0.05}
 DEFAULT_OFFLINE_START = datetime(2026, 11, 1, 8, 0, tzinfo=SHANGHAI)
 
 CROSS_CHANNEL_SHARE = 0.15
@@ -62,7 +60,12 @@ class Generator:
         self.edge_rate = edge_rate
         self._topics = list(texts.TOPICS)
         self._topic_cum = list(accumulate(t.weight for t in texts.TOPICS))
-        self._mix_cum = list(accumulate(MIX[s] for s in self.sources))
+        self._mix_cum = list(accumulate(SYSTEMS[s].mix for s in self.sources))
+        # The burst draw runs over the channels in `burst_rank` order, as it was first tuned.
+        burst = sorted((s for s in SYSTEMS.values() if s.burst_mix and s.key in self.sources),
+                       key=lambda s: s.burst_rank)
+        self._burst_sources = [s.key for s in burst] or [self.sources[0]]
+        self._burst_weights = [s.burst_mix for s in burst] or [1.0]
 
     # -- people and matters -------------------------------------------------
     def customer(self, year: int) -> Customer:
@@ -76,10 +79,12 @@ class Generator:
         return c
 
     def customer_by_mobile(self, mobile: str) -> Customer | None:
+        """The first customer known with this mobile (None for a stranger)."""
         return self.by_mobile.get(mobile)
 
     def new_matter(self, at: datetime, topic: texts.Topic | None = None, incident: str | None = None,
                    customer: Customer | None = None) -> Matter:
+        """A new matter (topic drawn by weight unless given) for a new or given customer."""
         rng = self.rng
         topic = topic or rng.choices(self._topics, cum_weights=self._topic_cum)[0]
         amount = None
@@ -110,14 +115,17 @@ class Generator:
 
     # -- records ---------------------------------------------------------------
     def pick_source(self) -> str:
+        """A channel for the next arrival, by the systems' `mix`."""
         return self.rng.choices(self.sources, cum_weights=self._mix_cum)[0] if len(self.sources) > 1 else self.sources[0]
 
     def style(self, source: str) -> Style:
-        rng, e = self.rng, self.edge_rate
-        return Style(emoji=source in ("blackcat", "app", "sms") and rng.random() < 0.08 * e,
-                     long=source != "sms" and rng.random() < 0.004 * e,
+        """The edge cases of the next record on `source` (only those the channel can carry)."""
+        rng, e, edges = self.rng, self.edge_rate, SYSTEMS[source].edges
+        # A channel that cannot carry an edge case takes no draw for it: keep the short-circuits.
+        return Style(emoji="emoji" in edges and rng.random() < 0.08 * e,
+                     long="long" in edges and rng.random() < 0.004 * e,
                      html=rng.random() < 0.006 * e,
-                     fullwidth=source in ("blackcat", "gov12315") and rng.random() < 0.05 * e)
+                     fullwidth="fullwidth" in edges and rng.random() < 0.05 * e)
 
     def complaint(self, at: datetime, source: str | None = None, matter: Matter | None = None,
                   malformed: bool | None = None) -> GenRecord:
@@ -129,42 +137,46 @@ class Generator:
         matter.channels.add(source)
         self.seq[source] += 1
         style = self.style(source)
-        ext_id, payload = RENDER[source](self.rng, matter, at, self.seq[source], style)
+        ext_id, payload = SYSTEMS[source].render(self.rng, matter, at, self.seq[source], style)
         rec = self._record(source, ext_id, payload, at, matter, "complaint", style)
         rec.truth["repeat"] = reused
         self._maybe_corrupt(rec, malformed)
         return rec
 
-    def sms_message(self, at: datetime, mobile: str, content: str, kind: str, *, answer: str | None = None,
-                    reply_to_out_id: str | None = None, matter_key: str | None = None) -> GenRecord:
-        """An uplink SMS that is not a complaint: survey reply or unsubscribe."""
-        self.seq["sms"] += 1
-        ext_id, payload = sms_mo(at, self.seq["sms"], mobile, content, reply_to_out_id)
+    def message(self, source: str, at: datetime, mobile: str, content: str, kind: str, *,
+                answer: str | None = None, reply_to_out_id: str | None = None,
+                matter_key: str | None = None) -> GenRecord:
+        """A customer's text message on `source` that is not a complaint: survey reply or unsubscribe."""
+        render = SYSTEMS[source].message
+        if render is None:
+            raise ValueError(f"{source} carries no customer messages")
+        self.seq[source] += 1
+        ext_id, payload = render(at, self.seq[source], mobile, content, reply_to_out_id)
         c = self.customer_by_mobile(mobile)
-        truth = self._truth("sms", ext_id, at, c, matter_key, kind)
+        truth = self._truth(source, ext_id, at, c, matter_key, kind)
         truth.update(answer=answer, reply_to_out_id=reply_to_out_id)
-        return GenRecord("sms", ext_id, payload, truth, at, at)
+        return GenRecord(source, ext_id, payload, truth, at, at)
 
-    def stray_sms(self, at: datetime) -> GenRecord:
+    def stray_message(self, at: datetime, source: str) -> GenRecord:
         """An unsolicited survey answer or an unsubscribe from a known customer."""
         c = self.customers[self.rng.randrange(len(self.customers))] if self.customers else self.customer(at.year)
         if self.rng.random() < 0.5:
             sat = self.rng.random() < 0.6
             text = self.rng.choice(texts.SURVEY_SATISFIED if sat else texts.SURVEY_DISSATISFIED)
-            return self.sms_message(at, c.mobile, text, "survey_reply", answer="satisfied" if sat else "dissatisfied")
-        return self.sms_message(at, c.mobile, self.rng.choice(texts.UNSUBSCRIBE), "unsubscribe")
+            return self.message(source, at, c.mobile, text, "survey_reply", answer="satisfied" if sat else "dissatisfied")
+        return self.message(source, at, c.mobile, self.rng.choice(texts.UNSUBSCRIBE), "unsubscribe")
 
     def next_record(self, at: datetime) -> GenRecord:
-        """The next ordinary arrival: a complaint, or on SMS sometimes a stray reply."""
+        """The next ordinary arrival: a complaint, or on a message channel sometimes a stray reply."""
         source = self.pick_source()
-        if source == "sms" and self.rng.random() < 0.25:
-            return self.stray_sms(at)
+        share = SYSTEMS[source].stray_share
+        if share and self.rng.random() < share:
+            return self.stray_message(at, source)
         return self.complaint(at, source)
 
     def burst_record(self, at: datetime, incident: str) -> GenRecord:
         """One complaint of a mass fault (APP无法登录), each from its own customer."""
-        sources = [s for s in BURST_MIX if s in self.sources] or [self.sources[0]]
-        source = self.rng.choices(sources, [BURST_MIX.get(s, 1.0) for s in sources])[0]
+        source = self.rng.choices(self._burst_sources, self._burst_weights)[0]
         matter = self.new_matter(at, topic=texts.APP_LOGIN, incident=incident)
         return self.complaint(at, source, matter=matter)
 
@@ -189,8 +201,9 @@ class Generator:
         if malformed is None:
             malformed = self.rng.random() < self.malformed_rates.get(rec.source, self.malformed_rate)
         if malformed:
+            system = SYSTEMS[rec.source]
             rec.truth["malformed"] = True
-            rec.truth["malformed_field"] = corrupt(self.rng, rec.source, rec.payload)
+            rec.truth["malformed_field"] = corrupt(self.rng, system.keys, rec.payload, blank=system.html)
 
 
 def generate_records_with_truth(seed: int, n: int, sources: list[str] | tuple[str, ...] | None = None, *,

@@ -3,6 +3,8 @@
 All five uvicorn servers run in one background thread (one event loop); the
 sockets are bound before the thread starts, so port 0 works and the URLs are
 known at once. `stop()` ends hung requests and returns in well under a second.
+The systems are the registry's (sandbox.systems.SYSTEMS), in its order: the
+i-th system listens on `port + i`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,29 @@ from datetime import datetime
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
-from sandbox.generator import SOURCES
+from sandbox.admin import admin_router
+from sandbox.faults import FaultMiddleware
 from sandbox.state import SandboxState
-from sandbox.systems import app, blackcat, callcenter, gov12315, sms
+from sandbox.system import SimulatedSystem
+from sandbox.systems import SOURCES, SYSTEMS
 
 HOST = "127.0.0.1"
 
 
+def build_app(system: SimulatedSystem, state: SandboxState) -> FastAPI:
+    """One system's app: its own routes, the admin routes and the fault middleware."""
+    app = system.create_app(state)
+    # Admin paths all start with /__admin, which no system route matches, so mounting them last is safe.
+    app.include_router(admin_router(state, system.key))
+    app.add_middleware(FaultMiddleware, source=system.key, get_faults=lambda s: state.faults[s],
+                       stopping=state.stopping, html=system.html)
+    return app
+
+
 def _apps(state: SandboxState) -> dict[str, Any]:
-    return {"gov12315": gov12315.create_app(state), "blackcat": blackcat.create_app(state),
-            "app": app.create_app(state), "sms": sms.create_app(state), "callcenter": callcenter.create_app(state)}
+    return {key: build_app(system, state) for key, system in SYSTEMS.items()}
 
 
 class Sandbox:
@@ -140,20 +154,25 @@ class Sandbox:
         return self.state.advance(minutes)
 
     def now(self) -> datetime:
+        """The simulated time (aware, Asia/Shanghai)."""
         return self.state.now
 
     def set_faults(self, source: str, **kw: Any) -> dict[str, Any]:
+        """Change some fault settings of `source`; returns all of them."""
         return self.state.set_faults(source, **kw).model_dump()
 
     def faults(self, source: str | None = None) -> dict[str, Any]:
+        """One source's fault settings, or `{source: settings}` for all."""
         if source:
             return self.state.faults[source].model_dump()
         return {s: f.model_dump() for s, f in self.state.faults.items()}
 
     def writes(self, source: str | None = None) -> list[dict[str, Any]]:
+        """The writes the systems accepted (see README "Write entry")."""
         return self.state.writes(source)
 
     def truth(self, source: str | None = None) -> list[dict[str, Any]]:
+        """The ground truth of every generated record (see README "Truth entry")."""
         return self.state.truth(source)
 
     def records(self, source: str) -> list[dict[str, Any]]:
@@ -164,21 +183,27 @@ class Sandbox:
             return [copy.deepcopy(r.payload) for r in self.state.listing(source)]
 
     def sms_code(self) -> str | None:
+        """The latest 12315 login code, or None once used / before any login."""
         code = self.state.sms_code
         return code["code"] if code else None
 
     def inject(self, source: str, fields: dict[str, Any] | None = None, kind: str = "complaint",
                malformed: bool = False) -> str:
+        """Add one record now (`fields` override payload keys); returns its external id."""
         return self.state.inject(source, fields, kind, malformed)
 
     def generate(self, n: int, source: str | None = None) -> list[tuple[str, str]]:
+        """`n` new complaints now (on `source`, or mixed); returns `(source, external_id)` pairs."""
         return self.state.generate(n, source)
 
     def burst(self, size: int = 20, minutes: float = 30) -> str:
+        """Schedule a mass-fault burst over the next `minutes`; returns its incident id."""
         return self.state.burst(size, minutes)
 
     def expire_sessions(self, source: str | None = None) -> int:
+        """Expire portal sessions and API tokens (all, or one source's); returns how many."""
         return self.state.expire_sessions(source)
 
     def reset(self) -> None:
+        """Regenerate everything from the seed; writes, sessions and faults start over."""
         self.state.reset()

@@ -14,11 +14,14 @@ from fastapi import FastAPI
 
 @dataclass
 class RunningServer:
+    """Where a background server listens: host and the port it bound."""
+
     host: str
     port: int
 
     @property
     def url(self) -> str:
+        """The server's base URL."""
         return f"http://{self.host}:{self.port}"
 
 

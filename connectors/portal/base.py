@@ -105,6 +105,7 @@ class PortalConnector(Connector):
         from playwright.async_api import Error as PwError  # heavy: loaded only when a portal navigates
 
         async def attempt() -> Response | None:
+            """One `page.goto`; a Playwright failure or a retryable answer becomes a TransientError."""
             try:
                 resp = await page.goto(url, wait_until="domcontentloaded",
                                        timeout=self.opts.portal.navigation_timeout_ms)
@@ -182,6 +183,7 @@ class PortalConnector(Connector):
         reread = False
 
         async def step() -> bool | None:
+            """Fill and submit the login form the page shows; True once in, None to look again."""
             nonlocal reread
             if reread:  # the last form post failed: see where it left us
                 reread = False

@@ -52,7 +52,8 @@ class CodeRequest:
 class CodeProvider(Protocol):
     """Returns the verification code for one login attempt."""
 
-    async def get_code(self, request: CodeRequest) -> str: ...
+    async def get_code(self, request: CodeRequest) -> str:
+        """The code sent for this login; only one that arrived after `request.requested_at`."""
 
 
 _CODE = re.compile(r"\b(\d{4,8})\b")
@@ -72,6 +73,7 @@ class SandboxCodeProvider:
         self.poll = poll
 
     async def get_code(self, request: CodeRequest) -> str:
+        """Poll the sandbox admin endpoint until it shows a code; AuthError after `timeout`."""
         url = self.url_template.format(base=request.base_url.rstrip("/"), username=request.username)
         deadline = asyncio.get_running_loop().time() + self.timeout
         async with httpx.AsyncClient(timeout=5.0) as client:
@@ -118,6 +120,7 @@ class EnvCodeProvider:
         self.name = name
 
     async def get_code(self, request: CodeRequest) -> str:
+        """The code in the environment variable; AuthError when it is empty."""
         value = os.environ.get(self.name, "").strip()
         if not value:
             raise AuthError(f"SMS code expected in environment variable {self.name}, which is empty",
@@ -134,6 +137,7 @@ class FileCodeProvider:
         self.poll = poll
 
     async def get_code(self, request: CodeRequest) -> str:
+        """Poll until the file, written after the request, holds a code; AuthError after `timeout`."""
         deadline = asyncio.get_running_loop().time() + self.timeout
         since = request.requested_at.timestamp()
         while True:
@@ -156,6 +160,7 @@ class PromptCodeProvider:
     """Asks the operator at the terminal (interactive runs only; scheduled runs must not use it)."""
 
     async def get_code(self, request: CodeRequest) -> str:
+        """Ask the operator to type the code at the terminal; AuthError when nothing is entered."""
         hint = f" sent to {request.phone_hint}" if request.phone_hint else ""
         value = await asyncio.to_thread(input, f"[{request.source}] SMS verification code{hint}: ")
         if not value.strip():
@@ -170,6 +175,7 @@ class CallableCodeProvider:
         self.fn = fn
 
     async def get_code(self, request: CodeRequest) -> str:
+        """The code the wrapped callable returns for this request."""
         return await self.fn(request)
 
 

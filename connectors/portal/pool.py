@@ -45,6 +45,7 @@ class PagePool(Generic[T, R]):
         results: dict[int, R] = {}
 
         async def worker(page: Page) -> None:
+            """Run `fn` with this tab on queued items until the end marker (None) arrives."""
             while True:
                 job = await queue.get()
                 if job is None:
@@ -53,6 +54,7 @@ class PagePool(Generic[T, R]):
                 results[i] = await fn(page, item)
 
         async def feed() -> None:
+            """Queue every item with its index, then one end marker per worker."""
             for job in enumerate(items):
                 await queue.put(job)
             for _ in range(n):

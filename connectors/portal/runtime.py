@@ -76,7 +76,7 @@ class PortalRuntime:
     async def start(self) -> PortalRuntime:
         """Launch Chromium (once) unless a browser was injected."""
         if self._browser is None:
-            from playwright.async_api import async_playwright  # noqa: PLC0415 - heavy import, only when used
+            from playwright.async_api import async_playwright  # heavy: loaded only when a browser starts
 
             self._pw = await async_playwright().start()
             try:
@@ -107,6 +107,7 @@ class PortalRuntime:
 
     @property
     def browser(self) -> Browser:
+        """The launched (or injected) browser; RuntimeError before `start()`."""
         if self._browser is None:
             raise RuntimeError("PortalRuntime not started: use `async with PortalRuntime(...)`")
         return self._browser

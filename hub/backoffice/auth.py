@@ -52,18 +52,22 @@ class Principal:
 
     @property
     def may_reveal(self) -> bool:
+        """Whether the role may ask to see personal data in clear (always audited)."""
         return self.role in REVEAL_ROLES
 
     @property
     def may_act(self) -> bool:
+        """Whether the role may change tickets (accept, reply, resolve, transfer, extension)."""
         return self.role in ACT_ROLES
 
     @property
     def may_note(self) -> bool:
+        """Whether the role may add internal notes."""
         return self.role in NOTE_ROLES
 
     @property
     def may_approve(self) -> bool:
+        """Whether the role may approve a regulatory extension (leads only)."""
         return self.role in APPROVE_ROLES
 
 

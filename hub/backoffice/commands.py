@@ -30,19 +30,27 @@ class _Body(BaseModel):
 
 
 class AcceptBody(_Body):
+    """Body of `accept`: the handler to assign (default: the caller, when a handler)."""
+
     handler: str | None = Field(default=None, max_length=60,
                                 description="Handler id to assign; default: the caller when a handler.")
 
 
 class NoteBody(_Body):
+    """Body of `note`: an internal note for the timeline."""
+
     note: str = Field(min_length=1, max_length=4000)
 
 
 class ReplyBody(_Body):
+    """Body of `reply`: text sent back to the customer through the source."""
+
     text: str = Field(min_length=1, max_length=4000, description="Shown to the customer at the source.")
 
 
 class ResolveBody(_Body):
+    """Body of `resolve`: handling note, final reply and the 12315 result fields."""
+
     note: str = Field(default="", max_length=4000, description="Handling note / 协商过程.")
     reply: str | None = Field(default=None, max_length=4000, description="Final reply to the customer.")
     settled: bool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
@@ -50,16 +58,22 @@ class ResolveBody(_Body):
 
 
 class TransferBody(_Body):
+    """Body of `transfer`: the receiving team and the reason."""
+
     to_team: str = Field(min_length=1, max_length=60)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ExtensionBody(_Body):
+    """Body of `request_extension`: extra days on the resolution clock, and why."""
+
     days: int = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ApproveBody(_Body):
+    """Body of `approve_extension`: true approves the pending request, false denies it."""
+
     approve: bool = True
 
 
@@ -72,8 +86,7 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
                body: BaseModel) -> Ticket | None:
     """Check team and role, then call the matching `hub.handling.actions` function in one transaction.
 
-    Returns the ticket after the action (None for a note or an extension request
-    when the handling function returns nothing); raises ActionError.
+    Returns the ticket as it is after the action; raises ActionError.
     """
     try:
         with store.begin() as conn:

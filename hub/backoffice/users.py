@@ -22,6 +22,8 @@ MIN_PASSWORD = 8
 
 @dataclass(frozen=True)
 class User:
+    """A console user as stored in `users`: username, team, role, display name (no password)."""
+
     username: str
     team: str
     role: str

@@ -34,6 +34,8 @@ class _Model(BaseModel):
 
 
 class Step(_Model):
+    """One chase step (`chase.steps`): its level, delay after the due time, and recipients."""
+
     level: str
     after: timedelta
     to: list[str]
@@ -42,6 +44,8 @@ class Step(_Model):
 
 
 class QuietHours(_Model):
+    """Local night hours in which reminders for non-urgent tickets wait for the end."""
+
     start: str = "22:00"
     end: str = "08:00"
 
@@ -58,6 +62,8 @@ class QuietHours(_Model):
 
 
 class ChaseSection(_Model):
+    """chase.yaml `chase`: breach steps, warning recipients, quiet hours, recheck bounds, batch."""
+
     steps: list[Step] = Field(default_factory=list)
     warn_to: list[str] = Field(default_factory=lambda: ["handler"])
     quiet_hours: QuietHours | None = None
@@ -69,6 +75,8 @@ class ChaseSection(_Model):
 
 
 class OutboxSection(_Model):
+    """chase.yaml `outbox`: delivery attempts, retry backoff, where dead rows are reported."""
+
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_cap: timedelta = timedelta(hours=1)
@@ -78,11 +86,15 @@ class OutboxSection(_Model):
 
 
 class PushSection(_Model):
+    """chase.yaml `push`: statuses pushed back to the source, and sources answered by SMS."""
+
     statuses: list[str] = Field(default_factory=lambda: ["resolved"])
     sms_sources: list[str] = Field(default_factory=lambda: ["sms"])
 
 
 class SurveySection(_Model):
+    """chase.yaml `survey`: the satisfaction SMS, its expiry, the resolution clock on reopening."""
+
     enabled: bool = True
     text: str = "您反映的问题已处理完毕，请评价：回复1满意 2不满意。回复TD退订。"
     expire_after: timedelta = timedelta(days=3)
@@ -93,6 +105,8 @@ class SurveySection(_Model):
 
 
 class ChaseConfig(_Model):
+    """The whole of `config/chase.yaml` (each section has defaults)."""
+
     chase: ChaseSection = Field(default_factory=ChaseSection)
     outbox: OutboxSection = Field(default_factory=OutboxSection)
     push: PushSection = Field(default_factory=PushSection)

@@ -17,6 +17,8 @@ class _Model(BaseModel):
 
 
 class SubCategory(_Model):
+    """A taxonomy sub-category: label, severity (1-5), routing skill, boost, weighted keywords."""
+
     label: str = ""
     severity: int = Field(default=2, ge=1, le=5)
     skill: str | None = None
@@ -27,6 +29,8 @@ class SubCategory(_Model):
 
 
 class UrgencySignals(_Model):
+    """The taxonomy's urgency signals: phrases that make a complaint urgent or a consultation."""
+
     urgent: list[str]
     consultation: list[str]
     grievance: list[str]
@@ -35,6 +39,8 @@ class UrgencySignals(_Model):
 
 
 class EscalationSignals(_Model):
+    """Phrases threatening escalation, by target, with the negation cues that cancel them."""
+
     regulator: list[str]
     media: list[str]
     lawsuit: list[str]
@@ -44,16 +50,21 @@ class EscalationSignals(_Model):
     ignore_on_channel: dict[str, list[str]] = Field(default_factory=dict)
 
     def targets(self) -> dict[EscalationTarget, list[str]]:
+        """The threat phrases by escalation target."""
         return {EscalationTarget.REGULATOR: self.regulator, EscalationTarget.MEDIA: self.media,
                 EscalationTarget.LAWSUIT: self.lawsuit, EscalationTarget.POLICE: self.police}
 
 
 class VulnerableSignals(_Model):
+    """Phrases marking a vulnerable customer, and the age from which one counts as such."""
+
     phrases: list[str]
     min_age: int = 65
 
 
 class RiskWeights(_Model):
+    """taxonomy.yaml `risk`: points per risk factor and the score thresholds of the levels."""
+
     severity_weight: float = 8
     money: list[tuple[float, float]] = Field(default_factory=list)
     escalation: float = 20
@@ -68,6 +79,8 @@ class RiskWeights(_Model):
 
 
 class Taxonomy(_Model):
+    """The whole of `config/taxonomy.yaml`: categories, fault phrases and judgement signals."""
+
     categories: dict[Category, dict[str, SubCategory]]
     faults: list[str] = Field(default_factory=list)
     urgency: UrgencySignals

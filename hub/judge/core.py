@@ -42,6 +42,7 @@ class JudgeResult:
 
     @property
     def escalation(self) -> bool:
+        """Whether the text threatens any escalation."""
         return bool(self.escalation_intent)
 
     def to_json(self) -> dict[str, Any]:

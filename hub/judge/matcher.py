@@ -31,6 +31,8 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One phrase found in a normalised text: its span, the phrase and what it means."""
+
     start: int
     end: int  # exclusive
     phrase: str

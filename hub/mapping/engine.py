@@ -46,6 +46,7 @@ class MapOutcome:
 
     @property
     def ok(self) -> bool:
+        """Whether the record mapped without a failure."""
         return self.failure is None
 
 
@@ -226,9 +227,11 @@ class MappingSet:
     mappings: dict[Source, CompiledMapping] = field(default_factory=dict)
 
     def get(self, source: Source | str) -> CompiledMapping | None:
+        """The compiled mapping of a source, or None when it has none."""
         return self.mappings.get(Source(source))
 
     def version(self, source: Source | str) -> str | None:
+        """The version of a source's mapping (`source@version+hash`), or None."""
         m = self.get(source)
         return m.version if m else None
 

@@ -136,6 +136,7 @@ class FieldSpec(BaseModel):
 
     @property
     def paths(self) -> list[str]:
+        """The paths to try, in order (the first non-empty value wins), as a list."""
         return [self.path] if isinstance(self.path, str) else list(self.path or [])
 
 

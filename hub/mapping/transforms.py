@@ -66,6 +66,7 @@ def t_text() -> Fn:
 
 
 def t_strip() -> Fn:
+    """Any scalar → str without surrounding whitespace (None stays None)."""
     return lambda v: None if v is None else _as_text(v).strip()
 
 
@@ -90,10 +91,12 @@ def t_html() -> Fn:
 
 
 def t_lower() -> Fn:
+    """Any scalar → lower-case str (None stays None)."""
     return lambda v: None if v is None else _as_text(v).lower()
 
 
 def t_upper() -> Fn:
+    """Any scalar → upper-case str (None stays None)."""
     return lambda v: None if v is None else _as_text(v).upper()
 
 
@@ -105,6 +108,7 @@ def t_empty_null() -> Fn:
 
 
 def t_truncate(length: int) -> Fn:
+    """Strings cut to at most `length` characters; other values unchanged."""
     return lambda v: v[:length] if isinstance(v, str) else v
 
 
@@ -154,6 +158,7 @@ def t_amount(max_value: float | None = 1e12) -> Fn:
 
 
 def t_int() -> Fn:
+    """Whole numbers, also as text (full-width digits too) → int; blank text → None."""
     def fn(v: Any) -> Any:
         if v is None or isinstance(v, int) and not isinstance(v, bool):
             return v
@@ -169,6 +174,7 @@ def t_int() -> Fn:
 
 
 def t_bool(true: list[Any] | None = None) -> Fn:
+    """Booleans kept; other values → whether their text is in `true` (default 1/true/yes/y/是)."""
     truthy = {str(x).lower() for x in (true or ["1", "true", "yes", "y", "是"])}
     return lambda v: None if v is None else (v if isinstance(v, bool) else str(v).strip().lower() in truthy)
 
@@ -214,6 +220,7 @@ def normalise_phone(value: str) -> str:
 
 
 def t_phone() -> Fn:
+    """Phone text → its normalised form (see `normalise_phone`); blank → None."""
     def fn(v: Any) -> Any:
         if v is None:
             return None
@@ -427,10 +434,12 @@ def t_records(fields: dict[str, str], required: list[str] | None = None) -> Fn:
 
 
 def t_last() -> Fn:
+    """A list → its last item (None when empty); other values unchanged."""
     return lambda v: (v[-1] if v else None) if isinstance(v, list) else v
 
 
 def t_first() -> Fn:
+    """A list → its first item (None when empty); other values unchanged."""
     return lambda v: (v[0] if v else None) if isinstance(v, list) else v
 
 

@@ -142,7 +142,7 @@ async def send_webhook(client: httpx.AsyncClient, dest: Destination, msg: Messag
 
 async def send_apprise(dest: Destination, msg: Message) -> dict[str, Any]:
     """Group bots and email through apprise (a maintained notification library)."""
-    import apprise  # noqa: PLC0415 - heavy import, only when such a destination exists
+    import apprise  # heavy: loaded only when such a destination exists
 
     url = apprise_url(dest)
     if not url:

@@ -222,6 +222,7 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
 
     def record(msg: ob.OutboxMessage, receipt: dict[str, Any] | None, exc: BaseException | None,
                batch: bool = False) -> None:
+        """Count one message's outcome; mark it sent (now or with the batch) or failed/dead."""
         if exc is None:
             if batch:
                 sent_batch.append((msg.id, receipt or {}))
@@ -238,6 +239,7 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
             stats.failed += 1
 
     async def team_one(msg: ob.OutboxMessage) -> None:
+        """Deliver one team message (dispatch, reminder, ops) within the concurrency limit."""
         async with sem:
             try:
                 receipt = await _send_team(client, msg, tickets)

@@ -55,6 +55,7 @@ class DedupeConfig(BaseModel):
 
     @property
     def window(self) -> timedelta:
+        """How far apart in time a customer's tickets may be and still share a case."""
         return timedelta(days=self.window_days)
 
 
@@ -105,6 +106,7 @@ class MinHasher:
         self.b = rng.integers(0, 1 << 29, size=num_perm, dtype=np.uint64)
 
     def signature(self, grams: set[str]) -> np.ndarray:
+        """The MinHash signature of a shingle set (one minimum per permutation)."""
         if not grams:
             return np.full(self.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
         # map() keeps the per-gram work in C (a generator costs a Python frame per gram)
@@ -210,6 +212,8 @@ def _score(a: _Doc, b: _Doc, cfg: DedupeConfig) -> tuple[float, str]:
 
 @dataclass
 class LinkStats:
+    """What one `link_cases` call did, plus the `linked` events the caller must still write."""
+
     linked: int = 0  # tickets whose case changed
     cases: int = 0  # clusters touched
     #: `linked` events of batch tickets not stored yet: add them once the tickets are inserted

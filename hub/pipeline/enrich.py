@@ -73,6 +73,7 @@ class EnrichStats:
     per_category: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict."""
         return asdict(self)
 
 

@@ -26,6 +26,8 @@ from hub.store.tables import incidents, tickets
 
 @dataclass
 class Incident:
+    """A mass-fault incident: the tickets of one signature, in time order, and its routing."""
+
     incident_id: str
     signature: str
     title: str
@@ -41,16 +43,20 @@ class Incident:
 
 @dataclass
 class IncidentPlan:
+    """What `plan_incidents` decided: each ticket's incident, linked earlier tickets, incidents."""
+
     by_ticket: dict[str, Incident] = field(default_factory=dict)  # batch ticket → its incident
     linked_prior: dict[str, Incident] = field(default_factory=dict)  # earlier routed ticket → incident
     incidents: dict[str, Incident] = field(default_factory=dict)
 
     @property
     def created(self) -> list[Incident]:
+        """The incidents this plan opens (not stored before)."""
         return [i for i in self.incidents.values() if i.created]
 
 
 def signature(sub_category: str | None, fault: str | None) -> str | None:
+    """The grouping key of a fault complaint (`sub_category:fault`); None without both."""
     return f"{sub_category}:{fault}" if sub_category and fault else None
 
 

@@ -23,15 +23,19 @@ from hub.store.tables import clocks, incidents, surveys, tickets
 
 @dataclass(frozen=True)
 class Window:
+    """A half-open report window [start, end)."""
+
     start: datetime
     end: datetime
 
     @property
     def previous(self) -> Window:
+        """The window of the same length just before this one (for rising comparisons)."""
         span = self.end - self.start
         return Window(self.start - span, self.start)
 
     def has(self, at: datetime | None) -> bool:
+        """Whether `at` falls inside the window."""
         return at is not None and self.start <= at < self.end
 
 

@@ -13,6 +13,7 @@ from hub.teams import team_name
 
 
 def pct(r: dict[str, Any]) -> str:
+    """A rate (`good`, `total`, `rate`) as `12.3%（good/total）`, or 无数据 when there is none."""
     return "无数据" if r["rate"] is None else f"{r['rate'] * 100:.1f}%（{r['good']}/{r['total']}）"
 
 

@@ -24,6 +24,8 @@ from hub.teams import Handler, Team, TeamsConfig
 
 @dataclass
 class Choice:
+    """The handler picked for a ticket (None: left in the team queue), why, and the signals used."""
+
     handler: str | None
     reason: str
     matched: list[str] = field(default_factory=list)

@@ -68,6 +68,8 @@ class When(_Model):
 
 
 class Rule(_Model):
+    """One routing rule (`rules`): conditions, target team, optional priority and SLA policy."""
+
     id: str
     when: When = Field(default_factory=When)
     team: str
@@ -76,17 +78,23 @@ class Rule(_Model):
 
 
 class Assignment(_Model):
+    """routing.yaml `assignment`: repeats calling for a senior handler; sticky 首接责任."""
+
     senior_repeats: int = 2
     sticky: bool = True
     sticky_days: int = 180
 
 
 class IncidentRules(_Model):
+    """routing.yaml `incidents`: how many fault complaints within how many minutes make one."""
+
     threshold: int = 5
     window_minutes: int = 120
 
 
 class RoutingConfig(_Model):
+    """The whole of `config/routing.yaml`: ordered rules, assignment and incident settings."""
+
     rules: list[Rule]
     assignment: Assignment = Field(default_factory=Assignment)
     incidents: IncidentRules = Field(default_factory=IncidentRules)

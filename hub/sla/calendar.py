@@ -37,18 +37,24 @@ log = get_logger(__name__)
 
 
 class YearDays(BaseModel):
+    """calendar.yaml `years` entry: a year's holidays and 调休 make-up working days."""
+
     model_config = ConfigDict(extra="forbid")
     holidays: list[date] = Field(default_factory=list)
     workdays: list[date] = Field(default_factory=list)  # 调休 make-up working days
 
 
 class Hours(BaseModel):
+    """The business hours counted by `business_hours` clocks (local time)."""
+
     model_config = ConfigDict(extra="forbid")
     start: time = time(9)
     end: time = time(18)
 
 
 class CalendarConfig(BaseModel):
+    """The whole of `config/calendar.yaml`: zone, business hours, extra years, uncovered years."""
+
     model_config = ConfigDict(extra="forbid")
     timezone: str = "Asia/Shanghai"
     business_hours: Hours = Field(default_factory=Hours)

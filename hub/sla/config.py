@@ -31,6 +31,7 @@ class ClockSpec(BaseModel):
 
     @property
     def mode(self) -> TimeMode:
+        """The time mode this duration is measured in."""
         if self.working_days is not None:
             return "working_days"
         if self.business_hours is not None:
@@ -46,6 +47,7 @@ class ClockSpec(BaseModel):
         return to_utc(start + timedelta(hours=self.hours or 0, days=self.days or 0))
 
     def describe(self) -> str:
+        """The duration in words, e.g. `5 working days`."""
         for name in ("hours", "days", "working_days", "business_hours"):
             v = getattr(self, name)
             if v is not None:
@@ -54,6 +56,8 @@ class ClockSpec(BaseModel):
 
 
 class Policy(BaseModel):
+    """One SLA policy (`policies`): the urgency or source it applies to and the clocks it sets."""
+
     model_config = ConfigDict(extra="forbid")
     urgency: str | None = None
     source: str | None = None
@@ -64,16 +68,20 @@ class Policy(BaseModel):
     revisit: ClockSpec | None = None
 
     def spec(self, kind: ClockKind) -> ClockSpec | None:
+        """The policy's duration for a clock kind, or None when it does not set that clock."""
         return getattr(self, kind.value)
 
 
 class SlaConfig(BaseModel):
+    """The whole of `config/sla.yaml`: warning thresholds, policies and regulatory extensions."""
+
     model_config = ConfigDict(extra="forbid")
     warn_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.75])
     policies: dict[str, Policy]
     extensions: dict[str, ClockSpec] = Field(default_factory=dict)
 
     def policy(self, pid: str) -> Policy:
+        """The policy with this id; ConfigError naming the known policies otherwise."""
         try:
             return self.policies[pid]
         except KeyError:

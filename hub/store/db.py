@@ -71,10 +71,12 @@ class Store:
 
     @property
     def dialect(self) -> str:
+        """The database dialect's name (`sqlite` or `postgresql`)."""
         return self.engine.dialect.name
 
     @property
     def is_postgres(self) -> bool:
+        """Whether the store runs on PostgreSQL."""
         return self.dialect == "postgresql"
 
     @contextmanager
@@ -90,6 +92,7 @@ class Store:
         upgrade(self.engine)
 
     def dispose(self) -> None:
+        """Close the engine's pooled connections."""
         self.engine.dispose()
 
 

@@ -23,6 +23,8 @@ CHUNK = 500
 
 @dataclass
 class LandResult:
+    """What landing a page did: records seen, new raw versions, and the cursor stored."""
+
     source: str
     seen: int
     new: int  # raw versions not landed before (new records or changed payloads)
@@ -86,6 +88,7 @@ def land(store: Store, source: Source | str, records: Iterable[RawRecord], curso
 
 
 def set_cursor(conn: Connection, source: Source | str, cursor: Any, error: str | None = None) -> None:
+    """Store a source's cursor with the run time (and error, if any) in `sync_state`."""
     now = utcnow()
     conn.execute(upsert(conn, sync_state, ["source"], ["cursor", "updated_at", "last_run_at", "last_error"]),
                  {"source": Source(source), "cursor": cursor, "updated_at": now,
@@ -98,6 +101,7 @@ def get_cursor(conn: Connection, source: Source | str) -> Any:
 
 
 def decode_payload(row_payload_enc: bytes, vault: PiiVault | None = None) -> dict[str, Any]:
+    """Decrypt and parse a stored raw payload."""
     return jsonutil.loads((vault or get_vault()).decrypt_bytes(row_payload_enc))
 
 

@@ -50,7 +50,9 @@ class MemoryPushLedger:
         self.entries: dict[str, dict[str, Any]] = {}
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """A copy of the key's entry, or None when never marked."""
         return dict(self.entries[key]) if key in self.entries else None
 
     def mark(self, key: str, state: str, remote_ref: str | None = None) -> None:
+        """Record the key's state and remote reference."""
         self.entries[key] = {"state": state, "remote_ref": remote_ref, "updated_at": utcnow()}

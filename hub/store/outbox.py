@@ -27,6 +27,8 @@ LEASE = timedelta(minutes=5)
 
 @dataclass
 class OutboxMessage:
+    """A claimed outbox row: what to deliver to whom, its decrypted secret and attempt count."""
+
     id: int
     idempotency_key: str
     kind: str
@@ -92,13 +94,14 @@ def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = Non
 
 
 def mark_sent(conn: Connection, msg_id: int, receipt: dict[str, Any] | None = None) -> None:
+    """Mark a message sent: keep the receipt, clear the last error."""
     conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
         state="sent", sent_at=utcnow(), last_error=None,
         receipt=jsonutil.plain(receipt or {})))
 
 
 def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
-    """Jittered exponential backoff ("full jitter") for the next attempt."""
+    """Jittered exponential backoff for the next attempt: uniform between half the cap and the cap."""
     return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** max(0, attempts - 1))))
 
 

@@ -14,6 +14,8 @@ from hub.store.tables import quarantine
 
 @dataclass
 class QuarantineEntry:
+    """A record that could not be mapped: its raw row, failing field and the reason."""
+
     raw_id: int
     source: str
     external_id: str
@@ -40,6 +42,7 @@ def put(conn: Connection, entries: list[QuarantineEntry]) -> None:
 
 
 def list_open(conn: Connection, source: str | None = None, limit: int = 100, state: str = "open") -> list[Any]:
+    """Quarantine rows in `state` (open by default), oldest first, optionally of one source."""
     q = select(quarantine).where(quarantine.c.state == state)
     if source:
         q = q.where(quarantine.c.source == source)
@@ -47,15 +50,18 @@ def list_open(conn: Connection, source: str | None = None, limit: int = 100, sta
 
 
 def get(conn: Connection, qid: int) -> Any:
+    """One quarantine row by id, or None."""
     return conn.execute(select(quarantine).where(quarantine.c.id == qid)).one_or_none()
 
 
 def mark_replayed(conn: Connection, raw_ids: list[int]) -> None:
+    """Mark the open quarantine rows of these raw records as replayed."""
     if raw_ids:
         conn.execute(update(quarantine).where(quarantine.c.raw_id.in_(raw_ids), quarantine.c.state == "open")
                      .values(state="replayed", resolved_at=utcnow()))
 
 
 def count_open(conn: Connection) -> int:
+    """How many quarantine rows are open."""
     return conn.execute(select(func.count()).select_from(quarantine)
                         .where(quarantine.c.state == "open")).scalar_one()

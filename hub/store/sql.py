@@ -33,4 +33,5 @@ def one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    """`items` cut into consecutive lists of at most `size`."""
     return [items[i:i + size] for i in range(0, len(items), size)]

@@ -47,6 +47,7 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Refuse a naive datetime; store UTC (without tzinfo on SQLite)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,6 +56,7 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """An aware UTC datetime (SQLite's naive values are UTC)."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -84,6 +84,7 @@ def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | No
 
 
 def clock_row_to_model(r: Any) -> Clock:
+    """A `clocks` row as a Clock."""
     return Clock(kind=r.kind, policy=r.policy, started_at=r.started_at, due_at=r.due_at, state=r.state,
                  paused_at=r.paused_at, paused_seconds=r.paused_seconds, stopped_at=r.stopped_at,
                  warn_at=[datetime.fromisoformat(w) for w in (r.warn_at or [])])
@@ -110,6 +111,8 @@ def next_alert_at(c: Clock) -> datetime | None:
 
 @dataclass
 class UpsertResult:
+    """Ticket ids an upsert created, updated from the source, or left unchanged."""
+
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -324,6 +327,7 @@ def _event_row(e: TicketEvent) -> dict[str, Any]:
 
 
 def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
+    """Append timeline events in one batch."""
     rows = [_event_row(e) for e in events]
     if rows:
         bulk.executemany(conn, ticket_events.insert(), rows)
@@ -352,11 +356,13 @@ def get_tickets(conn: Connection, ids: Sequence[str]) -> dict[str, Ticket]:
 
 
 def find_ticket_id(conn: Connection, source: str, external_id: str) -> str | None:
+    """The ticket id of a source record (by natural key), or None."""
     return conn.execute(select(tickets.c.ticket_id).where(
         tickets.c.source == source, tickets.c.external_id == external_id)).scalar()
 
 
 def get_events(conn: Connection, ticket_id: str) -> list[TicketEvent]:
+    """A ticket's timeline, oldest first."""
     rows = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
                         .order_by(ticket_events.c.at, ticket_events.c.id)).all()
     return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind, data=r.data or {},
@@ -385,4 +391,5 @@ def list_tickets(conn: Connection, *, source: str | None = None, status: str | N
 
 
 def count_tickets(conn: Connection) -> int:
+    """How many tickets are stored (every kind)."""
     return conn.execute(select(func.count()).select_from(tickets)).scalar_one()

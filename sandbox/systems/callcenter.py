@@ -6,15 +6,22 @@ import copy
 import hashlib
 import hmac
 import json
+import random
 import time
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.credentials import CREDENTIALS
-from sandbox.state import SandboxState
+from sandbox import texts
+from sandbox.channels import Matter, RecordKeys, Style, decorate, fill, fmt_sec
+from sandbox.store import Rec, Store
+from sandbox.system import SimulatedSystem
 from sandbox.systems.common import base_app, with_duplicates
+
+KEY = "callcenter"
+CREDENTIALS = {"app_id": "hub-cc", "app_secret": "demo-cc-secret"}
 
 WINDOW_MS = 300_000
 STATUSES = {"10": "新建", "20": "处理中", "30": "已回复", "40": "已办结", "90": "撤销"}
@@ -40,10 +47,10 @@ def _fail(status: int, code: int, msg: str) -> JSONResponse:
     return JSONResponse({"code": code, "msg": msg}, status_code=status)
 
 
-def create_app(state: SandboxState) -> FastAPI:
+def create_app(state: Store) -> FastAPI:
     """The CTI work-order API."""
-    app = base_app("callcenter", state, title="呼叫中心工单接口 (sandbox)")
-    creds = CREDENTIALS["callcenter"]
+    app = base_app(KEY, state, title="呼叫中心工单接口 (sandbox)")
+    creds = CREDENTIALS
 
     async def verify(request: Request) -> tuple[JSONResponse | None, bytes]:
         body = await request.body()
@@ -74,7 +81,7 @@ def create_app(state: SandboxState) -> FastAPI:
             return err
         page, size = max(1, page), max(1, min(size, 100))
         with state.lock:
-            recs = state.listing("callcenter")
+            recs = state.listing(KEY)
             # Sort on the record's true time: a malformed `created` string must not break ordering.
             recs.sort(key=lambda r: (r.created, r.key), reverse=True)
             rows = []
@@ -91,7 +98,7 @@ def create_app(state: SandboxState) -> FastAPI:
             chunk = [copy.deepcopy(r.payload) for r in rows[(page - 1) * size: page * size]]
         return {"code": 0, "msg": "success",
                 "data": {"total": len(rows), "page": page, "size": size,
-                         "list": with_duplicates(chunk, state.faults["callcenter"].duplicate_rate)}}
+                         "list": with_duplicates(chunk, state.faults[KEY].duplicate_rate)}}
 
     @app.get("/api/workorders/{order_no}")
     async def get_order(order_no: str, request: Request) -> Any:
@@ -99,7 +106,7 @@ def create_app(state: SandboxState) -> FastAPI:
         if err:
             return err
         with state.lock:
-            rec = state.get("callcenter", order_no)
+            rec = state.get(KEY, order_no)
             if rec is None:
                 return _fail(404, 404, "工单不存在")
             return {"code": 0, "msg": "success", "data": copy.deepcopy(rec.payload)}
@@ -116,7 +123,7 @@ def create_app(state: SandboxState) -> FastAPI:
         except (ValueError, AssertionError):
             return _fail(400, 4000, "请求体格式错误")
         with state.lock:
-            rec = state.get("callcenter", order_no)
+            rec = state.get(KEY, order_no)
             if rec is None:
                 return _fail(404, 404, "工单不存在")
             if rec.payload.get("status") == "90":
@@ -127,9 +134,68 @@ def create_app(state: SandboxState) -> FastAPI:
             rec.payload["status"] = new_status
             if "result" in body:
                 rec.payload["result"] = body.get("result")
-            state.touch(rec)
-            state.record_write("callcenter", "update", order_no,
+            touch(rec, state.now)
+            state.record_write(KEY, "update", order_no,
                                {"status": new_status, "result": body.get("result"), "operator": body.get("operator")})
             return {"code": 0, "msg": "success", "data": copy.deepcopy(rec.payload)}
 
     return app
+
+
+# -- the record and its life at the source ------------------------------------------
+
+def render_complaint(rng: random.Random, m: Matter, at: datetime, seq: int, style: Style) -> tuple[str, dict[str, Any]]:
+    """A work order: the agent's transcript of the call, a category code, zone-less local times."""
+    c, t = m.customer, m.topic
+    order_no = f"WO{at:%Y%m%d}{seq % 100_000:05d}"
+    agent = f"A{rng.randint(1001, 1099)}"
+    parts = [texts.AGENT_LINES[0].format(agent=agent)]
+    for line in t.spoken:
+        parts.append("".join(rng.sample(texts.FILLERS, rng.randint(1, 3))) + fill(rng, m, line) + "。")
+    if m.escalation:
+        parts.append("嗯，" + m.escalation + "。")
+    parts.append(rng.choice(texts.AGENT_LINES[1:]))
+    transcript = decorate(rng, "".join(parts), Style(long=style.long, html=style.html), t.spoken)
+    payload: dict[str, Any] = {
+        "order_no": order_no,
+        "caller": c.mobile,
+        "customer_name": c.name if rng.random() < 0.8 else None,
+        "id_number": c.id_number if rng.random() < 0.4 else None,
+        "agent_id": agent,
+        "category_code": t.code,
+        "transcript": transcript,
+        "summary": t.summary,
+        "created": fmt_sec(at),
+        "updated": fmt_sec(at),
+        "status": "10",
+        "result": None,
+    }
+    return order_no, payload
+
+
+def touch(rec: Rec, at: datetime) -> None:
+    """A change moves `updated` (a zone-less local string)."""
+    rec.updated = at
+    rec.payload["updated"] = fmt_sec(at)
+
+
+def source_update(rec: Rec, roll: float, rng: random.Random, now: datetime) -> str | None:
+    """An open order is revoked (撤销), or the customer calls again to chase it."""
+    p = rec.payload
+    if p["status"] not in ("10", "20"):
+        return None
+    if roll < 0.15:
+        p["status"], tag = "90", "withdrawn"
+    else:
+        p["status"] = "20"
+        p["transcript"] += "（客户再次来电催办）"
+        tag = "status"
+    touch(rec, now)
+    return tag
+
+
+SYSTEM = SimulatedSystem(
+    key=KEY, order=50, html=False, session_ttl=0.0, mix=0.25, credentials=CREDENTIALS,
+    keys=RecordKeys(id="order_no", date="created", content="transcript"),
+    render=render_complaint, create_app=create_app, burst_mix=0.25, burst_rank=3, edges=frozenset({"long"}),
+    touch=touch, handling_status="20", update_weight=1, source_update=source_update)

@@ -1,4 +1,9 @@
-"""Pieces every system app shares: app factory, templates, duplicate delivery."""
+"""Pieces every system app shares: app factory, templates, duplicate delivery.
+
+The admin routes and the fault middleware are not added here: the server
+mounts them on every system's app (`sandbox.server.build_app`), so that a
+system module needs only the store, never the whole state.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from sandbox.faults import FaultMiddleware
-from sandbox.state import SandboxState
-from sandbox.systems.admin import admin_router
+from sandbox.store import Store
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
                         autoescape=select_autoescape(default=True, default_for_string=True))
@@ -19,14 +22,12 @@ T = TypeVar("T")
 _dup_rng = random.Random()
 
 
-def base_app(source: str, state: SandboxState, *, api_docs: bool = False, title: str = "") -> FastAPI:
-    """A FastAPI app for `source` with the admin routes and the fault middleware."""
+def base_app(source: str, state: Store, *, api_docs: bool = False, title: str = "") -> FastAPI:
+    """A FastAPI app for `source` (its routes are added by the system's `create_app`)."""
     app = FastAPI(title=title or f"sandbox {source}", docs_url="/docs" if api_docs else None,
                   redoc_url=None, openapi_url="/openapi.json" if api_docs else None)
     app.state.source = source
     app.state.sb = state
-    app.include_router(admin_router(state, source))
-    app.add_middleware(FaultMiddleware, source=source, get_faults=lambda s: state.faults[s], stopping=state.stopping)
     return app
 
 

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import hmac
+import random
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from sandbox.channels import fmt_sec
-from sandbox.credentials import CREDENTIALS
-from sandbox.state import SandboxState, Session
+from sandbox import texts
+from sandbox.channels import (
+    FULLWIDTH,
+    Matter,
+    RecordKeys,
+    Style,
+    attachments,
+    deadline_after,
+    decorate,
+    fill,
+    fmt_sec,
+)
+from sandbox.store import Rec, Session, Store, touch_record
+from sandbox.system import SimulatedSystem
 from sandbox.systems.common import base_app, render, with_duplicates
+
+KEY = "gov12315"
+CREDENTIALS = {"username": "demo_ent", "password": "Demo@12315"}
 
 COOKIE = "JSESSIONID"
 PAGE_SIZE = 20
@@ -35,13 +51,13 @@ def _badge(status: str) -> str:
     return BADGES.get(status, "")
 
 
-def create_app(state: SandboxState) -> FastAPI:
+def create_app(state: Store) -> FastAPI:
     """The 12315 portal."""
-    app = base_app("gov12315", state, title="12315 portal (sandbox)")
-    creds = CREDENTIALS["gov12315"]
+    app = base_app(KEY, state, title="12315 portal (sandbox)")
+    creds = CREDENTIALS
 
     def v2() -> bool:
-        return state.faults["gov12315"].markup_variant == "v2"
+        return state.faults[KEY].markup_variant == "v2"
 
     def page(template: str, code: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("v2", v2())
@@ -50,26 +66,26 @@ def create_app(state: SandboxState) -> FastAPI:
 
     def authed(request: Request) -> Session | Response:
         sid = request.cookies.get(COOKIE)
-        sess = state.session("gov12315", sid)
+        sess = state.session(KEY, sid)
         if sess is None or not sess.authed:
             return RedirectResponse("/login?expired=1" if sid else "/login", status_code=302)
         return sess
 
     def login_page(request: Request, sess: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
         if sess is None:
-            sess = state.new_session("gov12315")
+            sess = state.new_session(KEY)
         resp = page("login.html", status, csrf=sess.csrf, **ctx)
         resp.set_cookie(COOKIE, sess.sid, httponly=True, path="/")
         return resp
 
     @app.get("/")
     def root(request: Request) -> Response:
-        sess = state.session("gov12315", request.cookies.get(COOKIE))
+        sess = state.session(KEY, request.cookies.get(COOKIE))
         return RedirectResponse("/complaints" if sess and sess.authed else "/login", status_code=302)
 
     @app.get("/login")
     def login_form(request: Request, expired: int = 0) -> HTMLResponse:
-        sess = state.session("gov12315", request.cookies.get(COOKIE))
+        sess = state.session(KEY, request.cookies.get(COOKIE))
         if sess is not None and sess.authed:
             sess = None  # a fresh login gets a fresh session
         return login_page(request, sess, expired=bool(expired))
@@ -77,7 +93,7 @@ def create_app(state: SandboxState) -> FastAPI:
     @app.post("/login")
     async def login(request: Request) -> Response:
         form = await request.form()
-        sess = state.session("gov12315", request.cookies.get(COOKIE))
+        sess = state.session(KEY, request.cookies.get(COOKIE))
         token = str(form.get("csrf_token", ""))
         if sess is None or not token or not hmac.compare_digest(token, sess.csrf):
             return page("error.html", 403, message="CSRF校验失败，请刷新页面重试")
@@ -89,7 +105,7 @@ def create_app(state: SandboxState) -> FastAPI:
 
     @app.get("/login/sms")
     def sms_form(request: Request) -> Response:
-        sess = state.session("gov12315", request.cookies.get(COOKIE))
+        sess = state.session(KEY, request.cookies.get(COOKIE))
         if sess is None or not sess.sms_pending:
             return RedirectResponse("/login", status_code=302)
         return page("sms.html", csrf=sess.csrf, masked_mobile=DEMO_MOBILE[:3] + "****" + DEMO_MOBILE[-4:])
@@ -97,7 +113,7 @@ def create_app(state: SandboxState) -> FastAPI:
     @app.post("/login/sms")
     async def sms_verify(request: Request) -> Response:
         form = await request.form()
-        sess = state.session("gov12315", request.cookies.get(COOKIE))
+        sess = state.session(KEY, request.cookies.get(COOKIE))
         if sess is None or not sess.sms_pending:
             return RedirectResponse("/login?expired=1", status_code=302)
         if not hmac.compare_digest(str(form.get("csrf_token", "")), sess.csrf):
@@ -131,7 +147,7 @@ def create_app(state: SandboxState) -> FastAPI:
         except ValueError:
             current = 1
         with state.lock:
-            recs = sorted(state.listing("gov12315"), key=lambda r: (r.created, r.key), reverse=True)
+            recs = sorted(state.listing(KEY), key=lambda r: (r.created, r.key), reverse=True)
             rows = []
             for r in recs:
                 p = r.payload
@@ -147,7 +163,7 @@ def create_app(state: SandboxState) -> FastAPI:
         last_page = max(1, -(-total // PAGE_SIZE))
         current = min(current, last_page)
         chunk = with_duplicates(rows[(current - 1) * PAGE_SIZE: current * PAGE_SIZE],
-                                state.faults["gov12315"].duplicate_rate)
+                                state.faults[KEY].duplicate_rate)
         lo = max(1, min(current - 4, last_page - 9))
         pages = list(range(lo, min(last_page, lo + 9) + 1))
 
@@ -159,7 +175,7 @@ def create_app(state: SandboxState) -> FastAPI:
 
     def detail(key: str, sess: Session, status: int = 200, **ctx: Any) -> HTMLResponse:
         with state.lock:
-            rec = state.get("gov12315", key)
+            rec = state.get(KEY, key)
             if rec is None:
                 return page("error.html", 404, authed=True, message="登记信息不存在")
             p = dict(rec.payload)
@@ -192,7 +208,7 @@ def create_app(state: SandboxState) -> FastAPI:
         process = str(form.get("process", "")).strip()
         method, result = str(form.get("method", "")), str(form.get("result", ""))
         with state.lock:
-            rec = state.get("gov12315", key)
+            rec = state.get(KEY, key)
             if rec is None:
                 return page("error.html", 404, authed=True, message="登记信息不存在")
             current = rec.payload.get("status")
@@ -213,8 +229,8 @@ def create_app(state: SandboxState) -> FastAPI:
                 return detail(key, s, 422, errors=errors, form={"process": process, "method": method, "result": result})
             rec.extra["handle"] = {"process": process, "method": method, "result": result, "at": fmt_sec(state.now)}
             rec.payload["status"] = "已办结"
-            state.touch(rec)
-            state.record_write("gov12315", "handle", key, {"process": process, "method": method, "result": result})
+            touch_record(rec, state.now)
+            state.record_write(KEY, "handle", key, {"process": process, "method": method, "result": result})
             s.flash = "处理结果已提交"
         return RedirectResponse(f"/complaints/{key}", status_code=303)
 
@@ -223,10 +239,74 @@ def create_app(state: SandboxState) -> FastAPI:
         s = authed(request)
         if isinstance(s, Response):
             return s
-        rec = state.get("gov12315", key)
+        rec = state.get(KEY, key)
         files = rec.payload.get("attachments", []) if rec else []
         if not 1 <= n <= len(files):
             return PlainTextResponse("not found", status_code=404)
         return PlainTextResponse(f"sandbox attachment {files[n - 1]['name']}\n")
 
     return app
+
+
+# -- the record and its life at the source ------------------------------------------
+
+def render_complaint(rng: random.Random, m: Matter, at: datetime, seq: int, style: Style) -> tuple[str, dict[str, Any]]:
+    """A registration (登记) as the portal shows it; `reg_no` embeds the region code and the date."""
+    c, t = m.customer, m.topic
+    prov, city, district, code = m.city
+    reg_no = f"12{code[:4]}00{at:%Y%m%d}{seq % 1_000_000:06d}"
+    facts = "".join(fill(rng, m, f) for f in t.facts)
+    content = rng.choice(texts.FORMAL_OPENERS) + facts
+    if m.escalation:
+        content += f"投诉人表示：{m.escalation}。"
+    content += rng.choice(texts.FORMAL_CLOSERS)
+    content = decorate(rng, content, Style(html=style.html, long=style.long), t.facts)
+    phone = c.mobile
+    if rng.random() < 0.5:
+        phone = f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    if style.fullwidth:
+        phone = phone.translate(FULLWIDTH)
+    demands = "、".join(rng.sample(t.demands, rng.randint(1, len(t.demands))))
+    payload: dict[str, Any] = {
+        "reg_no": reg_no,
+        "complainant": c.name,
+        "phone": phone,
+        "respondent": f"{texts.COMPANY_FULL}{city.removesuffix('市')}分行",
+        "region": f"{prov}{city}{district}" if prov != city else f"{city}{district}",
+        "content": content,
+        "demands": demands,
+        "registered_at": fmt_sec(at),
+        "deadline": deadline_after(at.date()).isoformat(),
+        "status": "待处理",
+        "attachments": attachments(rng, f"/files/{reg_no}", 0.3),
+    }
+    if rng.random() < 0.6:
+        payload["id_number"] = c.id_number
+    if rng.random() < 0.7:
+        payload["title"] = rng.choice(t.title)
+    if m.amount is not None:
+        payload["amount"] = f"{m.amount:.2f}元"
+    return reg_no, payload
+
+
+def source_update(rec: Rec, roll: float, rng: random.Random, now: datetime) -> str | None:
+    """An open case is withdrawn, moves to 处理中, or the complainant adds to it."""
+    p = rec.payload
+    if p["status"] not in OPEN:
+        return None
+    if roll < 0.25:
+        p["status"], tag = "已撤回", "withdrawn"
+    elif roll < 0.6 and p["status"] == "待处理":
+        p["status"], tag = "处理中", "status"
+    else:
+        p["content"] += rng.choice(texts.SUPPLEMENT)
+        tag = "supplement"
+    touch_record(rec, now)
+    return tag
+
+
+SYSTEM = SimulatedSystem(
+    key=KEY, order=10, html=True, session_ttl=1800.0, mix=0.12, credentials=CREDENTIALS,
+    keys=RecordKeys(id="reg_no", date="registered_at", content="content", amount="amount", bad_amount="abc元"),
+    render=render_complaint, create_app=create_app, edges=frozenset({"long", "fullwidth"}),
+    handling_status="处理中", update_weight=1, source_update=source_update)

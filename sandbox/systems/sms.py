@@ -7,20 +7,24 @@ import binascii
 import copy
 import hashlib
 import hmac
+import random
 import re
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox import texts
-from sandbox.channels import fmt_sec
-from sandbox.credentials import CREDENTIALS
-from sandbox.state import SandboxState
+from sandbox.channels import Matter, RecordKeys, Style, decorate, fill, fmt_sec
+from sandbox.store import Store
+from sandbox.system import SimulatedSystem
 from sandbox.systems.common import base_app, with_duplicates
+
+KEY = "sms"
+CREDENTIALS = {"access_key": "LTAIdemo0001", "secret": "demo-sms-secret"}
 
 WINDOW = 300  # seconds a timestamp may differ from real now
 NONCE_TTL = 600
@@ -72,10 +76,10 @@ def _uncursor(value: str | None) -> int:
     return int(raw[2:])
 
 
-def create_app(state: SandboxState) -> FastAPI:
+def create_app(state: Store) -> FastAPI:
     """The SMS gateway."""
-    app = base_app("sms", state, title="SMS gateway (sandbox)")
-    creds = CREDENTIALS["sms"]
+    app = base_app(KEY, state, title="SMS gateway (sandbox)")
+    creds = CREDENTIALS
 
     async def verify(request: Request) -> tuple[JSONResponse | None, bytes]:
         body = await request.body()
@@ -138,7 +142,7 @@ def create_app(state: SandboxState) -> FastAPI:
             entry = {"biz_id": biz_id, "out_id": out_id, "mobile": mobile, "template_code": code, "params": params,
                      "content": content, "status": "SENT", "sent_at": fmt_sec(state.now)}
             state.sends.append(entry)
-            state.record_write("sms", "send", biz_id, {"mobile": mobile, "template_code": code, "params": params,
+            state.record_write(KEY, "send", biz_id, {"mobile": mobile, "template_code": code, "params": params,
                                                        "out_id": out_id, "biz_id": biz_id})
             state.schedule(state.now + timedelta(minutes=1), "report", {"send": entry})
             if code == "SMS_SURVEY" and mobile not in state.unsubscribed:
@@ -163,7 +167,7 @@ def create_app(state: SandboxState) -> FastAPI:
         limit = max(1, min(limit, 500))
         page = rows[start:start + limit]
         end = start + len(page)
-        return {"code": "OK", "items": with_duplicates(page, state.faults["sms"].duplicate_rate),
+        return {"code": "OK", "items": with_duplicates(page, state.faults[KEY].duplicate_rate),
                 "next_cursor": _cursor(end), "has_more": end < len(rows)}
 
     @app.get("/v1/sms/mo")
@@ -173,7 +177,7 @@ def create_app(state: SandboxState) -> FastAPI:
         if err:
             return err
         with state.lock:
-            rows = [copy.deepcopy(r.payload) for r in state.listing("sms")]
+            rows = [copy.deepcopy(r.payload) for r in state.listing(KEY)]
         return await feed(request, rows, cursor, limit)
 
     @app.get("/v1/sms/reports")
@@ -201,7 +205,7 @@ def classify_answer(content: str) -> tuple[str, str | None]:
     return "complaint", None
 
 
-def _maybe_answer(state: SandboxState, mobile: str, out_id: str | None) -> None:
+def _maybe_answer(state: Store, mobile: str, out_id: str | None) -> None:
     """The simulated customer answers a survey SMS some minutes later (or not at all)."""
     rng = state.resp_rng
     if rng.random() >= state.survey_reply_prob:
@@ -213,8 +217,45 @@ def _maybe_answer(state: SandboxState, mobile: str, out_id: str | None) -> None:
     else:
         content, kind, answer, _ = rng.choices(ANSWERS, [a[3] for a in ANSWERS])[0]
     ref = out_id if rng.random() < 0.7 else None
-    state.schedule(state.now + timedelta(minutes=rng.uniform(5, 120)), "mo",
-                   {"mobile": mobile, "content": content, "kind": kind, "answer": answer, "reply_to_out_id": ref})
+    state.schedule(state.now + timedelta(minutes=rng.uniform(5, 120)), "message",
+                   {"source": KEY, "mobile": mobile, "content": content, "kind": kind, "answer": answer,
+                    "reply_to_out_id": ref})
 
+
+# -- the record and its life at the source ------------------------------------------
+
+def render_complaint(rng: random.Random, m: Matter, at: datetime, seq: int, style: Style) -> tuple[str, dict[str, Any]]:
+    """A complaint texted to the service number: one short line (emoji and HTML only, never long)."""
+    t = m.topic
+    text = fill(rng, m, rng.choice(t.sms))
+    if m.escalation:
+        text += "，" + m.escalation
+    text = decorate(rng, text, Style(emoji=style.emoji, html=style.html), t.sms)
+    return sms_mo(at, seq, m.customer.mobile, text)
+
+
+def sms_mo(at: datetime, seq: int, mobile: str, content: str, reply_to_out_id: str | None = None
+           ) -> tuple[str, dict[str, Any]]:
+    """An uplink message in the gateway's shape."""
+    mo_id = f"MO{at:%Y%m%d%H%M}{seq % 100_000:05d}"
+    return mo_id, {"mo_id": mo_id, "mobile": mobile, "content": content, "received_at": fmt_sec(at),
+                   "dest_code": "10690123", "reply_to_out_id": reply_to_out_id}
+
+
+def report(store: Store, data: dict[str, Any]) -> None:
+    """Event "report": a send's delivery report, one simulated minute later (undelivered once unsubscribed)."""
+    send = data["send"]
+    bad = send["mobile"] in store.unsubscribed
+    send["status"] = "FAILED" if bad else "DELIVERED"
+    store.reports.append({"biz_id": send["biz_id"], "out_id": send["out_id"], "mobile": send["mobile"],
+                          "status": "UNDELIV" if bad else "DELIVRD",
+                          "err_code": "UNSUBSCRIBED" if bad else "DELIVRD", "report_at": fmt_sec(store.now)})
+
+
+SYSTEM = SimulatedSystem(
+    key=KEY, order=40, html=False, session_ttl=0.0, mix=0.20, credentials=CREDENTIALS,
+    keys=RecordKeys(id="mo_id", date="received_at", content="content"),
+    render=render_complaint, create_app=create_app, burst_mix=0.15, burst_rank=2, edges=frozenset({"emoji"}),
+    message=sms_mo, stray_share=0.25, events={"report": report})
 
 __all__ = ["create_app", "sign_headers", "string_to_sign", "TEMPLATES", "texts"]

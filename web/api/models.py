@@ -11,6 +11,8 @@ from hub.backoffice.queries import QueueItem
 
 
 class ClockOut(BaseModel):
+    """One SLA clock of a queue row: kind, policy, due time, state and warning times."""
+
     kind: str
     policy: str
     due_at: datetime
@@ -39,6 +41,7 @@ class QueueItemOut(BaseModel):
 
     @classmethod
     def of(cls, q: QueueItem) -> QueueItemOut:
+        """The response shape of a queue item."""
         return cls(ticket_id=q.ticket_id, source=q.source, external_id=q.external_id, status=q.status,
                    team=q.team, handler=q.handler, category=q.category, urgency=q.urgency,
                    risk_level=q.risk_level, received_at=q.received_at, next_due_at=q.next_due_at,
@@ -48,12 +51,16 @@ class QueueItemOut(BaseModel):
 
 
 class QueueOut(BaseModel):
+    """A team's queue: the team, the number of items, and the items."""
+
     team: str
     count: int
     items: list[QueueItemOut]
 
 
 class EventOut(BaseModel):
+    """One timeline event (notes and data scrubbed unless revealed)."""
+
     at: datetime
     actor: str
     kind: str
@@ -62,6 +69,8 @@ class EventOut(BaseModel):
 
 
 class ExplanationOut(BaseModel):
+    """Why a judgement or decision came out as it did: value, reason, matches, score."""
+
     value: str
     reason: str
     matched: list[str] = Field(default_factory=list)
@@ -83,6 +92,8 @@ class TicketDetailOut(BaseModel):
 
 
 class ActionOut(BaseModel):
+    """An action's result: the ticket's status, team and handler afterwards."""
+
     ticket_id: str
     action: str
     status: str | None = None
@@ -92,6 +103,8 @@ class ActionOut(BaseModel):
 
 
 class MeOut(BaseModel):
+    """The caller: name, team, role and what the role may do."""
+
     name: str
     team: str
     role: str
@@ -100,4 +113,6 @@ class MeOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    """An error answer: what went wrong."""
+
     detail: str

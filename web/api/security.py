@@ -25,6 +25,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
     """Adds SECURITY_HEADERS; pages that show tickets are also never cached."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Add the security headers, and no-store outside the static files."""
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)

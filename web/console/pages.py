@@ -59,6 +59,7 @@ templates = Jinja2Templates(env=_env())
 
 
 def session_of(request: Request) -> Session | None:
+    """The request's verified session cookie, or None."""
     return load(request.cookies.get(COOKIE))
 
 
@@ -109,12 +110,15 @@ class LoginThrottle:
         return q
 
     def blocked(self, *keys: str) -> bool:
+        """Whether any of these keys has reached the failure limit within the window."""
         return any(len(self._recent(k)) >= self.limit for k in keys)
 
     def fail(self, *keys: str) -> None:
+        """Count one failed sign-in against each key."""
         for k in keys:
             self._recent(k).append(time.monotonic())
 
     def reset(self, *keys: str) -> None:
+        """Forget the failures of these keys (after a successful sign-in)."""
         for k in keys:
             self._fails.pop(k, None)

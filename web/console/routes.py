@@ -90,12 +90,14 @@ def _app_store(request: Request) -> Any:
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
+    """The sign-in form, its CSRF token in an anonymous session."""
     s = anonymous_session(request)
     return render(request, "login.html", {"error": None}, session=s)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """Check CSRF, throttle and password; on success start a fresh signed-in session."""
     form = await request.form()
     s = session_of(request)
     username = str(form.get("username") or "").strip()[:80]
@@ -121,6 +123,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out (CSRF-checked): drop the session cookie, back to the sign-in page."""
     form = await request.form()
     if not csrf_ok(session_of(request), str(form.get("csrf") or "")):
         return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
@@ -141,6 +144,7 @@ def _choice(value: str | None, allowed: Iterable[str]) -> str | None:
 @router.get("/")
 def queue_page(request: Request, status: str | None = None, urgency: str | None = None,
                source: str | None = None, due: str | None = None, msg: str | None = None) -> Response:
+    """The team's queue, filtered by status, urgency, source and deadline."""
     s, p = require_user(request)
     f = QueueFilters(status=_choice(status, Status), urgency=_choice(urgency, Urgency),
                      source=_choice(source, source_labels()), due_soon=due == "soon", overdue=due == "overdue",
@@ -176,12 +180,14 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
 
 @router.get("/tickets/{ticket_id}")
 def detail_page(request: Request, ticket_id: str, reveal: int = 0, msg: str | None = None) -> Response:
+    """One ticket of the team; `reveal=1` shows PII in clear to roles that may (audited)."""
     _, p = require_user(request)
     return _detail(request, p, ticket_id, reveal=reveal == 1, flash=FLASH.get(msg or ""))
 
 
 @router.post("/tickets/{ticket_id}/{action}")
 async def act(request: Request, ticket_id: str, action: str) -> Response:
+    """Run a ticket action from its form (CSRF-checked), then redirect or show the error."""
     s, p = require_user(request)
     form = await request.form()
     if not csrf_ok(s, str(form.get("csrf") or "")):

@@ -69,6 +69,7 @@ class Session:
 
     @property
     def signed_in(self) -> bool:
+        """Whether a user is signed in (an anonymous session carries only the CSRF token)."""
         return self.username is not None
 
 

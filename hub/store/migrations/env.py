@@ -10,6 +10,7 @@ target_metadata = metadata
 
 
 def run_migrations_online() -> None:
+    """Migrate over the engine handed over by hub.store.migrate (else the configured URL)."""
     engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,

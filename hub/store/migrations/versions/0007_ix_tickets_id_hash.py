@@ -13,9 +13,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Add the (id_hash, received_at) index on tickets."""
     # without it the id_hash lookup of every normalise batch scans the whole window: O(n) per batch
     op.create_index("ix_tickets_id_hash", "tickets", ["id_hash", "received_at"], unique=False)
 
 
 def downgrade() -> None:
+    """Drop the (id_hash, received_at) index."""
     op.drop_index("ix_tickets_id_hash", table_name="tickets")

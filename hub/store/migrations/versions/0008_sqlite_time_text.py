@@ -27,6 +27,7 @@ COLUMNS = {
 
 
 def upgrade() -> None:
+    """On SQLite, give whole-second times of the bulk writer their microseconds."""
     if op.get_bind().dialect.name != "sqlite":
         return
     for table, columns in COLUMNS.items():
@@ -35,4 +36,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Nothing to undo: times keep the long form Core writes anyway."""
     pass  # the long form is what Core writes anyway

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query
 
-from sandbox.generator import SOURCES
 from sandbox.state import SandboxState
+from sandbox.systems import SOURCES
 
 
 def admin_router(state: SandboxState, source: str) -> APIRouter:
