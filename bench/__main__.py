@@ -11,6 +11,7 @@ Rows (full size; `--quick` shrinks them ~10x for a smoke run):
 |--------------|------------------------------------------------------|---------------------------------------------|
 | ingest       | land + normalise 100k sandbox records, records/s     | raw floor: json.loads+pydantic+SQLite       |
 | enrich       | enrich + route 100k stored tickets, records/s        | judge_text alone over the same texts        |
+| judge        | judge in batches (normalise+match+model), texts/s    | the rule pass alone (normalise+match)       |
 | chase-sqlite | one chase run over 1M open tickets, ms               | the idle scan (nothing due), ms             |
 | chase-pg     | the same on PostgreSQL                               | the idle scan on PostgreSQL                 |
 | drain        | outbox → local signed webhook, rows/s                | plain httpx POSTs to the receiver, /s       |
@@ -41,8 +42,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-SIZES = {"full": {"ingest": 100_000, "enrich": 100_000, "chase": 1_000_000, "drain": 5000, "portal": 200},
-         "quick": {"ingest": 10_000, "enrich": 10_000, "chase": 50_000, "drain": 1000, "portal": 40}}
+SIZES = {"full": {"ingest": 100_000, "enrich": 100_000, "chase": 1_000_000, "drain": 5000, "portal": 200,
+                 "judge": 50_000},
+         "quick": {"ingest": 10_000, "enrich": 10_000, "chase": 50_000, "drain": 1000, "portal": 40, "judge": 5000}}
 
 
 def _peak_mb() -> float:
@@ -113,6 +115,15 @@ def row_enrich(size: dict[str, int]) -> dict[str, Any]:
     store.dispose()
     return {"label": f"enrich+route {n:,} tickets", "value": n / secs, "unit": "rec/s",
             "baseline_label": "judge_text alone", "baseline": base, "peak_mb": _peak_mb(), "higher_is_better": True}
+
+
+def row_judge(size: dict[str, int]) -> dict[str, Any]:
+    from bench.judge import measure
+
+    m = measure(size["judge"])
+    return {"label": f"judge {m['n']:,} texts in batches (model load {m['load_s'] * 1000:.0f} ms)",
+            "value": m["judge_per_s"], "unit": "texts/s", "baseline_label": "rule pass alone",
+            "baseline": m["rules_per_s"], "peak_mb": _peak_mb(), "higher_is_better": True}
 
 
 def _chase_doc(store: Any, label: str) -> dict[str, Any]:
@@ -214,7 +225,7 @@ def row_cycle(size: dict[str, int]) -> list[dict[str, Any]]:
              "peak_mb": _peak_mb(), "higher_is_better": False}]
 
 
-ROWS = {"ingest": row_ingest, "enrich": row_enrich, "chase-sqlite": row_chase_sqlite, "chase-pg": row_chase_pg,
+ROWS = {"ingest": row_ingest, "enrich": row_enrich, "judge": row_judge, "chase-sqlite": row_chase_sqlite, "chase-pg": row_chase_pg,
         "drain": row_drain, "portal": _portal_rows, "cycle": row_cycle}
 
 

@@ -19,8 +19,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -32,10 +30,10 @@ from hub.store.tickets import upsert_tickets  # noqa: E402
 
 
 def texts() -> list[dict]:
-    out = []
-    for name in ("labelled.yaml", "holdout.yaml"):
-        out += yaml.safe_load((ROOT / "tests" / "judge" / name).read_text(encoding="utf-8"))
-    return out
+    """The corpus's complaint texts (data/judge/corpus), as {"ch", "text"}."""
+    from hub.judge.corpus import ComplaintRecord, load_corpus
+
+    return [{"ch": r.channel, "text": r.text} for r in load_corpus() if isinstance(r, ComplaintRecord)]
 
 
 def make_tickets(n: int, seed: int = 7, start_at: int = 0, count: int | None = None) -> list[Ticket]:

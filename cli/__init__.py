@@ -8,6 +8,7 @@ from cli import api as _api
 from cli import chase as _chase
 from cli import classify as _classify
 from cli import db as _db
+from cli import judge as _judge
 from cli import mappings as _mappings
 from cli import outbox as _outbox
 from cli import pull as _pull
@@ -28,6 +29,7 @@ app.command("pull")(_pull.pull)
 app.add_typer(_api.app, name="api")
 app.add_typer(_api.users_app, name="users")
 app.command("classify")(_classify.classify_cmd)
+app.add_typer(_judge.app, name="judge")
 app.add_typer(_sandbox.app, name="sandbox")
 app.command("sync")(_sync.sync)
 app.command("cycle")(_sync.cycle)

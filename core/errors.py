@@ -24,6 +24,7 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | PullFailed         | HubError       | no        | a pull stopped: carries its partial report and the cause     | hub.pipeline.pull          |
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
+| InvalidCorrection  | HandlingError  | no        | a reclassification names an unknown value: HTTP 422 (field)  | hub.handling.reclassify    |
 | NotFound           | HubError       | no        | the caller may not see it or it does not exist: HTTP 404     | hub.backoffice             |
 | ActionError        | HubError       | no        | a back-office action refused (403/404/409/422, field named)  | hub.backoffice.commands    |
 | LoginRequired      | HubError       | no        | the console sends the browser to its sign-in page            | web.console                |
@@ -172,6 +173,15 @@ class SourcesFailed(HubError):
 
 class HandlingError(HubError):
     """A handling action that cannot apply (unknown ticket, impossible transition, nothing to approve)."""
+
+
+class InvalidCorrection(HandlingError):
+    """A reclassification names a business line or sub-category the taxonomy does not know."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        #: the corrected field at fault
+        self.field = field
 
 
 class NotFound(HubError):

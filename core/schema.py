@@ -245,9 +245,12 @@ class Explanation(HubModel):
 
 
 class Judgement(HubModel):
-    """What judging decided: kind, category, urgency, risk, escalation intent, repeats, incident."""
+    """What judging decided: kind, business line, reason (category), urgency, risk, escalation, review."""
 
     kind: MessageKind = MessageKind.COMPLAINT
+    #: what the complaint is about (a line of the industry profile in force)
+    business_line: str | None = None
+    #: why the customer complains: product / service / info_security
     category: Category | None = None
     sub_category: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -258,6 +261,13 @@ class Judgement(HubModel):
     vulnerable: bool = False
     repeat_count: int = 0
     incident_id: str | None = None
+    #: the model's confidence in the reason and the business line (the lower of the two)
+    confidence: float | None = None
+    #: low confidence or rules and model disagreeing: routed to triage for a person to decide
+    needs_review: bool = False
+    model_version: str | None = None
+    #: who set business line, reason and urgency by hand (the reclassify action): re-judging keeps them
+    corrected_by: str | None = None
 
 
 class Handling(HubModel):

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     console_base_url: str = Field(default="http://127.0.0.1:8300", description="Links in notifications.")
+    judge_model: Path | None = Field(default=None, description="The judgement model artifact (default data/judge/model.json).")
 
     @property
     def db_url(self) -> str:

@@ -12,17 +12,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import ActionError, HubError, NotFound, TransientError
+from core.errors import ActionError, HubError, InvalidCorrection, NotFound, TransientError
 from core.pii import scrub_text
-from core.schema import Status, Ticket
+from core.schema import Category, Status, Ticket, Urgency
 from hub.backoffice.auth import Principal
 from hub.backoffice.queries import pending_extension, team_ticket
 from hub.handling import actions as h
+from hub.handling.reclassify import Correction, reclassify
 from hub.store.db import Store
 from hub.store.tickets import get_events
 from hub.teams import get_teams
 
-ActionName = Literal["accept", "note", "reply", "resolve", "transfer", "request_extension", "approve_extension"]
+ActionName = Literal["accept", "note", "reply", "resolve", "transfer", "request_extension", "approve_extension",
+                     "reclassify"]
 
 
 class _Body(BaseModel):
@@ -75,6 +77,18 @@ class ApproveBody(_Body):
     """Body of `approve_extension`: true approves the pending request, false denies it."""
 
     approve: bool = True
+
+
+class ReclassifyBody(_Body):
+    """Body of `reclassify`: the corrected business line, reason (with sub-category) and urgency, and why."""
+
+    business_line: str | None = Field(default=None, max_length=40,
+                                      description="A line of the industry profile in force (e.g. cards).")
+    category: Category | None = Field(default=None, description="The reason: product / service / info_security.")
+    sub_category: str | None = Field(default=None, max_length=40,
+                                     description="A sub-category of the reason (needed when the reason changes).")
+    urgency: Urgency | None = None
+    note: str = Field(min_length=1, max_length=2000, description="Why: kept on the timeline (internal).")
 
 
 def _require(principal: Principal, allowed: bool, what: str) -> None:
@@ -130,11 +144,18 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
                 assert isinstance(body, ExtensionBody)
                 h.request_extension(conn, ticket_id, actor=actor, days=body.days, reason=body.reason)
                 return team_ticket(conn, principal, ticket_id)
+            if action == "reclassify":
+                assert isinstance(body, ReclassifyBody)
+                return reclassify(conn, ticket_id, actor=actor, correction=Correction(
+                    note=body.note, business_line=body.business_line, category=body.category,
+                    sub_category=body.sub_category, urgency=body.urgency))
             raise ActionError(422, f"unknown action {action!r}")
     except NotFound as exc:
         raise ActionError(404, "ticket not found") from exc
     except ActionError:
         raise
+    except InvalidCorrection as exc:
+        raise ActionError(422, exc.message, exc.field) from exc
     except TransientError as exc:
         raise ActionError(503, scrub_text(str(exc))) from exc
     except (HubError, ValueError) as exc:

@@ -16,7 +16,9 @@ from sqlalchemy import Connection, and_, select
 from core.errors import NotFound
 from core.pii import mask_name, scrub_text
 from core.schema import OPEN_STATUSES, Clock, ClockState, Ticket, TicketEvent, utcnow
+from hub import labels
 from hub.backoffice.auth import Principal
+from hub.judge.config import get_taxonomy
 from hub.store.tables import clocks, tickets
 from hub.store.tickets import add_events, clock_row_to_model, get_events, get_ticket
 
@@ -58,6 +60,9 @@ class QueueItem:
     title: str
     customer_name: str | None
     clocks: list[Clock] = field(default_factory=list)
+    #: what it is about (the industry profile's line) and whether the judgement awaits a person's review
+    business_line: str | None = None
+    needs_review: bool = False
 
 
 def deadline_state(status: str, clock_list: list[Clock], now: datetime) -> DeadlineState:
@@ -82,6 +87,7 @@ def team_queue(conn: Connection, team: str, filters: QueueFilters | None = None,
     open_values = [s.value for s in OPEN_STATUSES]
     q = select(tickets.c.ticket_id, tickets.c.source, tickets.c.external_id, tickets.c.status, tickets.c.team,
                tickets.c.handler, tickets.c.category, tickets.c.urgency, tickets.c.risk_level,
+               tickets.c.business_line, tickets.c.needs_review,
                tickets.c.received_at, tickets.c.next_due_at, tickets.c.data).where(tickets.c.team == team)
     if f.status:
         q = q.where(tickets.c.status == f.status)
@@ -114,6 +120,7 @@ def team_queue(conn: Connection, team: str, filters: QueueFilters | None = None,
         out.append(QueueItem(
             ticket_id=r.ticket_id, source=r.source, external_id=r.external_id, status=r.status, team=r.team,
             handler=r.handler, category=r.category, urgency=r.urgency, risk_level=r.risk_level,
+            business_line=r.business_line, needs_review=bool(r.needs_review),
             received_at=r.received_at, next_due_at=r.next_due_at, deadline_state=deadline_state(r.status, cl, now),
             # data holds the raw text (the store keeps it for the hub): scrub for display
             title=scrub_text((data.get("matter") or {}).get("title", "")),
@@ -184,3 +191,22 @@ def pending_extension(events: list[TicketEvent]) -> dict[str, Any] | None:
         elif any(w in e.kind for w in ("approv", "reject", "denied", "decid", "granted")):
             pending = None
     return pending
+
+
+@dataclass(frozen=True)
+class ReclassifyChoices:
+    """What a handler may pick when correcting a judgement: (value, Chinese label) pairs."""
+
+    business_lines: list[tuple[str, str]]
+    #: `reason/sub_category` pairs, grouped by reason in taxonomy order
+    reasons: list[tuple[str, str]]
+    urgencies: list[tuple[str, str]]
+
+
+def reclassify_choices() -> ReclassifyChoices:
+    """The business lines of the profile in force, every reason's sub-categories and the urgencies."""
+    tax = get_taxonomy()
+    lines = [(k, v.label) for k, v in tax.lines.lines.items()] if tax.lines else []
+    reasons = [(f"{r.value}/{k}", f"{labels.label(labels.CATEGORY, r)} · {v.label or k}")
+               for r, subs in tax.reasons.items() for k, v in subs.items()]
+    return ReclassifyChoices(business_lines=lines, reasons=reasons, urgencies=list(labels.URGENCY.items()))

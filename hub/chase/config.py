@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -96,9 +97,11 @@ class SurveySection(_Model):
     """chase.yaml `survey`: the satisfaction SMS, its expiry, the resolution clock on reopening."""
 
     enabled: bool = True
-    text: str = "您反映的问题已处理完毕，请评价：回复1满意 2不满意。回复TD退订。"
+    text: str = "您反映的问题已处理完毕，请评价：回复1满意 2不满意 3一般。回复TD退订。"
     expire_after: timedelta = timedelta(days=3)
     reopen_resolution: timedelta = timedelta(days=3)
+    #: what a neutral answer (还行, 一般, 3) does: close the ticket (default) or reopen it like a dissatisfied one
+    neutral: Literal["close", "reopen"] = "close"
 
     _dur = field_validator("expire_after", "reopen_resolution", mode="before")(
         lambda cls, v: parse_duration(v))

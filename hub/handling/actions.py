@@ -19,7 +19,7 @@ from hub import sla
 from hub.chase.config import get_chase_config
 from hub.handling.survey import schedule_survey
 from hub.outbox import announce
-from hub.store.tables import ticket_events, tickets
+from hub.store.tables import ticket_events
 from hub.store.tickets import add_events, get_ticket, save_ticket
 from hub.teams import get_teams
 
@@ -38,9 +38,7 @@ ALLOWED: dict[Status, set[Status]] = {
 
 def _load(conn: Connection, ticket_id: str) -> Ticket:
     """The ticket, row-locked on PostgreSQL so two actions on one ticket queue up."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(tickets.c.ticket_id).where(tickets.c.ticket_id == ticket_id).with_for_update())
-    t = get_ticket(conn, ticket_id)
+    t = get_ticket(conn, ticket_id, for_update=True)
     if t is None:
         raise HandlingError(f"no ticket {ticket_id}")
     return t

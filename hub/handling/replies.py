@@ -1,9 +1,11 @@
 """Answers to the satisfaction survey (`hub.handling.survey` sends it), reopen and unsubscribes.
 
 - `process_replies`: raw SMS records the normaliser marked `survey_reply` are
-  matched by phone hash to the newest pending survey: satisfied → answered and
-  the ticket closed; dissatisfied → reopened to its first handler with a new
-  clock; unclear → recorded, survey left pending. Raw records marked
+  matched by phone hash to the newest pending survey and graded
+  (`hub.judge.intents.grade_reply`): satisfied → answered and the ticket closed;
+  neutral → answered, closed (or reopened, `survey.neutral: reopen`), counted
+  as neutral; dissatisfied → reopened to its first handler with a new clock, the
+  customer's words kept on the timeline; unclear → recorded, survey left pending. Raw records marked
   `unsubscribe` add the number to `contact_optouts` (no further SMS).
 - `expire_surveys`: no reply after `expire_after` → expired, ticket closed.
 """
@@ -17,11 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, update
 
 from core.logs import get_logger
-from core.pii import get_vault
-from core.schema import Status, TicketEvent, utcnow
+from core.pii import get_vault, scrub_text
+from core.schema import Explanation, Status, Ticket, TicketEvent, Urgency, utcnow
 from hub.chase.config import get_chase_config
 from hub.handling.actions import change_status, reopen
-from hub.judge.intents import survey_satisfied
+from hub.judge import judge_text
+from hub.judge.intents import Grade, grade_reply
+from hub.labels import ESCALATION as ESCALATION_ZH
 from hub.store.db import Store
 from hub.store.landing import decode_payload
 from hub.store.sql import insert_ignore
@@ -36,6 +40,7 @@ class SurveyStats:
     """What one pass over survey replies (and expiries) did."""
 
     satisfied: int = 0
+    neutral: int = 0
     reopened: int = 0
     unclear: int = 0
     unmatched: int = 0
@@ -50,29 +55,55 @@ def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> Row[Any] | 
 
 
 def _apply_answer(conn: Connection, survey: Row[Any], text: str, now: datetime, stats: SurveyStats) -> None:
-    verdict = survey_satisfied(text)
+    grade = grade_reply(text)
     tid = survey.ticket_id
     t = get_ticket(conn, tid)
-    if verdict is None or t is None:
+    if grade is None or t is None:
         stats.unclear += 1
         if t is not None:
             add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_unclear",
-                                          data={"answer": text[:20]})])
+                                          note=scrub_text(text)[:500])])
         return
     conn.execute(update(surveys).where(surveys.c.id == survey.id).values(
-        state="answered", answer="satisfied" if verdict else "dissatisfied", answered_at=now))
+        state="answered", answer=grade.value, answered_at=now))
+    # more than the bare answer ("2 钱还没退"): the customer's words stay on the timeline (masked)
+    remark = scrub_text(text.strip())[:500] if len(text.strip()) > 2 else None
     add_events(conn, [TicketEvent(ticket_id=tid, at=now, actor="customer", kind="survey_answered",
-                                  data={"satisfied": verdict})])
-    if verdict:
-        stats.satisfied += 1
+                                  data={"grade": grade.value, "satisfied": {Grade.SATISFIED: True,
+                                                                            Grade.DISSATISFIED: False}.get(grade)},
+                                  note=remark)])
+    reopen_it = grade is Grade.DISSATISFIED or (grade is Grade.NEUTRAL
+                                                and get_chase_config().survey.neutral == "reopen")
+    if not reopen_it:
+        stats.satisfied += grade is Grade.SATISFIED
+        stats.neutral += grade is Grade.NEUTRAL
         if t.handling.status == Status.RESOLVED:
-            t2 = change_status(conn, tid, Status.CLOSED, actor="customer", note="客户满意", now=now)
-            t2.handling.satisfied = True
+            note = "客户满意" if grade is Grade.SATISFIED else "客户评价一般"
+            t2 = change_status(conn, tid, Status.CLOSED, actor="customer", note=note, now=now)
+            t2.handling.satisfied = True if grade is Grade.SATISFIED else None
             save_ticket(conn, t2)
-    else:
-        stats.reopened += 1
-        if t.handling.status in (Status.RESOLVED, Status.CLOSED):
-            reopen(conn, tid, actor="customer", reason="客户回复不满意", now=now)
+        return
+    stats.reopened += 1
+    if t.handling.status in (Status.RESOLVED, Status.CLOSED):
+        word = "不满意" if grade is Grade.DISSATISFIED else "评价一般"
+        t = reopen(conn, tid, actor="customer", reason=f"客户回访{word}" + (f"：{remark}" if remark else ""), now=now)
+        if remark:
+            _mark_threat(conn, t, remark, now)
+
+
+def _mark_threat(conn: Connection, t: Ticket, remark: str, now: datetime) -> None:
+    """A reply that threatens to escalate ("2 还是没解决，我要投诉到12315") makes the reopened ticket urgent."""
+    threat = judge_text("app", remark).escalation_intent  # judged as complaint text, not as an SMS reply
+    if not threat:
+        return
+    j = t.judgement
+    j.escalation_intent = sorted(set(j.escalation_intent) | set(threat), key=lambda x: x.value)
+    j.urgency = Urgency.URGENT
+    names = "、".join(ESCALATION_ZH[x.value] for x in threat)
+    t.explanations["escalation"] = Explanation(value=",".join(x.value for x in j.escalation_intent),
+                                               reason=f"客户回访回复中表示将升级投诉（{names}），按非常紧急处理")
+    save_ticket(conn, t, [TicketEvent(ticket_id=t.ticket_id, at=now, actor="customer", kind="escalation_threat",
+                                      note=remark, data={"targets": [x.value for x in threat]})])
 
 
 def process_replies(store: Store, now: datetime | None = None, limit: int = 1000) -> SurveyStats:

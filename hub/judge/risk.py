@@ -10,10 +10,10 @@ from hub.judge.config import RiskWeights
 
 def risk_score(weights: RiskWeights, *, severity: int, amount: Decimal | float | None, escalations: int,
                vulnerable: bool, repeat_count: int, incident_size: int, urgent: bool) -> tuple[float, list[str]]:
-    """The score and its parts (for the explanation), e.g. ["severity 5×8=40", "money ≥10000 +10"]."""
+    """The score and its parts (for the explanation, in Chinese), e.g. ["严重度5×8", "金额¥12,000 +10"]."""
     parts: list[str] = []
     score = severity * weights.severity_weight
-    parts.append(f"severity {severity}×{weights.severity_weight:g}")
+    parts.append(f"严重度{severity}×{weights.severity_weight:g}")
     if amount is not None:
         money = 0.0
         for threshold, points in weights.money:
@@ -21,25 +21,25 @@ def risk_score(weights: RiskWeights, *, severity: int, amount: Decimal | float |
                 money = points
         if money:
             score += money
-            parts.append(f"money ¥{float(amount):,.0f} +{money:g}")
+            parts.append(f"金额¥{float(amount):,.0f} +{money:g}")
     if escalations:
         esc = weights.escalation + weights.escalation_extra * (escalations - 1)
         score += esc
-        parts.append(f"escalation +{esc:g}")
+        parts.append(f"升级意图 +{esc:g}")
     if vulnerable:
         score += weights.vulnerable
-        parts.append(f"vulnerable +{weights.vulnerable:g}")
+        parts.append(f"弱势客户 +{weights.vulnerable:g}")
     if repeat_count:
         rep = min(weights.repeat_max, weights.repeat_each * repeat_count)
         score += rep
-        parts.append(f"repeats {repeat_count} +{rep:g}")
+        parts.append(f"重复投诉{repeat_count}次 +{rep:g}")
     if incident_size > 1:
         inc = min(weights.incident_max, weights.incident_each * incident_size)
         score += inc
-        parts.append(f"incident of {incident_size} +{inc:g}")
+        parts.append(f"群体事件{incident_size}件 +{inc:g}")
     if urgent:
         score += weights.urgent
-        parts.append(f"urgent +{weights.urgent:g}")
+        parts.append(f"紧急 +{weights.urgent:g}")
     return min(100.0, score), parts
 
 

@@ -25,7 +25,9 @@ _STR = str
 #: the JSON a fresh ticket's judgement has (core.schema.Judgement defaults)
 _JUDGEMENT: dict[str, object] = {"kind": "complaint", "category": None, "sub_category": None, "tags": [], "urgency": "general",
               "risk_score": 0.0, "risk_level": "low", "escalation_intent": [], "vulnerable": False,
-              "repeat_count": 0, "incident_id": None}
+              "repeat_count": 0, "incident_id": None, "business_line": None, "confidence": None,
+              "needs_review": False, "model_version": None,
+              "corrected_by": None}
 _MASKS = (("name", mask_name), ("phone", mask_phone), ("id_number", mask_id_number))
 _CUSTOMER_TEXT = ("customer_id", "region")
 
@@ -87,7 +89,8 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     row = {
         "ticket_id": ticket_id, "source": data["source"], "external_id": doc["external_id"], "case_id": None,
         "is_primary": True, "incident_id": None, "kind": "complaint", "status": "new", "team": None,
-        "handler": None, "first_handler": None, "category": None, "sub_category": None, "urgency": "general",
+        "handler": None, "first_handler": None, "business_line": None, "needs_review": False, "category": None,
+        "sub_category": None, "urgency": "general",
         "risk_level": "low", "risk_score": 0.0, "repeat_count": 0, "phone_hash": c_json["phone_hash"],
         "id_hash": c_json["id_hash"], "received_at": received, "ingested_at": now, "updated_at": now,
         "resolved_at": None, "next_due_at": None, "mapping_version": doc["mapping_version"],

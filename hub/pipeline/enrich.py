@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -31,11 +32,12 @@ from core.schema import (
     to_utc,
     utcnow,
 )
-from hub.judge import JudgeResult, judge_text
+from hub.judge import JudgeInput, JudgeResult, judge_batch
+from hub.judge.core import rescore, ticket_text
 from hub.pipeline.dedupe import link_cases
 from hub.pipeline.dedupe import load_config as load_dedupe
 from hub.pipeline.incidents import IncidentPlan, plan_incidents, save_incidents
-from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty
+from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty, segments_of
 from hub.sla import get_sla, restart_clocks, start_clocks
 from hub.store.db import Store
 from hub.store.outbox import enqueue, enqueue_many
@@ -76,6 +78,12 @@ class EnrichStats:
         """The counts as a plain dict."""
         return asdict(self)
 
+    def add(self, other: EnrichStats) -> None:
+        """Add another call's counts to these (the per-team and per-category maps are summed by the caller)."""
+        for f in fields(self):
+            if f.type in ("int", int):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None = None) -> EnrichStats:
     """Judge, route, clock and dispatch these tickets (see module doc). Returns the counts."""
@@ -87,12 +95,24 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     per_cat: Counter[str] = Counter()
     ids = list(dict.fromkeys(ticket_ids))
     for i in range(0, len(ids), CHUNK):
-        with store.begin() as conn:
-            _chunk(conn, ids[i:i + CHUNK], now, teams, routing, stats, per_team, per_cat)
+        part = ids[i:i + CHUNK]
+        # counts go in only once the chunk committed: a chunk the database aborted runs again
+        chunk_stats, team_n, cat_n = store.run_transaction(partial(_counted_chunk, ids=part, now=now, teams=teams,
+                                                                   routing=routing))
+        stats.add(chunk_stats)
+        per_team.update(team_n)
+        per_cat.update(cat_n)
     stats.per_team, stats.per_category = dict(per_team), dict(per_cat)
     log.info("enriched %d tickets: %d routed, %d urgent, %d incidents", stats.judged, stats.routed, stats.urgent,
              stats.incidents_created)
     return stats
+
+
+def _counted_chunk(conn: Connection, ids: list[str], now: datetime, teams: TeamsConfig,
+                   routing: RoutingConfig) -> tuple[EnrichStats, Counter[str], Counter[str]]:
+    stats, per_team, per_cat = EnrichStats(), Counter[str](), Counter[str]()
+    _chunk(conn, ids, now, teams, routing, stats, per_team, per_cat)
+    return stats, per_team, per_cat
 
 
 def stranded_ids(store: Store, source: str | None = None, *, grace: timedelta = timedelta(minutes=10),
@@ -113,29 +133,32 @@ def stranded_ids(store: Store, source: str | None = None, *, grace: timedelta = 
         return list(conn.execute(q.order_by(c.ingested_at).limit(limit)).scalars())
 
 
-def _judge(t: Ticket, repeat_count: int, incident_size: int = 0) -> JudgeResult:
+def _inputs(t: Ticket) -> JudgeInput:
     m, c = t.matter, t.customer
-    # a title that merely repeats the start of the content (SMS, app) would double its keywords
-    title = "" if m.title and m.content.startswith(m.title) else m.title
-    text = "\n".join(x for x in (title, m.content, *m.demands) if x)
-    return judge_text(t.source, text, amount=m.amount,
-                      id_number=c.id_number.reveal() if c.id_number else None,
-                      repeat_count=repeat_count, incident_size=incident_size, vulnerable=c.elderly)
+    return JudgeInput(t.source, ticket_text(t), amount=m.amount, id_number=c.id_number.reveal() if c.id_number else None,
+                      repeat_count=t.judgement.repeat_count, vulnerable=c.elderly)
 
 
 def _apply(t: Ticket, res: JudgeResult, repeat_count: int) -> None:
     j = t.judgement
     j.kind = res.kind
-    j.category, j.sub_category, j.urgency = res.category, res.sub_category, res.urgency
+    if j.corrected_by is None:  # a handler's reclassification stands: the judge does not overrule a person
+        j.business_line, j.category, j.sub_category, j.urgency = (res.business_line, res.category, res.sub_category,
+                                                                  res.urgency)
+        j.confidence, j.needs_review, j.model_version = res.confidence, res.needs_review, res.model_version
+        t.explanations.update(res.explanations)
+    else:
+        t.explanations.update({k: v for k, v in res.explanations.items()
+                               if k not in ("category", "business_line", "urgency", "review")})
     j.escalation_intent, j.vulnerable = res.escalation_intent, res.vulnerable
     j.risk_score, j.risk_level, j.repeat_count = res.risk_score, res.risk_level, repeat_count
     j.tags = sorted({x for x in j.tags if not x.startswith(_JUDGE_TAGS)} | set(res.tags))
-    t.explanations.update(res.explanations)
 
 
 def _snapshot(t: Ticket) -> tuple[Any, ...]:
     j = t.judgement
-    return (j.kind, j.category, j.sub_category, j.urgency, j.risk_level, tuple(j.escalation_intent), j.incident_id)
+    return (j.kind, j.business_line, j.category, j.sub_category, j.urgency, j.risk_level, tuple(j.escalation_intent),
+            j.incident_id, j.needs_review)
 
 
 def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConfig, routing: RoutingConfig,
@@ -152,14 +175,14 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
     assigner.load_history(conn, batch)
     results: dict[str, JudgeResult] = {}
     # 1. judge; then count repeats (needs every sub-category of the batch), re-judge the repeats
-    for t in batch:
-        res = results[t.ticket_id] = _judge(t, t.judgement.repeat_count)
+    for t, res in zip(batch, judge_batch([_inputs(t) for t in batch]), strict=True):
+        results[t.ticket_id] = res
         _apply(t, res, t.judgement.repeat_count)
         assigner.register(t)
     for t in batch:
         rep = max(t.judgement.repeat_count, assigner.repeats(t))
         if rep != t.judgement.repeat_count:
-            res = results[t.ticket_id] = _judge(t, rep)
+            res = results[t.ticket_id] = rescore(results[t.ticket_id], repeat_count=rep)
             _apply(t, res, rep)
     complaints = [t for t in batch if t.judgement.kind == MessageKind.COMPLAINT]
     stats.not_complaints += len(batch) - len(complaints)
@@ -173,11 +196,12 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
         if inc is not None:
             t.judgement.incident_id = inc.incident_id
             size = inc.prior_count + len(inc.members)
-            res = results[t.ticket_id] = _judge(t, t.judgement.repeat_count, incident_size=size)
+            res = results[t.ticket_id] = rescore(results[t.ticket_id], repeat_count=t.judgement.repeat_count,
+                                                 incident_size=size)
             _apply(t, res, t.judgement.repeat_count)
             t.explanations["incident"] = Explanation(
-                value=inc.incident_id, reason=f"mass fault: {size} complaints '{inc.signature}' within "
-                                              f"{routing.incidents.window_minutes} min", matched=[inc.signature])
+                value=inc.incident_id, reason=f"群体事件：{routing.incidents.window_minutes}分钟内{size}件"
+                                              f"「{inc.signature}」同类投诉", matched=[inc.signature])
     # 3. route, clock, dispatch
     route_ids = {t.ticket_id for t in to_route}
     routed_n = _dispatch_counts(conn, [t.ticket_id for t in to_route if t.handling.status == Status.REOPENED])
@@ -204,7 +228,9 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
             events.append(TicketEvent(ticket_id=t.ticket_id, at=now, actor=ACTOR, kind="classified", data={
                 "category": j.category.value if j.category else None, "sub_category": j.sub_category,
                 "urgency": j.urgency.value, "risk_level": j.risk_level.value, "risk_score": j.risk_score,
-                "escalation": [e.value for e in j.escalation_intent], "incident_id": j.incident_id}))
+                "escalation": [e.value for e in j.escalation_intent], "incident_id": j.incident_id,
+                "business_line": j.business_line, "confidence": j.confidence, "needs_review": j.needs_review,
+                "model_version": j.model_version}))
     # 5. earlier routed tickets that turned out to be part of an incident
     linked = _link_prior(conn, plan, now, events)
     stats.incidents_created += len(plan.created)
@@ -241,8 +267,7 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
                events: list[TicketEvent], stats: EnrichStats,
                dispatches: list[dict[str, Any]] | None = None) -> None:
     h, j = t.handling, t.judgement
-    segments = {s for s, on in (("elderly", j.vulnerable or t.customer.elderly), ("vip", t.customer.vip)) if on}
-    rule: Rule = routing.match(t, segments)
+    rule: Rule = routing.match(t, segments_of(t))
     inc = plan.by_ticket.get(t.ticket_id)
     reopened = h.status == Status.REOPENED
     joined = False  # joins an incident's handler: no dispatch of its own (the incident is routed once)

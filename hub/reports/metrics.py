@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from core.pii import scrub_text
 from core.schema import OPEN_STATUSES, SHANGHAI, to_local
-from hub.judge.matcher import drop_contained, get_matcher, normalise
+from hub.judge.matcher import drop_contained, get_matcher
 from hub.store.tables import clocks, incidents, surveys, tickets
 
 
@@ -47,6 +47,7 @@ def _complaints(conn: Connection, w: Window) -> list[Any]:
     """Complaint rows received in this or the previous window, or touched in this one."""
     prev = w.previous
     q = select(tickets.c.ticket_id, tickets.c.source, tickets.c.category, tickets.c.sub_category, tickets.c.team,
+               tickets.c.business_line, tickets.c.needs_review,
                tickets.c.urgency, tickets.c.status, tickets.c.repeat_count, tickets.c.received_at,
                tickets.c.updated_at, tickets.c.resolved_at, tickets.c.incident_id, tickets.c.data).where(
         tickets.c.kind == "complaint",
@@ -70,18 +71,33 @@ def _clock_rate(conn: Connection, kind: str, w: Window) -> dict[str, Any]:
     return _rate(good, len(rows))
 
 
-def _satisfaction(conn: Connection, w: Window, rows: list[Any]) -> dict[str, Any]:
-    """Survey answers given in the window; tickets rated another way (app) fill in the rest."""
+def _satisfaction(conn: Connection, w: Window, rows: list[Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Survey answers given in the window (rate, and the count per grade).
+
+    The rate is satisfied ÷ (satisfied + dissatisfied): a neutral answer is counted as neutral, not
+    as either. Tickets rated another way (the app's own rating) fill in the rest.
+    """
     answered: dict[str, bool] = {}
+    grades: Counter[str] = Counter()
     for r in conn.execute(select(surveys.c.ticket_id, surveys.c.answer).where(
             surveys.c.state == "answered", surveys.c.answered_at >= w.start, surveys.c.answered_at < w.end)):
+        grades[r.answer] += 1
         if r.answer in ("satisfied", "dissatisfied"):
             answered[r.ticket_id] = r.answer == "satisfied"
     for r in rows:
         sat = ((r.data or {}).get("handling") or {}).get("satisfied")
         if sat is not None and w.has(r.updated_at) and r.ticket_id not in answered:
             answered[r.ticket_id] = bool(sat)
-    return _rate(sum(answered.values()), len(answered))
+    by_grade = {g: grades.get(g, 0) for g in ("satisfied", "neutral", "dissatisfied")}
+    return _rate(sum(answered.values()), len(answered)), by_grade
+
+
+def _line_by_reason(rows: list[Any]) -> dict[str, dict[str, int]]:
+    """Business line × reason counts: the table banking and insurance regulators' statistics use."""
+    table: dict[str, Counter[str]] = {}
+    for r in rows:
+        table.setdefault(r.business_line or "unclassified", Counter())[r.category or "unclassified"] += 1
+    return {line: dict(c) for line, c in sorted(table.items(), key=lambda kv: -sum(kv[1].values()))}
 
 
 def _keywords(rows: list[Any]) -> Counter[str]:
@@ -96,9 +112,9 @@ def _keywords(rows: list[Any]) -> Counter[str]:
         found: set[str] = set()
         if matcher is not None:
             m = data.get("matter") or {}
-            text = normalise(f"{m.get('title', '')}\n{m.get('content', '')}")
+            text = matcher.norm(f"{m.get('title', '')}\n{m.get('content', '')}")
             found |= {h.phrase for h in drop_contained(matcher.scan(text))
-                      if any(e.group in ("cat", "urgent", "grievance", "fault", "esc") for e in h.entries)}
+                      if any(e.group in ("reason", "line", "urgent", "grievance", "fault", "esc") for e in h.entries)}
         if not found:
             for e in (data.get("explanations") or {}).values():
                 found |= {k for k in e.get("matched", []) if any("\u4e00" <= ch <= "\u9fff" for ch in k)}
@@ -154,6 +170,7 @@ def compute(conn: Connection, w: Window, *, hourly_trend: bool) -> dict[str, Any
     rising = [{"keyword": k, "count": c, "previous": p, "delta": c - p,
                "growth": round((c - p) / p, 2) if p else None} for k, c, p in growing]
     repeats = sum(1 for r in cur if (r.repeat_count or 0) > 0)
+    satisfaction, survey_grades = _satisfaction(conn, w, rows)
     return {
         "window": {"start": w.start, "end": w.end, "timezone": str(SHANGHAI)},
         "totals": {"received": len(cur), "previous": len(prev),
@@ -164,9 +181,12 @@ def compute(conn: Connection, w: Window, *, hourly_trend: bool) -> dict[str, Any
         "by_category": dict(Counter(r.category or "unclassified" for r in cur).most_common()),
         "by_team": dict(Counter(r.team or "unrouted" for r in cur).most_common()),
         "by_urgency": dict(Counter(r.urgency or "general" for r in cur).most_common()),
+        "by_line_reason": _line_by_reason(cur),
+        "needs_review": sum(1 for r in cur if r.needs_review),
+        "survey": survey_grades,
         "kpi": {"first_response_rate": _clock_rate(conn, "first_response", w),
                 "resolution_sla_rate": _clock_rate(conn, "resolution", w),
-                "satisfaction_rate": _satisfaction(conn, w, rows),
+                "satisfaction_rate": satisfaction,
                 "repeat_rate": _rate(repeats, len(cur))},
         "trend": _trend(rows, w, hourly_trend),
         "trend_previous": _trend(rows, w.previous, hourly_trend),

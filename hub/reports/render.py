@@ -9,6 +9,8 @@ from jinja2 import Environment, FileSystemLoader
 
 from core.schema import to_local
 from hub import labels as L
+from hub.judge.config import get_taxonomy
+from hub.judge.words import line_zh
 from hub.teams import team_name
 
 
@@ -49,6 +51,10 @@ def markdown(tables: dict[str, Any], title: str, images: list[Path]) -> str:
             lab = _team(kk) if table is None else ("未分类" if kk == "unclassified" else L.label(table, kk))
             out.append(f"| {_md_cell(lab)} | {v} |")
         out.append("")
+    out += _line_reason_md(tables)
+    sv = tables["survey"]
+    out += ["## 回访评价", "", f"满意 {sv['satisfied']} 件，一般 {sv['neutral']} 件，不满意 {sv['dissatisfied']} 件"
+            f"（满意率不计一般评价）；待人工复核研判 {tables['needs_review']} 件。", ""]
     out += ["## 超时未结清单", ""]
     if tables["overdue"]:
         out += ["| 工单 | 来源 | 团队 | 处理人 | 状态 | 到期 | 超时(小时) | 标题 |", "|---|---|---|---|---|---|---|---|"]
@@ -71,10 +77,26 @@ def markdown(tables: dict[str, Any], title: str, images: list[Path]) -> str:
     return "\n".join(out) + "\n"
 
 
+def line_label(key: str) -> str:
+    """A business line's Chinese name in the profile in force (未分类 for none)."""
+    return "未分类" if key == "unclassified" else line_zh(get_taxonomy(), key)
+
+
+def _line_reason_md(tables: dict[str, Any]) -> list[str]:
+    reasons = [c for c in L.CATEGORY] + ["unclassified"]
+    out = ["## 业务条线 × 投诉原因", "", "| 业务条线 | " + " | ".join(
+        "未分类" if r == "unclassified" else L.CATEGORY[r] for r in reasons) + " | 合计 |",
+           "|---|" + "---|" * (len(reasons) + 1)]
+    for line, cells in tables["by_line_reason"].items():
+        out.append(f"| {_md_cell(line_label(line))} | " + " | ".join(str(cells.get(r, 0)) for r in reasons)
+                   + f" | {sum(cells.values())} |")
+    return out + [""]
+
+
 def html(tables: dict[str, Any], title: str, images: list[Path]) -> str:
     """The report as one HTML page (autoescaped; images referenced beside it)."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
     env.filters["t"] = _t
     env.filters["pct"] = pct
-    env.globals.update(L=L, label=L.label, team=_team)
+    env.globals.update(L=L, label=L.label, team=_team, line_label=line_label)
     return env.get_template("report.html").render(tables=tables, title=title, images=[p.name for p in images])

@@ -13,7 +13,7 @@ from core.errors import ConfigError
 from core.schema import Ticket
 from core.settings import get_settings
 
-_LISTS = ("source", "category", "sub_category", "urgency", "risk", "tags", "region", "segment")
+_LISTS = ("source", "business_line", "category", "sub_category", "urgency", "risk", "tags", "region", "segment")
 
 
 class _Model(BaseModel):
@@ -24,6 +24,9 @@ class When(_Model):
     """Conditions of a rule; all given ones must hold (a list means any of its values)."""
 
     source: list[str] | None = None
+    #: what it is about (lines of the industry profile, config/profiles/)
+    business_line: list[str] | None = None
+    #: why: product / service / info_security
     category: list[str] | None = None
     sub_category: list[str] | None = None
     urgency: list[str] | None = None
@@ -34,6 +37,8 @@ class When(_Model):
     region: list[str] | None = None
     segment: list[str] | None = None
     escalation: bool | None = None
+    #: the judgement is unsure (low confidence, rules and model disagree): a person decides
+    needs_review: bool | None = None
 
     @field_validator(*_LISTS, mode="before")
     @classmethod
@@ -44,6 +49,10 @@ class When(_Model):
         """Do all conditions hold for this (judged) ticket?"""
         j = t.judgement
         if self.source and t.source not in self.source:
+            return False
+        if self.business_line and j.business_line not in self.business_line:
+            return False
+        if self.needs_review is not None and self.needs_review != j.needs_review:
             return False
         if self.category and (j.category is None or j.category.value not in self.category):
             return False
@@ -65,6 +74,11 @@ class When(_Model):
         if self.segment and not set(self.segment) & segments:
             return False
         return self.escalation is None or self.escalation == bool(j.escalation_intent)
+
+
+def segments_of(t: Ticket) -> set[str]:
+    """The customer segments a rule's `segment` condition reads (elderly, vip)."""
+    return {s for s, on in (("elderly", t.judgement.vulnerable or t.customer.elderly), ("vip", t.customer.vip)) if on}
 
 
 class Rule(_Model):

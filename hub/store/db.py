@@ -7,13 +7,15 @@ the writer and two processes can share the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from core import jsonutil
 from core.configfile import cached_config
@@ -62,6 +64,17 @@ def make_engine(url: str) -> Engine:
                          json_deserializer=jsonutil.loads)
 
 
+#: PostgreSQL's SQLSTATEs for a transaction aborted to break a conflict: deadlock, serialization failure
+_CONFLICT_STATES = {"40P01", "40001"}
+T = TypeVar("T")
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether the database aborted the transaction to resolve a conflict (worth running again)."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in _CONFLICT_STATES
+
+
 class Store:
     """Holds the engine; repository functions take a `Connection` from `begin()`."""
 
@@ -84,6 +97,17 @@ class Store:
         """One transaction: commits on success, rolls back on any exception."""
         with self.engine.begin() as conn:
             yield conn
+
+    def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
+        """`work(conn)` in one transaction, run again from the start when the database aborted it
+        for a deadlock or a serialization failure (two workers updating the same rows in another
+        order: PostgreSQL picks one to abort, and that one simply goes again). `work` must be
+        safe to repeat, as every hub step is."""
+        for attempt in Retrying(retry=retry_if_exception(is_transient_conflict), stop=stop_after_attempt(attempts),
+                                wait=wait_random_exponential(multiplier=0.05, max=1.0), reraise=True):
+            with attempt, self.begin() as conn:
+                return work(conn)
+        raise AssertionError("unreachable: tenacity reraises the last error")
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (Alembic)."""

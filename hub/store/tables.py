@@ -104,6 +104,8 @@ tickets = Table(
     Column("team", String(60)),
     Column("handler", String(60)),
     Column("first_handler", String(60)),
+    Column("business_line", String(40)),  # what it is about (a line of the industry profile)
+    Column("needs_review", Boolean, nullable=False, server_default="0"),  # routed to triage for a person
     Column("category", String(20)),
     Column("sub_category", String(60)),
     Column("urgency", String(20)),
@@ -129,6 +131,7 @@ tickets = Table(
     Index("ix_tickets_id_hash", "id_hash", "received_at"),  # migration 0007_ix_id_hash
     Index("ix_tickets_case", "case_id"),
     Index("ix_tickets_received", "received_at"),
+    Index("ix_tickets_business_line", "business_line"),  # migration 0009_judgement_axes
 )
 
 ticket_events = Table(

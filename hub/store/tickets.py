@@ -61,6 +61,7 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
         "case_id": t.case_id, "is_primary": t.case_link is None or t.case_link.primary_ticket_id == t.ticket_id,
         "incident_id": j.incident_id, "kind": j.kind.value, "status": h.status.value, "team": h.team,
         "handler": h.handler, "first_handler": h.first_handler,
+        "business_line": j.business_line, "needs_review": j.needs_review,
         "category": j.category.value if j.category else None, "sub_category": j.sub_category,
         "urgency": j.urgency.value, "risk_level": j.risk_level.value, "risk_score": j.risk_score,
         "repeat_count": j.repeat_count, "phone_hash": c.phone_hash, "id_hash": c.id_hash,
@@ -333,9 +334,15 @@ def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
         bulk.executemany(conn, ticket_events.insert(), rows)
 
 
-def get_ticket(conn: Connection, ticket_id: str) -> Ticket | None:
-    """One ticket with its clocks (None when unknown)."""
-    row = conn.execute(select(tickets).where(tickets.c.ticket_id == ticket_id)).one_or_none()
+def get_ticket(conn: Connection, ticket_id: str, *, for_update: bool = False) -> Ticket | None:
+    """One ticket with its clocks (None when unknown).
+
+    `for_update` row-locks it on PostgreSQL, so two actions on one ticket queue up.
+    """
+    query = select(tickets).where(tickets.c.ticket_id == ticket_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
     if row is None:
         return None
     crs = conn.execute(select(clocks).where(clocks.c.ticket_id == ticket_id)).all()

@@ -90,3 +90,53 @@ def test_unsubscribe_stops_sms_and_expiry_closes(store) -> None:  # noqa: ANN001
 def test_unmatched_reply_is_kept_aside(store) -> None:  # noqa: ANN001
     _mo(store, "MO4", "2", "survey_reply", phone="13700000000")
     assert process_replies(store).unmatched == 1
+
+
+def test_neutral_closes_by_default_and_counts_as_neutral(store) -> None:  # noqa: ANN001
+    t = _resolved(store, "FB40")
+    _mo(store, "MO40", "一般吧", "survey_reply")
+    s = process_replies(store)
+    assert (s.neutral, s.satisfied, s.reopened) == (1, 0, 0)
+    with store.begin() as conn:
+        r = get_ticket(conn, t.ticket_id)
+        sv = conn.execute(select(surveys).where(surveys.c.ticket_id == t.ticket_id)).one()
+    assert r.handling.status == Status.CLOSED and r.handling.satisfied is None  # neither satisfied nor not
+    assert sv.answer == "neutral"
+
+
+def test_neutral_reopens_under_the_reopen_policy(store, hub_config) -> None:  # noqa: ANN001
+    path = hub_config / "chase.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("neutral: close", "neutral: reopen"), encoding="utf-8")
+    from tests.fixtures.hub_config import clear_config_caches
+
+    clear_config_caches()
+    t = _resolved(store, "FB41")
+    _mo(store, "MO41", "3", "survey_reply")
+    s = process_replies(store)
+    assert (s.neutral, s.reopened) == (0, 1)
+    with store.begin() as conn:
+        assert get_ticket(conn, t.ticket_id).handling.status == Status.REOPENED
+
+
+def test_dissatisfied_remark_reopens_and_stays_as_a_masked_note(store) -> None:  # noqa: ANN001
+    t = _resolved(store, "FB42")
+    _mo(store, "MO42", "2 钱还没到账，打我电话13912345678", "survey_reply")
+    assert process_replies(store).reopened == 1
+    with store.begin() as conn:
+        events = get_events(conn, t.ticket_id)
+    answered = [e for e in events if e.kind == "survey_answered"][-1]
+    assert "钱还没到账" in (answered.note or "") and "13912345678" not in (answered.note or "")
+    reopened = [e for e in events if e.kind == "reopened"][-1]
+    assert "钱还没到账" in (reopened.note or "") and "13912345678" not in (reopened.note or "")
+
+
+def test_dissatisfied_reply_threatening_escalation_makes_the_reopened_ticket_urgent(store) -> None:  # noqa: ANN001
+    t = _resolved(store, "FB43")
+    _mo(store, "MO43", "2 还是没解决，我要投诉到12315", "survey_reply")
+    assert process_replies(store).reopened == 1
+    with store.begin() as conn:
+        r = get_ticket(conn, t.ticket_id)
+        kinds = [e.kind for e in get_events(conn, t.ticket_id)]
+    assert r.handling.status == Status.REOPENED and r.judgement.urgency.value == "urgent"
+    assert [x.value for x in r.judgement.escalation_intent] == ["regulator"]
+    assert "升级投诉" in r.explanations["escalation"].reason and "escalation_threat" in kinds

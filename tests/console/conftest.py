@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import Explanation
 from hub.backoffice.users import add_user
 from hub.store.db import Store
 from tests.api.seed import make_ticket, seed
@@ -43,7 +44,11 @@ def console_app(tmp_path_factory: pytest.TempPathFactory, hub_env: Path) -> Iter
                            due_in=timedelta(hours=30), source="callcenter"),
         "act": make_ticket("CON-act", team="cards", title="积分兑换商品未到货", due_in=timedelta(hours=10)),
         "other": make_ticket("CON-other", team="payments", title="转账未到账", due_in=timedelta(hours=1)),
+        "review": make_ticket("CON-review", team="cards", title="收到短信说卡被冻结，让我点链接", due_in=timedelta(hours=40)),
     }
+    unsure = items["review"]  # the judge was unsure: marked for review, a person decides
+    unsure.judgement.needs_review, unsure.judgement.confidence = True, 0.41
+    unsure.explanations["review"] = Explanation(value="needs_review", reason="原因判断置信度低（0.41）")
     seed(store, list(items.values()))
     with serve_in_thread(create_app(store)) as srv:
         yield Console(url=srv.url, store=store, ids={k: t.ticket_id for k, t in items.items()})

@@ -185,3 +185,31 @@ async def test_lead_reveal_is_audited(browser, console_app) -> None:  # noqa: AN
         assert t.handling.team == "payments" and ev.kind == "transferred" and "跨行" in (ev.note or "")
     finally:
         await ctx.close()
+
+
+async def test_reclassify_confirms_an_unsure_judgement_and_reroutes(browser, console_app) -> None:  # noqa: ANN001
+    """A ticket marked for review shows why; the handler's correction is recorded and moves it on."""
+    app, tid = console_app, console_app.ids["review"]
+    ctx, page, _ = await _sign_in(browser, app.url, "zhang.wei")
+    try:
+        await page.wait_for_selector("table.queue")
+        await page.goto(f"{app.url}/console/tickets/{tid}")
+        banner = await page.inner_text("#needs-review")
+        assert "待人工复核" in banner and "0.41" in banner
+        assert await page.inner_text("#btn-reclassify") == "确认研判"
+        await page.select_option("#form-reclassify select[name=reason]", "info_security/fraud")
+        await page.select_option("#form-reclassify select[name=urgency]", "urgent")
+        await page.fill("#form-reclassify input[name=note]", "钓鱼短信诈骗，转安全团队")
+        await page.click("#btn-reclassify")
+        await page.wait_for_selector("p.alert.info")
+        assert "改判后工单已转至其他团队" in await page.inner_text("p.alert.info")
+        with app.store.begin() as conn:
+            t = get_ticket(conn, tid)
+            kinds = [e.kind for e in get_events(conn, tid)]
+        assert t is not None and t.handling.team == "security" and not t.judgement.needs_review
+        assert t.judgement.sub_category == "fraud" and t.judgement.corrected_by == "handler:zhang.wei"
+        assert kinds[-2:] == ["reclassified", "transferred"]
+        resp = await page.goto(f"{app.url}/console/tickets/{tid}")  # it left the team
+        assert resp is not None and resp.status == 404
+    finally:
+        await ctx.close()

@@ -28,7 +28,7 @@ def test_escalation_with_negation(text: str, targets: list[EscalationTarget]) ->
     if targets:  # a real threat makes the ticket urgent (非常紧急)
         assert r.urgency == Urgency.URGENT
     if "不会去起诉" in text:
-        assert "negated" in r.explanations["escalation"].reason
+        assert "否定表述不计" in r.explanations["escalation"].reason
 
 
 def test_12315_named_on_its_own_channel_is_not_a_threat() -> None:
@@ -52,7 +52,7 @@ def test_risk_rises_with_money_escalation_and_repeats() -> None:
     worst = judge_text("app", "我妈的卡被盗刷了20万元，已经报警，还要找媒体曝光", repeat_count=2, incident_size=30)
     assert worst.risk_level == RiskLevel.CRITICAL
     assert worst.amount == Decimal("200000")
-    assert "escalation" in worst.explanations["risk"].reason
+    assert "升级意图" in worst.explanations["risk"].reason
 
 
 def test_amount_in_text() -> None:
@@ -65,13 +65,16 @@ def test_sms_replies_are_not_complaints() -> None:
     assert judge_text("sms", "1").satisfied is True
     assert judge_text("sms", "不满意").satisfied is False
     assert judge_text("sms", "TD").kind == MessageKind.UNSUBSCRIBE
+    # a grade with a remark is a reply (the remark reopens the ticket); a new matter is a complaint
     r = judge_text("sms", "不满意，卡被盗刷了还没人管")
+    assert r.kind == MessageKind.SURVEY_REPLY and r.satisfied is False
+    r = judge_text("sms", "我的卡昨晚被盗刷了两万，到现在还没人管，赶紧冻结")
     assert r.kind == MessageKind.COMPLAINT and r.urgency == Urgency.URGENT
 
 
 def test_explanations_name_keywords_and_full_width_text_matches() -> None:
     r = judge_text("blackcat", "ＡＰＰ闪退，无法登录！")  # full-width Latin letters
-    assert r.sub_category == "ebanking"
+    assert r.sub_category == "software"
     assert "闪退" in r.explanations["category"].matched
     assert r.fault == "无法登录" or r.fault == "闪退"
 

@@ -31,7 +31,7 @@ def test_judged_routed_clocked_and_dispatched(store) -> None:  # noqa: ANN001
         got = get_tickets(conn, ids)
         theft, fees, gov, consult = (got[i] for i in ids)
         events = get_events(conn, ids[0])
-    assert (theft.handling.team, theft.judgement.sub_category) == ("security", "account_theft")
+    assert (theft.handling.team, theft.judgement.sub_category) == ("security", "theft")
     assert (fees.handling.team, gov.handling.team, consult.handling.team) == ("cards", "regulatory", "digital")
     for t in got.values():
         assert t.handling.status == Status.ASSIGNED and t.handling.handler
@@ -160,7 +160,7 @@ def test_mass_fault_becomes_one_incident(store) -> None:  # noqa: ANN001
     with store.begin() as conn:
         got = get_tickets(conn, early + later)
         inc = conn.execute(select(incidents)).one()
-    assert inc.ticket_count == 7 and inc.signature == "ebanking:无法登录"
+    assert inc.ticket_count == 7 and inc.signature == "software:无法登录"
     assert {t.judgement.incident_id for t in got.values()} == {inc.incident_id}
     owner = got[early[0]].handling.handler  # the incident follows its first ticket
     assert {got[i].handling.handler for i in later} == {owner}

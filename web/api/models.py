@@ -30,6 +30,8 @@ class QueueItemOut(BaseModel):
     team: str | None
     handler: str | None
     category: str | None
+    business_line: str | None = None
+    needs_review: bool = False
     urgency: str | None
     risk_level: str | None
     received_at: datetime
@@ -43,7 +45,8 @@ class QueueItemOut(BaseModel):
     def of(cls, q: QueueItem) -> QueueItemOut:
         """The response shape of a queue item."""
         return cls(ticket_id=q.ticket_id, source=q.source, external_id=q.external_id, status=q.status,
-                   team=q.team, handler=q.handler, category=q.category, urgency=q.urgency,
+                   team=q.team, handler=q.handler, category=q.category, business_line=q.business_line,
+                   needs_review=q.needs_review, urgency=q.urgency,
                    risk_level=q.risk_level, received_at=q.received_at, next_due_at=q.next_due_at,
                    deadline_state=q.deadline_state, title=q.title, customer_name=q.customer_name,
                    clocks=[ClockOut(kind=c.kind.value, policy=c.policy, due_at=c.due_at, state=c.state.value,

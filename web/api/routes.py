@@ -23,6 +23,7 @@ from hub.backoffice.commands import (
     ApproveBody,
     ExtensionBody,
     NoteBody,
+    ReclassifyBody,
     ReplyBody,
     ResolveBody,
     TransferBody,
@@ -198,3 +199,9 @@ def request_extension(request: Request, ticket_id: str, body: ExtensionBody, p: 
 def approve_extension(request: Request, ticket_id: str, body: ApproveBody, p: Caller) -> ActionOut:
     """Approve (or refuse, `approve=false`) the pending extension request. Leads only."""
     return _act(request, p, ticket_id, "approve_extension", body)
+
+
+@router.post("/tickets/{ticket_id}/reclassify", response_model=ActionOut, responses=ACTION_ERRORS)
+def reclassify(request: Request, ticket_id: str, body: ReclassifyBody, p: Caller) -> ActionOut:
+    """Correct the judgement (business line, reason, urgency) with a note; re-routes when the team changes."""
+    return _act(request, p, ticket_id, "reclassify", body)

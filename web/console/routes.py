@@ -26,6 +26,7 @@ from hub.backoffice.commands import (
     ApproveBody,
     ExtensionBody,
     NoteBody,
+    ReclassifyBody,
     ReplyBody,
     ResolveBody,
     TransferBody,
@@ -37,6 +38,7 @@ from hub.backoffice.queries import (
     deadline_state,
     event_view,
     pending_extension,
+    reclassify_choices,
     team_queue,
     team_ticket,
     ticket_view,
@@ -63,11 +65,13 @@ throttle = LoginThrottle()
 #: fixed flash messages (only keys travel in the URL: nothing user-controlled is reflected)
 FLASH = {"accept": "已受理", "note": "备注已添加", "reply": "回复已提交，将回传来源系统",
          "resolve": "已标记为已解决，结果将回传来源系统", "request_extension": "延期申请已提交，待组长审批",
-         "approve_extension": "延期审批已记录", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
+         "approve_extension": "延期审批已记录",
+         "reclassify": "改判已记录", "rerouted": "改判后工单已转至其他团队", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
 ACTIONS: dict[str, tuple[ActionName, type[BaseModel]]] = {
     "accept": ("accept", AcceptBody), "note": ("note", NoteBody), "reply": ("reply", ReplyBody),
     "resolve": ("resolve", ResolveBody), "transfer": ("transfer", TransferBody),
     "extension": ("request_extension", ExtensionBody), "approve": ("approve_extension", ApproveBody),
+    "reclassify": ("reclassify", ReclassifyBody),
 }
 
 
@@ -175,7 +179,8 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "t": t, "view": ticket_view(t, reveal=reveal), "events": [event_view(e, reveal=reveal) for e in events],
         "state": deadline_state(t.handling.status.value, t.clocks, utcnow()), "revealed": reveal,
         "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
-        "pending": pending_extension(events), "is_open": t.handling.status.is_open}, status=status)
+        "pending": pending_extension(events), "is_open": t.handling.status.is_open,
+        "choices": reclassify_choices()}, status=status)
 
 
 @router.get("/tickets/{ticket_id}")
@@ -201,7 +206,12 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
         fields["approve"] = fields.get("approve", "true")
     if name == "resolve" and fields.get("settled") in ("", None):
         fields.pop("settled", None)
-    fields = {k: v for k, v in fields.items() if not (v == "" and k in ("handler", "reply", "method"))}
+    if name == "reclassify":  # one select carries reason and sub-category as "reason/sub"
+        reason = fields.pop("reason", "")
+        if "/" in reason:
+            fields["category"], fields["sub_category"] = reason.split("/", 1)
+    fields = {k: v for k, v in fields.items()
+              if not (v == "" and k in ("handler", "reply", "method", "business_line", "urgency"))}
     try:
         body = model.model_validate(fields)
     except ValidationError:
@@ -216,5 +226,6 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
             exc.status, f"操作失败：{exc.message}")
         return _detail(request, p, ticket_id, error=message, status=exc.status)
     if t is not None and t.handling.team != p.team:
-        return RedirectResponse("/console/?msg=transferred", status_code=303)
+        return RedirectResponse(f"/console/?msg={'rerouted' if name == 'reclassify' else 'transferred'}",
+                                status_code=303)
     return RedirectResponse(f"/console/tickets/{ticket_id}?msg={name}", status_code=303)
