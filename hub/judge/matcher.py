@@ -46,10 +46,11 @@ class Hit:
     end: int  # exclusive
     phrase: str
     entries: tuple[Entry, ...]
+    group_set: frozenset[str] = frozenset()  # the entries' groups, computed once per phrase in the automaton
 
-    def groups(self) -> set[str]:
+    def groups(self) -> frozenset[str]:
         """The signal groups this phrase belongs to."""
-        return {e.group for e in self.entries}
+        return self.group_set
 
 
 class Matcher:
@@ -93,7 +94,7 @@ class Matcher:
         add(esc.complaint_verbs, "esccomplain")
         self._automaton = ahocorasick.Automaton()
         for key, entries in table.items():
-            self._automaton.add_word(key, (key, tuple(entries)))
+            self._automaton.add_word(key, (key, tuple(entries), frozenset(e.group for e in entries)))
         self._automaton.make_automaton()
         #: phrases that are signals themselves: a shorter phrase inside one of them still counts (盗刷 in 被盗刷)
         self.signal_words = frozenset(k for k, entries in table.items() if any(e.group != "block" for e in entries))
@@ -141,7 +142,7 @@ class Matcher:
         hits = []
         n = len(text)
         blocks: list[tuple[int, int]] = []
-        for end, (phrase, entries) in self._automaton.iter(text):
+        for end, (phrase, entries, groups) in self._automaton.iter(text):
             start = end - len(phrase) + 1
             stop = end + 1
             if _DIGITS.match(phrase) and ((start > 0 and text[start - 1].isdigit())
@@ -151,9 +152,9 @@ class Matcher:
                 ws, we = span_of[start]
                 if ws <= start and stop <= we and we - ws > stop - start and text[ws:we] not in self.signal_words:
                     continue  # strictly inside a longer word that is no signal of its own
-            if any(e.group == "block" for e in entries):
+            if "block" in groups:
                 blocks.append((start, stop))
-            hits.append(Hit(start, stop, phrase, entries))
+            hits.append(Hit(start, stop, phrase, entries, groups))
         if blocks:  # a blocker word (防诈骗) also silences the signals inside it when segmentation split it
             hits = [h for h in hits if h.groups() == {"block"}
                     or not any(a <= h.start and h.end <= b and (b - a) > (h.end - h.start) for a, b in blocks)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ class JudgeModel:
         """Sublinear tf-idf rows (l2-normalised) of feature lists, as the training vectorizer makes them."""
         n_cols = len(self.vocabulary)
         lookup = self.index.get
-        cols = [np.fromiter((j for j in map(lookup, feats) if j is not None), dtype=np.int64) for feats in docs]
+        # map() with dict.get and a default stays in C; the unknown features (-1) drop out in numpy
+        cols = [c[c >= 0] for c in (np.fromiter(map(lookup, feats, repeat(-1)), dtype=np.int64, count=len(feats))
+                                    for feats in docs)]
         rows = np.repeat(np.arange(len(docs), dtype=np.int64), [len(c) for c in cols])
         keys, counts = np.unique(rows * n_cols + (np.concatenate(cols) if cols else np.zeros(0, np.int64)),
                                  return_counts=True)  # sorted by row, then column: CSR order
@@ -94,26 +97,34 @@ class JudgeModel:
         scores = (np.asarray(x @ h.coef.T) + h.intercept) / h.temperature
         if allowed is not None:  # rows restricted to some classes: the others get no probability
             index = {c: k for k, c in enumerate(h.classes)}
+            masks: dict[tuple[str, ...], np.ndarray] = {}
             for i, mask in enumerate(allowed):
                 if mask is not None:
-                    keep = np.zeros(len(h.classes), dtype=bool)
-                    keep[[index[c] for c in mask if c in index]] = True
-                    scores[i, ~keep] = -np.inf
+                    key = tuple(mask)
+                    if key not in masks:
+                        masks[key] = np.ones(len(h.classes), dtype=bool)
+                        masks[key][[index[c] for c in key if c in index]] = False
+                    scores[i, masks[key]] = -np.inf
         p = np.exp(scores - scores.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         best = p.argmax(axis=1)
+        indptr, indices = x.indptr, x.indices
+        if explain:  # every stored feature's push towards its row's class, in one vector operation
+            rows = np.repeat(np.arange(x.shape[0]), np.diff(indptr))
+            contrib = x.data * h.coef[best[rows], indices]
         out = []
-        indptr, indices, data = x.indptr, x.indices, x.data
+        probs = p.tolist()
         for i in range(x.shape[0]):
             k = int(best[i])
             top: list[tuple[str, float]] = []
-            if explain:
-                cols = indices[indptr[i]:indptr[i + 1]]
-                contrib = data[indptr[i]:indptr[i + 1]] * h.coef[k, cols]
-                order = np.argsort(-contrib)[:explain]
-                top = [(self.vocabulary[cols[j]], round(float(contrib[j]), 3)) for j in order if contrib[j] > 0]
-            out.append(Prediction(h.classes[k], float(p[i, k]), dict(zip(h.classes, p[i].tolist(), strict=True)),
-                                  top))
+            if explain and indptr[i + 1] > indptr[i]:
+                a, b = indptr[i], indptr[i + 1]
+                seg = contrib[a:b]
+                n = min(explain, b - a)
+                pick = np.argpartition(-seg, n - 1)[:n]
+                pick = pick[np.argsort(-seg[pick])]
+                top = [(self.vocabulary[indices[a + j]], round(float(seg[j]), 3)) for j in pick if seg[j] > 0]
+            out.append(Prediction(h.classes[k], probs[i][k], dict(zip(h.classes, probs[i], strict=True)), top))
         return out
 
 
