@@ -12,6 +12,7 @@ from cli.common import console, emit_json, err_console, operator_errors
 from core.errors import ConfigError
 from hub.backoffice.auth import create_token, revoke_token
 from hub.backoffice.users import add_user
+from hub.secret_check import require_safe_secrets
 from hub.store import get_store
 from hub.store.tables import api_tokens
 
@@ -29,6 +30,7 @@ def serve_cmd(host: str = typer.Option("127.0.0.1", help="Address to bind (loopb
     from web.app import create_app
     from web.server import serve
 
+    require_safe_secrets("hub api serve")
     console.print(f"serving on http://{host}:{port}/console/ (API spec: /openapi.json)")
     serve(create_app(), host=host, port=port)
 

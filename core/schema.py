@@ -353,15 +353,15 @@ class StatusUpdate(HubModel):
     """A handling status that goes back to the source, in hub vocabulary.
 
     Each connector turns it into its system's own words (12315 协商结果,
-    黑猫 reply/申请完成, app status, work-order status, SMS text).
+    黑猫 reply/申请完成, app status, work-order status, SMS text). It carries no
+    internal note: notes never leave the hub (DESIGN rule 6); `reply` is its only text.
     """
 
     ticket_id: str
     source: Source
     external_id: str
     status: Status
-    note: str = ""  # handling notes / 协商过程
-    reply: str | None = None  # text shown to the customer
+    reply: str | None = None  # text shown to the customer (12315: the 协商过程)
     settled: bool | None = None  # 12315: 和解成功 (True) / 和解不成 (False)
     method: str | None = None  # 12315 协商方式, e.g. 电话协商
     customer_phone: Phone | None = None  # SMS fallback channel

@@ -18,20 +18,14 @@ from sqlalchemy import Connection, select, update
 
 from core.errors import ConfigError
 from core.schema import utcnow
+from hub.backoffice.roles import may
 from hub.store.tables import api_tokens
 from hub.teams import get_teams
 
 Role = Literal["handler", "lead", "compliance", "admin"]
 ROLES: tuple[str, ...] = ("handler", "lead", "compliance", "admin")
 
-#: roles that may ask for personal data in clear (always with an explicit reveal, always audited)
-REVEAL_ROLES = frozenset({"lead", "compliance"})
-#: roles that may change a ticket (accept, reply, resolve, transfer, ask for an extension)
-ACT_ROLES = frozenset({"handler", "lead", "admin"})
-#: roles that may add an internal note (compliance reviews and comments, but does not handle)
-NOTE_ROLES = frozenset({"handler", "lead", "admin", "compliance"})
-#: roles that may approve a regulatory extension
-APPROVE_ROLES = frozenset({"lead"})
+# What each role may do is the one matrix in `hub.backoffice.roles` (docs/roles.md prints it).
 
 TOKEN_PREFIX = "hub_"
 
@@ -53,22 +47,22 @@ class Principal:
     @property
     def may_reveal(self) -> bool:
         """Whether the role may ask to see personal data in clear (always audited)."""
-        return self.role in REVEAL_ROLES
+        return may("reveal", self.role)
 
     @property
     def may_act(self) -> bool:
-        """Whether the role may change tickets (accept, reply, resolve, transfer, extension)."""
-        return self.role in ACT_ROLES
+        """Whether the role may change tickets at all (accept, reply, resolve; see the role matrix)."""
+        return may("resolve", self.role)
 
     @property
     def may_note(self) -> bool:
         """Whether the role may add internal notes."""
-        return self.role in NOTE_ROLES
+        return may("note", self.role)
 
     @property
     def may_approve(self) -> bool:
         """Whether the role may approve a regulatory extension (leads only)."""
-        return self.role in APPROVE_ROLES
+        return may("approve_extension", self.role)
 
 
 def hash_token(token: str) -> str:
