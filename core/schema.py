@@ -202,11 +202,34 @@ class Customer(HubModel):
     region: str | None = None
 
 
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def safe_attachment_ref(ref: str) -> bool:
+    """An http(s) URL, or a path at the source (`/files/1`); never another scheme (`javascript:`,
+    `data:`), a protocol-relative `//host`, or one with spaces or control characters (browsers drop
+    those inside URLs, so `java\nscript:` would run)."""
+    if not ref or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in ref) or ref.startswith("//"):
+        return False
+    if _URI_SCHEME.match(ref):
+        low = ref.lower()
+        return low.startswith(("http://", "https://")) and len(low) > len("https://")
+    return ":" not in ref.split("/", 1)[0]
+
+
 class Attachment(HubModel):
     """A file attached at the source, by name and reference (the hub does not copy it)."""
 
     name: str
-    ref: str  # URL or storage key at the source; the hub does not copy files
+    ref: str  # an http(s) URL or a path at the source; the hub does not copy files
+
+    @field_validator("ref")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        """Only http(s) or source paths: a `javascript:` or `data:` reference is refused (record quarantined)."""
+        if not safe_attachment_ref(v):
+            raise ValueError("attachment reference must be an http(s) URL or a path at the source")
+        return v
 
 
 class Matter(HubModel):

@@ -16,7 +16,7 @@ import json
 import time
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from core.errors import ConfigError, HubError, InsecureSecret
 from core.logs import get_logger
@@ -43,7 +43,7 @@ class StatusCallback(BaseModel):
     status: Status
     note: str = Field(default="", max_length=4000)
     reply: str | None = Field(default=None, max_length=4000)
-    settled: bool | None = None
+    settled: StrictBool | None = None
     method: str | None = Field(default=None, max_length=40)
 
 
@@ -76,8 +76,11 @@ async def status_callback(team: str, request: Request) -> dict[str, object]:
     _authenticate(team, request, body)
     try:
         cb = StatusCallback.model_validate(json.loads(body or b"{}"))
-    except (ValidationError, ValueError) as exc:
-        raise HTTPException(422, scrub_text(str(exc))[:500]) from None
+    except ValidationError as exc:  # name the fields, never echo what was sent
+        raise HTTPException(422, [{"loc": [str(p)[:60] for p in e["loc"]], "msg": e["msg"][:200], "type": e["type"]}
+                                  for e in exc.errors(include_input=False, include_context=False)]) from None
+    except ValueError:
+        raise HTTPException(422, [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}]) from None
     # The API app may carry its own store (create_app(store)); else the process default.
     getter = getattr(request.app.state, "get_store", None)
     store = getter() if getter else get_store()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from core.errors import ActionError, HubError, NotFound, ReplyRequired, TransientError
 from core.pii import scrub_text
@@ -55,7 +55,7 @@ class ResolveBody(_Body):
 
     note: str = Field(default="", max_length=4000, description="Handling note / 协商过程.")
     reply: str | None = Field(default=None, max_length=4000, description="Final reply to the customer.")
-    settled: bool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
+    settled: StrictBool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
     method: str | None = Field(default=None, max_length=40, description="12315 协商方式, e.g. 电话协商.")
 
 
@@ -69,14 +69,14 @@ class TransferBody(_Body):
 class ExtensionBody(_Body):
     """Body of `request_extension`: extra days on the resolution clock, and why."""
 
-    days: int = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
+    days: StrictInt = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ApproveBody(_Body):
     """Body of `approve_extension`: true approves the pending request, false denies it."""
 
-    approve: bool = True
+    approve: StrictBool = True
 
 
 def _matrix_action(principal: Principal, action: ActionName, body: BaseModel) -> str:

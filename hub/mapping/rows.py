@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from core.pii import mask_id_number, mask_name, mask_phone
+from core.schema import safe_attachment_ref
 
 _STR = str
 #: the JSON a fresh ticket's judgement has (core.schema.Judgement defaults)
@@ -117,8 +118,8 @@ def _matter_json(m: dict[str, Any]) -> dict[str, Any] | None:
         return None
     for a in attachments:
         if (type(a) is not dict or len(a) != 2 or type(a.get("name")) is not _STR
-                or type(a.get("ref")) is not _STR):
-            return None
+                or type(a.get("ref")) is not _STR or not safe_attachment_ref(a["ref"])):
+            return None  # the model judges anything else (and refuses javascript:, data:, ...)
     # the model's field order, so the stored JSON reads the same whichever path wrote it
     return {"title": title, "content": content, "demands": list(demands),
             "amount": None if amount is None else str(amount), "product": product, "respondent": respondent,

@@ -51,6 +51,12 @@ def test_bulk_rows_are_stored_as_core_stores_them(sqlite_store):  # noqa: ANN001
 
 
 def test_migration_gives_short_stored_times_their_microseconds(sqlite_store):  # noqa: ANN001
+    from alembic import command
+
+    from hub.store.migrate import alembic_config
+
+    # back to the revision before 0008 for real (later revisions' columns go too), then forward again
+    command.downgrade(alembic_config(sqlite_store.engine), "0008_sqlite_time_text")
     with sqlite_store.begin() as conn:
         conn.execute(tickets.insert(), [_ticket(1, TIMES[1])])
         conn.execute(text("UPDATE tickets SET received_at = '2026-11-01 00:00:00'"))  # as the old writer did
