@@ -32,6 +32,7 @@ from core.schema import (
 from hub.store import bulk
 from hub.store.sql import chunks, insert_ignore, one_of
 from hub.store.tables import clocks, ticket_events, tickets
+from hub.store.textcrypt import seal, seal_data, unseal, unseal_data
 
 #: parts of a ticket the source owns; everything else is the hub's judgement/handling
 SOURCE_OWNED = ("customer", "matter", "received_at", "mapping_version", "raw_hash")
@@ -224,7 +225,7 @@ def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str,
     new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
     conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
     return _event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source}",
-                                  kind="updated", data={"changed": changed}))
+                                  kind="updated", data={"changed": changed}), vault)
 
 
 def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
@@ -321,14 +322,16 @@ def _write_clocks(conn: Connection, items: Sequence[Ticket], replace: bool) -> N
         bulk.executemany(conn, clocks.insert(), rows)
 
 
-def _event_row(e: TicketEvent) -> dict[str, Any]:
+def _event_row(e: TicketEvent, vault: PiiVault) -> dict[str, Any]:
+    # notes and reply/reason texts quote phone and ID numbers: sealed at rest (hub.store.textcrypt)
     return {"ticket_id": e.ticket_id, "at": e.at, "actor": e.actor, "kind": e.kind,
-            "data": jsonutil.plain(e.data), "note": e.note}
+            "data": seal_data(jsonutil.plain(e.data), vault), "note": seal(e.note, vault)}
 
 
 def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
     """Append timeline events in one batch."""
-    rows = [_event_row(e) for e in events]
+    vault = get_vault()
+    rows = [_event_row(e, vault) for e in events]
     if rows:
         bulk.executemany(conn, ticket_events.insert(), rows)
 
@@ -365,8 +368,9 @@ def get_events(conn: Connection, ticket_id: str) -> list[TicketEvent]:
     """A ticket's timeline, oldest first."""
     rows = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
                         .order_by(ticket_events.c.at, ticket_events.c.id)).all()
-    return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind, data=r.data or {},
-                        note=r.note) for r in rows]
+    vault = get_vault()
+    return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind,
+                        data=unseal_data(r.data or {}, vault), note=unseal(r.note, vault)) for r in rows]
 
 
 def list_tickets(conn: Connection, *, source: str | None = None, status: str | None = None,
