@@ -258,6 +258,21 @@ class Matter(HubModel):
         return value if ctx.get("raw_text") or ctx.get("reveal_pii") else [scrub_text(v) for v in value]
 
 
+#: the free text of a matter that is stored only encrypted (with the ticket's PII), and its stored stand-in
+SEALED_MATTER = ("title", "content", "demands")
+
+
+def split_matter_text(m: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the matter JSON as stored in clear, the free text to encrypt).
+
+    In clear: the title scrubbed of phone and ID numbers (the queue shows and searches it),
+    no content, no demands. Encrypted (in `pii_enc`, AES-256-GCM): title, content, demands as given.
+    """
+    secret = {k: m.get(k) for k in SEALED_MATTER if k in m}
+    clear = {**m, "title": scrub_text(m.get("title") or ""), "content": "", "demands": []}
+    return clear, secret
+
+
 class Explanation(HubModel):
     """Why a judgement or decision came out as it did (shown by `hub tickets show`)."""
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from core.pii import mask_id_number, mask_name, mask_phone
-from core.schema import safe_attachment_ref
+from core.schema import safe_attachment_ref, split_matter_text
 
 _STR = str
 #: the JSON a fresh ticket's judgement has (core.schema.Judgement defaults)
@@ -52,7 +52,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     if type(received) is not datetime or received.tzinfo is not UTC:
         return None
     c_json: dict[str, Any] = {}
-    pii: dict[str, str] = {}
+    pii: dict[str, Any] = {}
     for key, mask in _MASKS:
         v = cust.get(key)
         if v is None:
@@ -75,6 +75,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     if (m_json is None or not _text(status) or not cust.keys() <= _CUSTOMER_KEYS
             or not matter.keys() <= _MATTER_KEYS or not handling.keys() <= {"source_status"}):
         return None  # a key the fast path does not know: let the model decide
+    m_json, pii["matter"] = split_matter_text(m_json)  # free text: encrypted with the PII (issue 16)
     stamp = iso_utc(now)
     ticket_id = doc["ticket_id"]
     data = {

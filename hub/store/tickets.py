@@ -27,6 +27,7 @@ from core.schema import (
     Ticket,
     TicketEvent,
     Urgency,
+    split_matter_text,
     utcnow,
 )
 from hub.store import bulk
@@ -40,8 +41,8 @@ SOURCE_OWNED = ("customer", "matter", "received_at", "mapping_version", "raw_has
 _DUMPS = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _pii_blob(customer: Customer, vault: PiiVault) -> bytes | None:
-    raw = {}
+def _pii_blob(customer: Customer, vault: PiiVault, matter: dict[str, Any] | None = None) -> bytes | None:
+    raw: dict[str, Any] = {"matter": matter} if matter is not None else {}
     if customer.name:
         raw["name"] = customer.name.reveal()
     if customer.phone:
@@ -55,6 +56,7 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
     """Flatten a Ticket to a `tickets` row (PII encrypted, JSON masked)."""
     vault = vault or get_vault()
     data = t.model_dump(mode="json", exclude={"clocks"}, context={"raw_text": True})
+    data["matter"], secret_matter = split_matter_text(data["matter"])  # free text only encrypted
     running = [c.due_at for c in t.clocks if c.state in (ClockState.RUNNING, ClockState.BREACHED)]
     j, h, c = t.judgement, t.handling, t.customer
     return {
@@ -68,8 +70,25 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
         "received_at": t.received_at, "ingested_at": t.ingested_at, "updated_at": t.updated_at,
         "resolved_at": h.resolved_at, "next_due_at": min(running) if running else None,
         "mapping_version": t.mapping_version, "raw_hash": t.raw_hash, "version": version,
-        "pii_enc": _pii_blob(c, vault), "data": data,
+        "pii_enc": _pii_blob(c, vault, secret_matter), "data": data,
     }
+
+
+def _open_matter(data: dict[str, Any], pii: dict[str, Any]) -> None:
+    """Put the encrypted free text (popped from the decrypted blob) back into the ticket JSON."""
+    secret = pii.pop("matter", None)
+    if secret:
+        data["matter"] = {**data.get("matter", {}), **secret}
+
+
+def stored_matter(data: dict[str, Any], pii_enc: bytes | None, vault: PiiVault) -> dict[str, Any]:
+    """A stored ticket's matter JSON with its free text decrypted (for readers of the raw row)."""
+    matter = dict(data.get("matter") or {})
+    if pii_enc:
+        secret = json.loads(vault.decrypt_bytes(pii_enc)).get("matter")
+        if secret:
+            matter.update(secret)
+    return matter
 
 
 def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | None = None) -> Ticket:
@@ -77,6 +96,7 @@ def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | No
     data = dict(row.data)
     if row.pii_enc:
         pii = json.loads((vault or get_vault()).decrypt_bytes(row.pii_enc))
+        _open_matter(data, pii)
         data["customer"] = {**data.get("customer", {}), **pii}
     else:
         data["customer"] = {**data.get("customer", {}), "name": None, "phone": None, "id_number": None}
@@ -208,7 +228,9 @@ def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> T
     """The Ticket a row stands for (the update path needs the model to merge)."""
     if pii is not None:
         data = dict(row["data"])
-        data["customer"] = {**data["customer"], **json.loads(pii)}
+        plain = json.loads(pii)
+        _open_matter(data, plain)
+        data["customer"] = {**data["customer"], **plain}
         return Ticket.model_validate(data)
     return row_to_ticket(SimpleNamespace(data=row["data"], pii_enc=row["pii_enc"]), (), vault)
 

@@ -50,3 +50,31 @@ def test_rows_written_before_still_read(store) -> None:  # noqa: ANN001
         raw = conn.execute(text("SELECT note FROM ticket_events WHERE actor = 'y'")).scalar()
     assert [e.note for e in events if e.actor in ("x", "y")] == ["旧的备注", "新的备注"]
     assert events[-2].data == {"reply": "旧的明文"} and raw.startswith("aesgcm1:")
+
+
+def test_complaint_text_is_stored_only_encrypted_on_both_write_paths(store) -> None:  # noqa: ANN001
+    from hub.pipeline.normalise import normalise_pending
+    from hub.store import landing
+    from hub.store.tables import tickets
+    from hub.store.tickets import get_ticket
+    from tests.mapping.helpers import raw, samples
+
+    t = make_ticket("TXT-3", received=utcnow())
+    t.matter.title = f"年费争议 {PHONE}"
+    t.matter.content = f"本人身份证{IDN}，卡被乱扣年费，秘密内容XQ17"
+    t.matter.demands = [f"退款到{PHONE}名下账户"]
+    put_ticket(store, t)  # the model path (ticket_to_row)
+    p = samples("app")[0]  # the ingest fast path (hub.mapping.rows.fresh_row)
+    p["content"] = f"快路径投诉内容 {IDN} 秘密内容QZ42"
+    landing.land(store, "app", [raw("app", p)], None)
+    normalise_pending(store)
+    with store.begin() as conn:
+        rows = conn.execute(select(tickets.c.ticket_id, tickets.c.data, tickets.c.pii_enc)).all()
+        back = get_ticket(conn, t.ticket_id)
+    stored = json.dumps([r.data for r in rows], ensure_ascii=False)
+    assert "XQ17" not in stored and "QZ42" not in stored and IDN not in stored and PHONE not in stored
+    assert all(r.pii_enc for r in rows)
+    mine = next(r.data for r in rows if r.ticket_id == t.ticket_id)
+    assert mine["matter"]["title"].startswith("年费争议") and mine["matter"]["content"] == ""
+    assert back.matter.content == t.matter.content and back.matter.demands == t.matter.demands
+    assert back.matter.title == t.matter.title
