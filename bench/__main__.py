@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
+os.environ.setdefault("HUB_SANDBOX", "1")  # benchmarks run against the sandbox
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 SIZES = {"full": {"ingest": 100_000, "enrich": 100_000, "chase": 1_000_000, "drain": 5000, "portal": 200,

@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drain", type=int, default=5000, help="outbox rows for the drain-rate run (0: skip)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")
+    os.environ.setdefault("HUB_SANDBOX", "1")
     tmp = Path(tempfile.mkdtemp(prefix="bench-chase-"))
     os.environ["HUB_HOME"] = str(tmp)
     from bench.pgdb import throwaway_database

@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 os.environ.setdefault("HUB_PII_KEY", "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU=")  # bench-only key
+os.environ.setdefault("HUB_SANDBOX", "1")  # benchmarks run against the sandbox
 
 
 class FloorRecord(BaseModel):

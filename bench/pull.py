@@ -102,6 +102,7 @@ def main() -> None:
     args = ap.parse_args()
     # A throw-away HUB_HOME (PII key, portal sessions) unless the caller chose one.
     os.environ.setdefault("HUB_HOME", tempfile.mkdtemp(prefix="bench-pull-"))
+    os.environ.setdefault("HUB_SANDBOX", "1")
     args.parallel = [int(x) for x in args.parallel.split(",")]
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False))
 

@@ -16,6 +16,7 @@ from cli import quarantine as _quarantine
 from cli import sandbox as _sandbox
 from cli import sync as _sync
 from cli import tickets as _tickets
+from cli import users as _users
 
 app = typer.Typer(help="Complaint hub: pull, normalise, route, chase and push back consumer complaints.",
                   no_args_is_help=True, add_completion=False)
@@ -27,7 +28,7 @@ app.add_typer(_outbox.app, name="outbox")
 app.add_typer(_chase.app, name="chase")
 app.command("pull")(_pull.pull)
 app.add_typer(_api.app, name="api")
-app.add_typer(_api.users_app, name="users")
+app.add_typer(_users.app, name="users")
 app.command("classify")(_classify.classify_cmd)
 app.add_typer(_judge.app, name="judge")
 app.add_typer(_sandbox.app, name="sandbox")

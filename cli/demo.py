@@ -45,6 +45,7 @@ def _prepare_env() -> Path:
     DEMO_HOME.mkdir(parents=True)
     os.chmod(DEMO_HOME, 0o700)
     os.environ["HUB_HOME"] = str(DEMO_HOME)
+    os.environ["HUB_SANDBOX"] = "1"  # the demo talks to the sandbox: its published credentials may resolve
     os.environ.pop("HUB_DATABASE_URL", None)
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / "var" / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -14,8 +14,8 @@ from hub.store import get_store
 def update_cmd(
     ticket_id: str = typer.Argument(..., help="Ticket id (T…)."),
     status: Status = typer.Option(..., "--status", help="New status."),
-    note: str = typer.Option("", "--note", help="Handling note (12315 协商过程)."),
-    reply: str = typer.Option(None, "--reply", help="Text shown to the customer at the source."),
+    note: str = typer.Option("", "--note", help="Internal handling note (stays in the hub, never sent)."),
+    reply: str = typer.Option(None, "--reply", help="Text shown to the customer at the source (12315 协商过程)."),
     settled: bool = typer.Option(None, "--settled/--not-settled", help="12315: 和解成功 / 和解不成."),
     method: str = typer.Option(None, "--method", help="12315 协商方式, e.g. 电话协商."),
     actor: str = typer.Option("operator:cli", "--actor", help="Who makes the change (timeline)."),

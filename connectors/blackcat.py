@@ -5,7 +5,7 @@ the same page; newest first), open each new or changed complaint's detail page
 and scrape it into the payload of docs/raw-records.md (sn, title, target,
 problem, demands list, amount, content, user_nick, phone, created_at, status,
 progress list).
-Push: reply (update.reply, else update.note) and, when the hub status is
+Push: the reply (update.reply; internal notes never reach the public page) and, when the hub status is
 resolved/closed, 申请完成 — each only after reading the detail page: a reply
 carrying this update's marker, or a completed complaint, is never sent again.
 
@@ -196,7 +196,7 @@ class BlackcatConnector(PortalConnector):
 
     async def push(self, update: StatusUpdate) -> PushReceipt:
         """Reply once (recognised by its marker) and 申请完成 once, each after reading the page."""
-        text = (update.reply or update.note or "").strip()
+        text = (update.reply or "").strip()
         want_complete = update.status in (Status.RESOLVED, Status.CLOSED)
         marker = self.marker(update.idempotency_key)
         page = await self.main_page()

@@ -22,9 +22,9 @@ endpoint is not idempotent: same values are recorded again).
 
 | hub Status                              | CTI status | result                 |
 |-----------------------------------------|------------|------------------------|
-| new, assigned, in_progress, reopened    | 20 处理中   | note (if any)          |
-| waiting_customer                        | 30 已回复   | reply, else note       |
-| resolved, closed                        | 40 已办结   | reply, else note       |
+| new, assigned, in_progress, reopened    | 20 处理中   | reply (if any)         |
+| waiting_customer                        | 30 已回复   | reply (if any)         |
+| resolved, closed                        | 40 已办结   | reply (if any)         |
 A revoked order (90 撤销) cannot be updated: PushRefused.
 """
 
@@ -61,9 +61,7 @@ REVOKED = "90"
 
 def cc_result(update: StatusUpdate) -> str | None:
     """The work-order `result` text for an update (see the module table)."""
-    if CC_STATUS[update.status] == "20":
-        return update.note or None
-    return update.reply or update.note or None
+    return update.reply or None
 
 
 class CallCenterOptions(ApiOptions):

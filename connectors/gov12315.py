@@ -154,10 +154,10 @@ class Gov12315Connector(PortalConnector):
             # 12315 takes only a final 协商结果; intermediate hub states have nothing to write.
             return self.receipt(update.idempotency_key, update.external_id,
                                 skipped="12315 records only final results")
-        process = (update.note or update.reply or "").strip()
+        process = (update.reply or "").strip()  # the complainant reads it: the reply, never a note
         if len(process) < 5:
             raise PushRefused("协商过程 must have at least 5 characters (12315 validation)",
-                              field="note", source=self.src)
+                              field="reply", source=self.src)
         settled = update.settled if update.settled is not None else update.status == Status.RESOLVED
         result = "和解成功" if settled else "和解不成"
         method = update.method or self.options.default_method

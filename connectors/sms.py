@@ -16,7 +16,7 @@ retried: the next attempt looks again before sending.
 |--------------------------------|---------------|--------------------------------------|
 | new, assigned, in_progress,    | SMS_NOTICE    | ticket, hours (options.notice_hours)  |
 |   reopened                     |               |                                      |
-| waiting_customer, resolved,    | SMS_RESULT    | ticket, result (reply, else note)    |
+| waiting_customer, resolved,    | SMS_RESULT    | ticket, result (reply, else 已处理)  |
 |   closed                       |               |                                      |
 | any, with extra.template_code  | that template | extra.params (+ ticket)              |
 """
@@ -202,4 +202,4 @@ class SmsConnector(HttpConnector):
         template = SMS_TEMPLATE[update.status]
         if template == "SMS_NOTICE":
             return template, {"ticket": ticket, "hours": str(self.options.notice_hours)}
-        return template, {"ticket": ticket, "result": (update.reply or update.note or "已处理")[:60]}
+        return template, {"ticket": ticket, "result": (update.reply or "已处理")[:60]}

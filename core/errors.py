@@ -12,6 +12,7 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | AuthError          | HubError       | no        | fail the run now, tell the operator (credentials)            | auth hooks, portal login   |
 | SessionExpired     | AuthError      | no        | inside the portal layer: log in again, then retry the page   | connectors.portal.base     |
 | ConfigError        | HubError       | no        | fail now, say what to fix                                    | config loaders, HTTP 3xx/4xx |
+| InsecureSecret     | ConfigError    | no        | refuse to start: a secret is missing or a published default  | core.secrets               |
 | CalendarError      | ConfigError    | no        | fail now: the calendar does not cover a year the SLA needs   | hub.sla.calendar           |
 | MappingFileError   | ConfigError    | no        | fail now: a mapping file is invalid (file, field)            | hub.mapping.loader         |
 | RecordRejected     | HubError       | no        | quarantine that one record (field, reason), carry on         | hub.mapping                |
@@ -25,6 +26,7 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
 | InvalidCorrection  | HandlingError  | no        | a reclassification names an unknown value: HTTP 422 (field)  | hub.handling.reclassify    |
+| ReplyRequired      | HandlingError  | no        | the customer would see this change: a reply is needed (422)  | hub.handling.customer_text |
 | NotFound           | HubError       | no        | the caller may not see it or it does not exist: HTTP 404     | hub.backoffice             |
 | ActionError        | HubError       | no        | a back-office action refused (403/404/409/422, field named)  | hub.backoffice.commands    |
 | LoginRequired      | HubError       | no        | the console sends the browser to its sign-in page            | web.console                |
@@ -102,6 +104,14 @@ class AuthError(HubError):
 
 class ConfigError(HubError):
     """Configuration is wrong or incomplete: fail now and say what to fix."""
+
+
+class InsecureSecret(ConfigError):
+    """A secret outside the sandbox mode is missing or equals the published demo default: `variable` names it."""
+
+    def __init__(self, variable: str, message: str):
+        super().__init__(message, hint=f"set {variable} to a value from your secret store (see README 'Secrets')")
+        self.variable = variable
 
 
 class CalendarError(ConfigError):
@@ -182,6 +192,12 @@ class InvalidCorrection(HandlingError):
         super().__init__(message)
         #: the corrected field at fault
         self.field = field
+
+
+class ReplyRequired(HandlingError):
+    """A status change the source shows to the customer has no reply (and no template): the note is never sent."""
+
+    field = "reply"
 
 
 class NotFound(HubError):

@@ -202,11 +202,34 @@ class Customer(HubModel):
     region: str | None = None
 
 
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def safe_attachment_ref(ref: str) -> bool:
+    """An http(s) URL, or a path at the source (`/files/1`); never another scheme (`javascript:`,
+    `data:`), a protocol-relative `//host`, or one with spaces or control characters (browsers drop
+    those inside URLs, so `java\nscript:` would run)."""
+    if not ref or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in ref) or ref.startswith("//"):
+        return False
+    if _URI_SCHEME.match(ref):
+        low = ref.lower()
+        return low.startswith(("http://", "https://")) and len(low) > len("https://")
+    return ":" not in ref.split("/", 1)[0]
+
+
 class Attachment(HubModel):
     """A file attached at the source, by name and reference (the hub does not copy it)."""
 
     name: str
-    ref: str  # URL or storage key at the source; the hub does not copy files
+    ref: str  # an http(s) URL or a path at the source; the hub does not copy files
+
+    @field_validator("ref")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        """Only http(s) or source paths: a `javascript:` or `data:` reference is refused (record quarantined)."""
+        if not safe_attachment_ref(v):
+            raise ValueError("attachment reference must be an http(s) URL or a path at the source")
+        return v
 
 
 class Matter(HubModel):
@@ -233,6 +256,21 @@ class Matter(HubModel):
     def _scrub_list(self, value: list[str], info: SerializationInfo) -> list[str]:
         ctx = info.context or {}
         return value if ctx.get("raw_text") or ctx.get("reveal_pii") else [scrub_text(v) for v in value]
+
+
+#: the free text of a matter that is stored only encrypted (with the ticket's PII), and its stored stand-in
+SEALED_MATTER = ("title", "content", "demands")
+
+
+def split_matter_text(m: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the matter JSON as stored in clear, the free text to encrypt).
+
+    In clear: the title scrubbed of phone and ID numbers (the queue shows and searches it),
+    no content, no demands. Encrypted (in `pii_enc`, AES-256-GCM): title, content, demands as given.
+    """
+    secret = {k: m.get(k) for k in SEALED_MATTER if k in m}
+    clear = {**m, "title": scrub_text(m.get("title") or ""), "content": "", "demands": []}
+    return clear, secret
 
 
 class Explanation(HubModel):
@@ -363,15 +401,15 @@ class StatusUpdate(HubModel):
     """A handling status that goes back to the source, in hub vocabulary.
 
     Each connector turns it into its system's own words (12315 协商结果,
-    黑猫 reply/申请完成, app status, work-order status, SMS text).
+    黑猫 reply/申请完成, app status, work-order status, SMS text). It carries no
+    internal note: notes never leave the hub (DESIGN rule 6); `reply` is its only text.
     """
 
     ticket_id: str
     source: Source
     external_id: str
     status: Status
-    note: str = ""  # handling notes / 协商过程
-    reply: str | None = None  # text shown to the customer
+    reply: str | None = None  # text shown to the customer (12315: the 协商过程)
     settled: bool | None = None  # 12315: 和解成功 (True) / 和解不成 (False)
     method: str | None = None  # 12315 协商方式, e.g. 电话协商
     customer_phone: Phone | None = None  # SMS fallback channel

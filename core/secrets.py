@@ -1,8 +1,12 @@
 """Resolve secret references from configuration: `env:NAME` or `env:NAME|default`.
 
 Literal secrets never live in the repo; a default after `|` is only for the
-sandbox's published demo credentials. `prefect-secret:BLOCK` reads a Prefect
-Secret block (only imported when used, so connectors stay Prefect-free otherwise).
+sandbox's published demo credentials, and it resolves only in the explicit
+sandbox mode (`HUB_SANDBOX=1`, see `core.security_settings`). Outside it, a
+reference with a published default whose variable is unset, or set to that very
+default, raises `InsecureSecret` naming the variable (`env:NAME|` with an empty
+default stays optional). `prefect-secret:BLOCK` reads a Prefect Secret block
+(only imported when used, so connectors stay Prefect-free otherwise).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import os
 
 from pydantic import SecretStr
 
-from core.errors import ConfigError
+from core.errors import ConfigError, InsecureSecret
+from core.security_settings import sandbox_mode
 
 
 def resolve_secret(ref: str | None, *, what: str = "secret") -> SecretStr | None:
@@ -19,8 +24,11 @@ def resolve_secret(ref: str | None, *, what: str = "secret") -> SecretStr | None
     if ref is None or ref == "":
         return None
     if ref.startswith("env:"):
+        problem = secret_problem(ref)
+        if problem is not None:
+            raise InsecureSecret(ref[4:].partition("|")[0], f"{what}: {problem}")
         name, _, default = ref[4:].partition("|")
-        value = os.environ.get(name, default)
+        value = os.environ.get(name) or (default if sandbox_mode() else "")
         return SecretStr(value) if value else None
     if ref.startswith("prefect-secret:"):
         # Prefect's secret store, only for such references; a sync call also works inside a running loop
@@ -41,3 +49,23 @@ def resolve_plain(ref: str | None) -> str | None:
         name, _, default = ref[4:].partition("|")
         return os.environ.get(name, default) or None
     return ref
+
+
+def secret_problem(ref: str) -> str | None:
+    """Why an `env:` reference is not safe to use outside the sandbox mode (None: it is, or sandbox mode).
+
+    Only references with a published default (`env:NAME|demo-value`) are judged: their variable
+    must be set, and not to the published value. The message names the variable, never a value.
+    """
+    if not ref.startswith("env:") or sandbox_mode():
+        return None
+    name, _, default = ref[4:].partition("|")
+    if not default:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        return f"{name} is not set (the default in the configuration is a published demo value, " \
+               "used only with HUB_SANDBOX=1)"
+    if value == default:
+        return f"{name} equals the published demo default; set a secret of your own"
+    return None

@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 TEST_KEY = "q3xXbq2m7iIuD6Z2V0FjmE2mTtY1o0y2Zbq5xP2d0qU="  # test-only Fernet key
 PG_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The tests run against the sandbox: its published demo credentials resolve only in this mode (issue 16).
+os.environ["HUB_SANDBOX"] = "1"
 
 # Fixture plugins, one module per area (add yours here).
 pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser", "tests.fixtures.sandbox",

@@ -6,11 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from core.logs import get_logger
+from core.security_settings import get_security_settings
 from hub.store.db import Store, get_store
 from web.api.routes import router as api_router
 from web.api.security import SecurityHeaders
 from web.callback import router as callback_router
 from web.console.routes import mount_console
+from web.limits import install_request_hygiene
 
 log = get_logger(__name__)
 
@@ -27,9 +29,10 @@ def create_app(store: Store | None = None) -> FastAPI:
     """Build the app. `store` defaults to `get_store()` looked up per request (so tests can swap it)."""
     app = FastAPI(title="Complaint hub back-office API", version="1.0.0", description=DESCRIPTION,
                   docs_url=None, redoc_url=None,  # the docs UI needs CDN scripts: CSP and no network
-                  openapi_url="/openapi.json")
+                  openapi_url=get_security_settings().openapi_url or None)  # HUB_OPENAPI_URL="" hides it
     app.state.get_store = (lambda: store) if store is not None else get_store
-    app.add_middleware(SecurityHeaders)
+    install_request_hygiene(app)  # body limit (413), invalid unicode and input-free 422s
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so even a 413 carries the headers
 
     app.include_router(api_router)
     mount_console(app)

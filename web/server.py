@@ -29,7 +29,8 @@ class RunningServer:
 def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
                     timeout: float = 20.0) -> Iterator[RunningServer]:
     """Serve `app` on host:port (0 = a free port) in a thread; stopped on exit."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+    # proxy_headers=False: X-Forwarded-* are believed only from HUB_TRUSTED_PROXIES (web.limits)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False,
                             access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="hub-api", daemon=True)
@@ -50,4 +51,4 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8300) -> None:
     """Serve in the foreground until interrupted."""
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, proxy_headers=False)

@@ -11,27 +11,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
 
 from core.errors import ConfigError
 from core.schema import utcnow
+from hub.backoffice.audit import audit
+from hub.backoffice.roles import may
 from hub.store.tables import api_tokens
 from hub.teams import get_teams
 
 Role = Literal["handler", "lead", "compliance", "admin"]
 ROLES: tuple[str, ...] = ("handler", "lead", "compliance", "admin")
 
-#: roles that may ask for personal data in clear (always with an explicit reveal, always audited)
-REVEAL_ROLES = frozenset({"lead", "compliance"})
-#: roles that may change a ticket (accept, reply, resolve, transfer, ask for an extension)
-ACT_ROLES = frozenset({"handler", "lead", "admin"})
-#: roles that may add an internal note (compliance reviews and comments, but does not handle)
-NOTE_ROLES = frozenset({"handler", "lead", "admin", "compliance"})
-#: roles that may approve a regulatory extension
-APPROVE_ROLES = frozenset({"lead"})
+# What each role may do is the one matrix in `hub.backoffice.roles` (docs/roles.md prints it).
 
 TOKEN_PREFIX = "hub_"
 
@@ -53,22 +48,22 @@ class Principal:
     @property
     def may_reveal(self) -> bool:
         """Whether the role may ask to see personal data in clear (always audited)."""
-        return self.role in REVEAL_ROLES
+        return may("reveal", self.role)
 
     @property
     def may_act(self) -> bool:
-        """Whether the role may change tickets (accept, reply, resolve, transfer, extension)."""
-        return self.role in ACT_ROLES
+        """Whether the role may change tickets at all (accept, reply, resolve; see the role matrix)."""
+        return may("resolve", self.role)
 
     @property
     def may_note(self) -> bool:
         """Whether the role may add internal notes."""
-        return self.role in NOTE_ROLES
+        return may("note", self.role)
 
     @property
     def may_approve(self) -> bool:
         """Whether the role may approve a regulatory extension (leads only)."""
-        return self.role in APPROVE_ROLES
+        return may("approve_extension", self.role)
 
 
 def hash_token(token: str) -> str:
@@ -83,15 +78,51 @@ def check_team_role(team: str, role: str) -> None:
     get_teams().team(team)  # raises ConfigError naming the known teams
 
 
-def create_token(conn: Connection, *, team: str, role: str, name: str, now: datetime | None = None) -> str:
+#: a token's public id: the start of its hash (listing and revoking by id never needs the secret)
+TOKEN_ID_LEN = 12
+#: how often a token's `last_used_at` is written at most (one write per request would be wasteful)
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def create_token(conn: Connection, *, team: str, role: str, name: str, now: datetime | None = None,
+                 expires_in: timedelta | None = None) -> str:
     """Make a new API token for `name` in `team` with `role`; returns the clear token (shown once)."""
     check_team_role(team, role)
     if not name or len(name) > 80:
         raise ConfigError("token name must be 1-80 characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = now or utcnow()
     conn.execute(api_tokens.insert().values(token_hash=hash_token(token), name=name, team=team, role=role,
-                                            created_at=now or utcnow(), revoked_at=None))
+                                            created_at=now, revoked_at=None,
+                                            expires_at=now + expires_in if expires_in else None))
+    audit(conn, actor="operator:cli", kind="token_created", subject=f"token:{hash_token(token)[:TOKEN_ID_LEN]}",
+          name=name, team=team, role=role)
     return token
+
+
+def list_tokens(conn: Connection) -> list[dict[str, Any]]:
+    """Every token by id (never the token): name, team, role, created, expires, last used, revoked."""
+    rows = conn.execute(select(api_tokens).order_by(api_tokens.c.team, api_tokens.c.name)).all()
+    return [{"id": r.token_hash[:TOKEN_ID_LEN], "name": r.name, "team": r.team, "role": r.role,
+             "created_at": r.created_at, "expires_at": r.expires_at, "last_used_at": r.last_used_at,
+             "revoked_at": r.revoked_at} for r in rows]
+
+
+def revoke_tokens(conn: Connection, *, name: str | None = None, token_id: str | None = None,
+                  actor: str = "operator:cli") -> int:
+    """Revoke the active tokens with this name, or the one with this id; how many were revoked."""
+    if bool(name) == bool(token_id):
+        raise ConfigError("give exactly one of --name or --id")
+    q = update(api_tokens).where(api_tokens.c.revoked_at.is_(None))
+    if token_id:
+        if len(token_id) < 8 or any(c not in "0123456789abcdef" for c in token_id):
+            raise ConfigError("a token id is at least 8 hex characters (see `hub api token list`)")
+        q = q.where(api_tokens.c.token_hash.startswith(token_id, autoescape=True))
+    else:
+        q = q.where(api_tokens.c.name == name)
+    n = int(conn.execute(q.values(revoked_at=utcnow())).rowcount or 0)
+    audit(conn, actor=actor, kind="token_revoked", subject=f"token:{token_id or name}", count=n)
+    return n
 
 
 def revoke_token(conn: Connection, token: str) -> bool:
@@ -108,4 +139,9 @@ def principal_for_token(conn: Connection, token: str) -> Principal | None:
     row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == hash_token(token))).one_or_none()
     if row is None or row.revoked_at is not None:
         return None
+    now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        conn.execute(update(api_tokens).where(api_tokens.c.token_hash == row.token_hash).values(last_used_at=now))
     return Principal(name=row.name, team=row.team, role=row.role, via="token")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from core.errors import ActionError, HubError, InvalidCorrection, NotFound, TransientError
+from core.errors import ActionError, HubError, InvalidCorrection, NotFound, ReplyRequired, TransientError
 from core.pii import scrub_text
 from core.schema import Category, Status, Ticket, Urgency
 from hub.backoffice.auth import Principal
 from hub.backoffice.queries import pending_extension, team_ticket
+from hub.backoffice.roles import authorize
 from hub.handling import actions as h
+from hub.handling.actions import lock_ticket
 from hub.handling.reclassify import Correction, reclassify
 from hub.store.db import Store
 from hub.store.tickets import get_events
@@ -55,7 +57,7 @@ class ResolveBody(_Body):
 
     note: str = Field(default="", max_length=4000, description="Handling note / 协商过程.")
     reply: str | None = Field(default=None, max_length=4000, description="Final reply to the customer.")
-    settled: bool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
+    settled: StrictBool | None = Field(default=None, description="12315: 和解成功 (true) / 和解不成 (false).")
     method: str | None = Field(default=None, max_length=40, description="12315 协商方式, e.g. 电话协商.")
 
 
@@ -69,14 +71,14 @@ class TransferBody(_Body):
 class ExtensionBody(_Body):
     """Body of `request_extension`: extra days on the resolution clock, and why."""
 
-    days: int = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
+    days: StrictInt = Field(ge=1, le=60, description="Extra days asked for (regulatory extension, e.g. 30).")
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ApproveBody(_Body):
     """Body of `approve_extension`: true approves the pending request, false denies it."""
 
-    approve: bool = True
+    approve: StrictBool = True
 
 
 class ReclassifyBody(_Body):
@@ -91,9 +93,11 @@ class ReclassifyBody(_Body):
     note: str = Field(min_length=1, max_length=2000, description="Why: kept on the timeline (internal).")
 
 
-def _require(principal: Principal, allowed: bool, what: str) -> None:
-    if not allowed:
-        raise ActionError(403, f"role {principal.role!r} may not {what}")
+def _matrix_action(principal: Principal, action: ActionName, body: BaseModel) -> str:
+    """The row of the role matrix: `accept` that names another handler is `assign`."""
+    if action == "accept" and isinstance(body, AcceptBody) and body.handler not in (None, principal.name):
+        return "assign"
+    return action
 
 
 def run_action(store: Store, principal: Principal, ticket_id: str, action: ActionName,
@@ -104,22 +108,22 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
     """
     try:
         with store.begin() as conn:
-            team_ticket(conn, principal, ticket_id)  # 404 for another team's ticket, before any role check
+            lock_ticket(conn, ticket_id)  # PostgreSQL: the role check and the action see the same row
+            t = team_ticket(conn, principal, ticket_id)  # 404 for another team's ticket, before any role check
             actor = principal.actor
+            authorize(_matrix_action(principal, action, body), role=principal.role, name=principal.name,
+                      ticket_handler=t.handling.handler)  # the role matrix (hub.backoffice.roles)
             if action == "note":
-                _require(principal, principal.may_note, "add notes")
                 assert isinstance(body, NoteBody)
                 h.add_note(conn, ticket_id, actor=actor, note=body.note)
                 return team_ticket(conn, principal, ticket_id)
             if action == "approve_extension":
-                _require(principal, principal.may_approve, "approve extensions (lead only)")
                 assert isinstance(body, ApproveBody)
                 pending = pending_extension(get_events(conn, ticket_id))
                 if pending is not None and pending["actor"] == actor:
                     # four eyes: whoever asked for more time does not grant it
                     raise ActionError(409, "an extension cannot be decided by the one who requested it")
                 return h.approve_extension(conn, ticket_id, approver=actor, approve=body.approve)
-            _require(principal, principal.may_act, "act on tickets")
             if action == "accept":
                 assert isinstance(body, AcceptBody)
                 handler = body.handler or (principal.name if principal.role == "handler" else None)
@@ -158,6 +162,8 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
         raise ActionError(422, exc.message, exc.field) from exc
     except TransientError as exc:
         raise ActionError(503, scrub_text(str(exc))) from exc
+    except ReplyRequired as exc:  # the source shows the change to the customer: the note is not a reply
+        raise ActionError(422, scrub_text(exc.message), "reply") from exc
     except (HubError, ValueError) as exc:
         # handling refuses an impossible transition (resolve a closed ticket, approve nothing, ...)
         raise ActionError(409, scrub_text(str(exc))) from exc

@@ -87,10 +87,15 @@ class OutboxSection(_Model):
 
 
 class PushSection(_Model):
-    """chase.yaml `push`: statuses pushed back to the source, and sources answered by SMS."""
+    """chase.yaml `push`: statuses pushed back, sources answered by SMS, where a reply is required."""
 
     statuses: list[str] = Field(default_factory=lambda: ["resolved"])
     sms_sources: list[str] = Field(default_factory=lambda: ["sms"])
+    #: sources that show a pushed status change to the customer: such a change needs a reply
+    #: (or a template below); the internal note is never sent in its place
+    reply_required: list[str] = Field(default_factory=lambda: ["gov12315", "blackcat", "sms", "callcenter"])
+    #: per source, the customer text used when such a change carries no reply (none: refused)
+    reply_templates: dict[str, str] = Field(default_factory=dict)
 
 
 class SurveySection(_Model):

@@ -17,9 +17,10 @@ from core.errors import HandlingError
 from core.schema import ClockKind, Status, Ticket, TicketEvent, utcnow
 from hub import sla
 from hub.chase.config import get_chase_config
+from hub.handling.customer_text import customer_reply
 from hub.handling.survey import schedule_survey
 from hub.outbox import announce
-from hub.store.tables import ticket_events
+from hub.store.tables import ticket_events, tickets
 from hub.store.tickets import add_events, get_ticket, save_ticket
 from hub.teams import get_teams
 
@@ -36,9 +37,16 @@ ALLOWED: dict[Status, set[Status]] = {
 
 
 
+def lock_ticket(conn: Connection, ticket_id: str) -> None:
+    """Row-lock the ticket on PostgreSQL (until the transaction ends) so two actions on it queue up."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(tickets.c.ticket_id).where(tickets.c.ticket_id == ticket_id).with_for_update())
+
+
 def _load(conn: Connection, ticket_id: str) -> Ticket:
     """The ticket, row-locked on PostgreSQL so two actions on one ticket queue up."""
-    t = get_ticket(conn, ticket_id, for_update=True)
+    lock_ticket(conn, ticket_id)
+    t = get_ticket(conn, ticket_id)
     if t is None:
         raise HandlingError(f"no ticket {ticket_id}")
     return t
@@ -83,10 +91,11 @@ def change_status(conn: Connection, ticket_id: str, status: Status, *, actor: st
     t = _load(conn, ticket_id)
     old = t.handling.status
     t = _set_status(t, status, now)
+    reply = customer_reply(t, status, reply)  # ReplyRequired before anything is written
     events = [_event(t, actor, "status_changed", now, note, **{"from": old.value, "to": status.value},
                      reply=reply, settled=settled, method=method)]
     save_ticket(conn, t, events)
-    key = announce.announce_status(conn, t, note=note, reply=reply, settled=settled, method=method)
+    key = announce.announce_status(conn, t, reply=reply, settled=settled, method=method)
     if status == Status.RESOLVED:
         schedule_survey(conn, t, now=now)
     if key:

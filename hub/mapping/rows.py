@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from core.pii import mask_id_number, mask_name, mask_phone
+from core.schema import safe_attachment_ref, split_matter_text
 
 _STR = str
 #: the JSON a fresh ticket's judgement has (core.schema.Judgement defaults)
@@ -53,7 +54,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     if type(received) is not datetime or received.tzinfo is not UTC:
         return None
     c_json: dict[str, Any] = {}
-    pii: dict[str, str] = {}
+    pii: dict[str, Any] = {}
     for key, mask in _MASKS:
         v = cust.get(key)
         if v is None:
@@ -76,6 +77,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
     if (m_json is None or not _text(status) or not cust.keys() <= _CUSTOMER_KEYS
             or not matter.keys() <= _MATTER_KEYS or not handling.keys() <= {"source_status"}):
         return None  # a key the fast path does not know: let the model decide
+    m_json, pii["matter"] = split_matter_text(m_json)  # free text: encrypted with the PII (issue 16)
     stamp = iso_utc(now)
     ticket_id = doc["ticket_id"]
     data = {
@@ -120,8 +122,8 @@ def _matter_json(m: dict[str, Any]) -> dict[str, Any] | None:
         return None
     for a in attachments:
         if (type(a) is not dict or len(a) != 2 or type(a.get("name")) is not _STR
-                or type(a.get("ref")) is not _STR):
-            return None
+                or type(a.get("ref")) is not _STR or not safe_attachment_ref(a["ref"])):
+            return None  # the model judges anything else (and refuses javascript:, data:, ...)
     # the model's field order, so the stored JSON reads the same whichever path wrote it
     return {"title": title, "content": content, "demands": list(demands),
             "amount": None if amount is None else str(amount), "product": product, "respondent": respondent,

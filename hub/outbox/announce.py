@@ -35,9 +35,9 @@ def opted_out(conn: Connection, t: Ticket) -> bool:
         contact_optouts.c.phone_hash == h)).first() is not None
 
 
-def sms_text(t: Ticket, note: str, reply: str | None) -> str:
-    """Cause + solution + advice for a customer without another channel."""
-    body = (reply or note or "").strip() or "您的投诉已处理完毕"
+def sms_text(t: Ticket, reply: str | None) -> str:
+    """Cause + solution + advice for a customer without another channel (the reply; never a note)."""
+    body = (reply or "").strip() or "您的投诉已处理完毕"
     return f"您的投诉（编号{t.ticket_id}）处理结果：{body}。如有疑问请致电客服。"
 
 
@@ -54,9 +54,12 @@ def enqueue_sms(conn: Connection, t: Ticket, *, key: str, text: str, purpose: st
                       secret={"phone": t.customer.phone.reveal()})
 
 
-def announce_status(conn: Connection, t: Ticket, *, note: str = "", reply: str | None = None,
+def announce_status(conn: Connection, t: Ticket, *, reply: str | None = None,
                     settled: bool | None = None, method: str | None = None, force: bool = False) -> str | None:
-    """Queue the push-back of the ticket's current status; returns the idempotency key (None: nothing)."""
+    """Queue the push-back of the ticket's current status; returns the idempotency key (None: nothing).
+
+    Only the customer `reply` travels: internal notes have no way into the outbox (DESIGN rule 6).
+    """
     cfg = get_chase_config().push
     status = t.handling.status
     if not force and status.value not in cfg.statuses and reply is None:
@@ -66,12 +69,12 @@ def announce_status(conn: Connection, t: Ticket, *, note: str = "", reply: str |
             return None
         prefix = f"sms-result:{t.ticket_id}:"
         key = f"{prefix}{_seq(conn, prefix)}:{status.value}"
-        return key if enqueue_sms(conn, t, key=key, text=sms_text(t, note, reply), purpose="result") else None
+        return key if enqueue_sms(conn, t, key=key, text=sms_text(t, reply), purpose="result") else None
     prefix = f"status:{t.ticket_id}:"
     key = f"{prefix}{_seq(conn, prefix)}:{status.value}"
     ob.enqueue(conn, key=key, kind="status_update", target=t.source, ticket_id=t.ticket_id,
                payload={"ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id,
-                        "status": status.value, "note": note, "reply": reply, "settled": settled,
+                        "status": status.value, "reply": reply, "settled": settled,
                         "method": method})
     return key
 

@@ -156,7 +156,7 @@ def _status_update(msg: ob.OutboxMessage) -> StatusUpdate:
     p = dict(msg.payload)
     phone = (msg.secret or {}).get("phone")
     return StatusUpdate(ticket_id=p["ticket_id"], source=Source(p.get("source") or msg.target),
-                        external_id=p["external_id"], status=Status(p["status"]), note=p.get("note") or "",
+                        external_id=p["external_id"], status=Status(p["status"]),
                         reply=p.get("reply"), settled=p.get("settled"), method=p.get("method"),
                         customer_phone=Phone(phone) if phone else None,
                         idempotency_key=msg.idempotency_key, extra=p.get("extra") or {})

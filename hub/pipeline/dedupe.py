@@ -29,11 +29,12 @@ from sqlalchemy import Connection, select
 
 from core.configfile import cached_config
 from core.errors import ConfigError
+from core.pii import get_vault
 from core.schema import CaseLink, Ticket, TicketEvent, utcnow
 from core.settings import get_settings
 from hub.store.sql import chunks
 from hub.store.tables import tickets as tickets_t
-from hub.store.tickets import get_ticket_data, set_case_fields
+from hub.store.tickets import get_ticket_data, set_case_fields, stored_matter
 
 
 class DedupeConfig(BaseModel):
@@ -296,9 +297,11 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
         d.describe(_text_of(batch_ticket.matter), batch_ticket.matter.amount, cfg, hasher)
         d.save((ckey, d.ticket_id, batch_ticket.raw_hash))
     by_id = {d.ticket_id: d for d in need}
+    vault = get_vault()
     for part in chunks(list(by_id), 500):
-        for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data).where(tickets_t.c.ticket_id.in_(part))):
-            matter = (r.data or {}).get("matter") or {}
+        for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data, tickets_t.c.pii_enc)
+                              .where(tickets_t.c.ticket_id.in_(part))):
+            matter = stored_matter(r.data or {}, r.pii_enc, vault)  # free text is stored encrypted
             d = by_id[r.ticket_id]
             d.describe(_text_of(matter), matter.get("amount"), cfg, hasher)
             d.save((ckey, d.ticket_id, d.raw_hash))

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from core.pii import scrub_text
+from core.pii import get_vault, scrub_text
 from core.schema import OPEN_STATUSES, SHANGHAI, to_local
 from hub.judge.matcher import drop_contained, get_matcher
 from hub.store.tables import clocks, incidents, surveys, tickets
+from hub.store.tickets import stored_matter
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def _complaints(conn: Connection, w: Window) -> list[Any]:
     q = select(tickets.c.ticket_id, tickets.c.source, tickets.c.category, tickets.c.sub_category, tickets.c.team,
                tickets.c.business_line, tickets.c.needs_review,
                tickets.c.urgency, tickets.c.status, tickets.c.repeat_count, tickets.c.received_at,
-               tickets.c.updated_at, tickets.c.resolved_at, tickets.c.incident_id, tickets.c.data).where(
+               tickets.c.updated_at, tickets.c.resolved_at, tickets.c.incident_id, tickets.c.data,
+               tickets.c.pii_enc).where(
         tickets.c.kind == "complaint",
         or_(and_(tickets.c.received_at >= prev.start, tickets.c.received_at < w.end),
             and_(tickets.c.updated_at >= w.start, tickets.c.updated_at < w.end)))
@@ -107,11 +109,12 @@ def _keywords(rows: list[Any]) -> Counter[str]:
     except Exception:  # noqa: BLE001 - no taxonomy: fall back to what the judgement recorded
         matcher = None
     counts: Counter[str] = Counter()
+    vault = get_vault()
     for r in rows:
         data = r.data or {}
         found: set[str] = set()
         if matcher is not None:
-            m = data.get("matter") or {}
+            m = stored_matter(data, r.pii_enc, vault)  # the complaint text is stored encrypted
             text = matcher.norm(f"{m.get('title', '')}\n{m.get('content', '')}")
             found |= {h.phrase for h in drop_contained(matcher.scan(text))
                       if any(e.group in ("reason", "line", "urgent", "grievance", "fault", "esc") for e in h.entries)}

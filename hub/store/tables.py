@@ -275,6 +275,8 @@ api_tokens = Table(
     Column("role", String(20), nullable=False),  # handler | lead | admin | compliance
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS),
+    Column("expires_at", TS),  # None: no expiry
+    Column("last_used_at", TS),
 )
 
 users = Table(
@@ -286,4 +288,27 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("disabled", Boolean, nullable=False, server_default="0"),
+    # bumped by logout, disable, team/role change and a new password: older sessions stop working
+    Column("session_version", Integer, nullable=False, server_default="0"),
+)
+
+# Access events that belong to no ticket: sign-ins, lockouts, user and token changes.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BIGID, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)
+
+# Failed sign-ins per key (`user:<name>|client:<addr>`), shared by every API process.
+login_throttle = Table(
+    "login_throttle", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_at", TS),
+    Column("locked_until", TS),
 )

@@ -27,11 +27,13 @@ from core.schema import (
     Ticket,
     TicketEvent,
     Urgency,
+    split_matter_text,
     utcnow,
 )
 from hub.store import bulk
 from hub.store.sql import chunks, insert_ignore, one_of
 from hub.store.tables import clocks, ticket_events, tickets
+from hub.store.textcrypt import seal, seal_data, unseal, unseal_data
 
 #: parts of a ticket the source owns; everything else is the hub's judgement/handling
 SOURCE_OWNED = ("customer", "matter", "received_at", "mapping_version", "raw_hash")
@@ -39,8 +41,8 @@ SOURCE_OWNED = ("customer", "matter", "received_at", "mapping_version", "raw_has
 _DUMPS = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _pii_blob(customer: Customer, vault: PiiVault) -> bytes | None:
-    raw = {}
+def _pii_blob(customer: Customer, vault: PiiVault, matter: dict[str, Any] | None = None) -> bytes | None:
+    raw: dict[str, Any] = {"matter": matter} if matter is not None else {}
     if customer.name:
         raw["name"] = customer.name.reveal()
     if customer.phone:
@@ -54,6 +56,7 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
     """Flatten a Ticket to a `tickets` row (PII encrypted, JSON masked)."""
     vault = vault or get_vault()
     data = t.model_dump(mode="json", exclude={"clocks"}, context={"raw_text": True})
+    data["matter"], secret_matter = split_matter_text(data["matter"])  # free text only encrypted
     running = [c.due_at for c in t.clocks if c.state in (ClockState.RUNNING, ClockState.BREACHED)]
     j, h, c = t.judgement, t.handling, t.customer
     return {
@@ -68,8 +71,25 @@ def ticket_to_row(t: Ticket, vault: PiiVault | None = None, version: int = 1) ->
         "received_at": t.received_at, "ingested_at": t.ingested_at, "updated_at": t.updated_at,
         "resolved_at": h.resolved_at, "next_due_at": min(running) if running else None,
         "mapping_version": t.mapping_version, "raw_hash": t.raw_hash, "version": version,
-        "pii_enc": _pii_blob(c, vault), "data": data,
+        "pii_enc": _pii_blob(c, vault, secret_matter), "data": data,
     }
+
+
+def _open_matter(data: dict[str, Any], pii: dict[str, Any]) -> None:
+    """Put the encrypted free text (popped from the decrypted blob) back into the ticket JSON."""
+    secret = pii.pop("matter", None)
+    if secret:
+        data["matter"] = {**data.get("matter", {}), **secret}
+
+
+def stored_matter(data: dict[str, Any], pii_enc: bytes | None, vault: PiiVault) -> dict[str, Any]:
+    """A stored ticket's matter JSON with its free text decrypted (for readers of the raw row)."""
+    matter = dict(data.get("matter") or {})
+    if pii_enc:
+        secret = json.loads(vault.decrypt_bytes(pii_enc)).get("matter")
+        if secret:
+            matter.update(secret)
+    return matter
 
 
 def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | None = None) -> Ticket:
@@ -77,6 +97,7 @@ def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | No
     data = dict(row.data)
     if row.pii_enc:
         pii = json.loads((vault or get_vault()).decrypt_bytes(row.pii_enc))
+        _open_matter(data, pii)
         data["customer"] = {**data.get("customer", {}), **pii}
     else:
         data["customer"] = {**data.get("customer", {}), "name": None, "phone": None, "id_number": None}
@@ -208,7 +229,9 @@ def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> T
     """The Ticket a row stands for (the update path needs the model to merge)."""
     if pii is not None:
         data = dict(row["data"])
-        data["customer"] = {**data["customer"], **json.loads(pii)}
+        plain = json.loads(pii)
+        _open_matter(data, plain)
+        data["customer"] = {**data["customer"], **plain}
         return Ticket.model_validate(data)
     return row_to_ticket(SimpleNamespace(data=row["data"], pii_enc=row["pii_enc"]), (), vault)
 
@@ -225,7 +248,7 @@ def _update_from_source(conn: Connection, t: Ticket, now: datetime) -> dict[str,
     new_row["next_due_at"] = row.next_due_at  # clocks untouched by a source update
     conn.execute(update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**new_row))
     return _event_row(TicketEvent(ticket_id=t.ticket_id, at=now, actor=f"source:{t.source}",
-                                  kind="updated", data={"changed": changed}))
+                                  kind="updated", data={"changed": changed}), vault)
 
 
 def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
@@ -322,14 +345,16 @@ def _write_clocks(conn: Connection, items: Sequence[Ticket], replace: bool) -> N
         bulk.executemany(conn, clocks.insert(), rows)
 
 
-def _event_row(e: TicketEvent) -> dict[str, Any]:
+def _event_row(e: TicketEvent, vault: PiiVault) -> dict[str, Any]:
+    # notes and reply/reason texts quote phone and ID numbers: sealed at rest (hub.store.textcrypt)
     return {"ticket_id": e.ticket_id, "at": e.at, "actor": e.actor, "kind": e.kind,
-            "data": jsonutil.plain(e.data), "note": e.note}
+            "data": seal_data(jsonutil.plain(e.data), vault), "note": seal(e.note, vault)}
 
 
 def add_events(conn: Connection, events: Iterable[TicketEvent]) -> None:
     """Append timeline events in one batch."""
-    rows = [_event_row(e) for e in events]
+    vault = get_vault()
+    rows = [_event_row(e, vault) for e in events]
     if rows:
         bulk.executemany(conn, ticket_events.insert(), rows)
 
@@ -372,8 +397,9 @@ def get_events(conn: Connection, ticket_id: str) -> list[TicketEvent]:
     """A ticket's timeline, oldest first."""
     rows = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
                         .order_by(ticket_events.c.at, ticket_events.c.id)).all()
-    return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind, data=r.data or {},
-                        note=r.note) for r in rows]
+    vault = get_vault()
+    return [TicketEvent(ticket_id=r.ticket_id, at=r.at, actor=r.actor, kind=r.kind,
+                        data=unseal_data(r.data or {}, vault), note=unseal(r.note, vault)) for r in rows]
 
 
 def list_tickets(conn: Connection, *, source: str | None = None, status: str | None = None,

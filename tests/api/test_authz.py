@@ -19,9 +19,9 @@ ACTIONS = {  # path suffix → a valid body
 
 def _seed_matrix(api) -> dict[str, str]:  # noqa: ANN001
     """One cards ticket per action (actions change state), one payments ticket, one for approvals."""
-    items = {name: make_ticket(f"C-{name}", team="cards") for name in ACTIONS}
+    items = {name: make_ticket(f"C-{name}", team="cards", handler="zhang.wei") for name in ACTIONS}
     items["detail"] = make_ticket("C-detail", team="cards")
-    items["approve"] = make_ticket("C-approve", team="cards")
+    items["approve"] = make_ticket("C-approve", team="cards", handler="zhang.wei")
     items["pay"] = make_ticket("P-1", team="payments")
     seed(api.store, list(items.values()))
     return {k: t.ticket_id for k, t in items.items()}
@@ -66,13 +66,18 @@ def test_authorisation_matrix(api) -> None:  # noqa: ANN001
     expect(cards_l, "GET", f"/api/v1/tickets/{ids['pay']}", 404)
     expect(cards_h, "POST", f"/api/v1/tickets/{ids['pay']}/accept", 404, {})
 
-    # own team: reads and actions succeed for a handler
+    # own team: reads and actions on the handler's own tickets succeed; a transfer is the lead's
+    # (the full role matrix: tests/security/test_roles.py, from docs/roles.md)
     q = expect(cards_h, "GET", "/api/v1/queue", 200).json()
     assert ids["pay"] not in {i["ticket_id"] for i in q["items"]}
     assert {ids[n] for n in ACTIONS} <= {i["ticket_id"] for i in q["items"]}
     expect(cards_h, "GET", f"/api/v1/tickets/{ids['detail']}", 200)
     for name, body in ACTIONS.items():
-        expect(cards_h, "POST", f"/api/v1/tickets/{ids[name]}/{name}", 200, body)
+        if name == "transfer":
+            expect(cards_h, "POST", f"/api/v1/tickets/{ids[name]}/{name}", 403, body)
+            expect(cards_l, "POST", f"/api/v1/tickets/{ids[name]}/{name}", 200, body)
+        else:
+            expect(cards_h, "POST", f"/api/v1/tickets/{ids[name]}/{name}", 200, body)
 
     # compliance reads and notes but does not handle
     expect(cards_c, "GET", f"/api/v1/tickets/{ids['detail']}", 200)

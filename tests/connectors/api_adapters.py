@@ -83,7 +83,7 @@ class CallCenterAdapter(ApiAdapter):
         if record.payload.get("status") not in ("10", "20") or not record.payload.get("order_no"):
             return None
         return StatusUpdate(ticket_id="T-CONTRACT-CC", source="callcenter", external_id=record.external_id,
-                            status=Status.RESOLVED, reply="已联系客户并退还费用", note="电话回访",
+                            status=Status.RESOLVED, reply="已联系客户并退还费用",
                             idempotency_key=f"contract-cc-{record.external_id}")
 
 

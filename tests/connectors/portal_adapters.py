@@ -57,7 +57,7 @@ class Gov12315Adapter(PortalAdapter):
         if record.payload.get("status") not in ("待处理", "处理中"):
             return None
         return StatusUpdate(ticket_id="T-CONTRACT", source="gov12315", external_id=record.external_id,
-                            status=Status.RESOLVED, settled=True, note="已与投诉人电话协商，退还费用，投诉人认可。",
+                            status=Status.RESOLVED, settled=True, reply="已与投诉人电话协商，退还费用，投诉人认可。",
                             idempotency_key=f"contract-gov-{record.external_id}")
 
 

@@ -91,7 +91,7 @@ async def test_session_saved_owner_only_and_reused(sb, browser, tmp_path) -> Non
     open_ids = [r.external_id for r in got if r.payload["status"] in ("待处理", "处理中")][:3]
     for i, reg_no in enumerate(open_ids):
         upd = StatusUpdate(ticket_id=f"T{i}", source="gov12315", external_id=reg_no, status=Status.RESOLVED,
-                           note="已电话联系投诉人，退还相关费用，投诉人认可。", settled=True,
+                           reply="已电话联系投诉人，退还相关费用，投诉人认可。", settled=True,
                            idempotency_key=f"k-flaky-{i}")
         await conn.push(upd)
         assert (await conn.push(upd)).already_applied
@@ -130,12 +130,12 @@ async def test_markup_variant_is_a_config_change(sb, browser, tmp_path) -> None:
 
     reg_no = next(k for k, p in truth.items() if p.get("status") in ("待处理", "处理中"))
     upd = StatusUpdate(ticket_id="T2", source="gov12315", external_id=reg_no, status=Status.CLOSED,
-                       note="多次协商，客户坚持原诉求，未能达成一致。", settled=False, method="网络协商",
+                       reply="多次协商，客户坚持原诉求，未能达成一致。", settled=False, method="网络协商",
                        idempotency_key="k-gov-2")
     first, second = await fixed.push(upd), await fixed.push(upd)
     assert not first.already_applied and second.already_applied
     writes = [w for w in sb.writes("gov12315") if w["kind"] == "handle"]
     assert len(writes) == 1 and writes[0]["external_id"] == reg_no
-    assert writes[0]["data"] == {"process": upd.note, "method": "网络协商", "result": "和解不成"}
+    assert writes[0]["data"] == {"process": upd.reply, "method": "网络协商", "result": "和解不成"}
     await fixed.aclose()
     await rt.aclose()

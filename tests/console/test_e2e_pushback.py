@@ -37,7 +37,8 @@ def app_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
 
 async def test_console_reply_and_resolve_reach_the_source(browser, console_app, app_sandbox) -> None:  # noqa: ANN001
     ext = next(r["id"] for r in app_sandbox.records("app") if r["status"] not in ("withdrawn", "resolved", "closed"))
-    (tid,) = seed(console_app.store, [make_ticket(ext, team="cards", source="app", title="转账被扣两次")])
+    (tid,) = seed(console_app.store, [make_ticket(ext, team="cards", source="app", title="转账被扣两次",
+                                                 handler="zhang.wei")])  # a handler works their own tickets
     ctx, page, _ = await _sign_in(browser, console_app.url, "zhang.wei")
     try:
         await page.wait_for_selector("table.queue")

@@ -87,7 +87,7 @@ async def test_sms_killed_between_send_and_mark(sb, sqlite_store, tmp_path, mode
     t = new_ticket(store, "sms", ext, phone)
     with store.begin() as conn:
         handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="handler:li.na",
-                               note="原因：短信通道故障；已修复；建议重新办理")
+                               note="短信通道故障单 #4411", reply="原因：短信通道故障；已修复；建议重新办理")
     assert run_child(store, sb, tmp_path, mode, "sms") == -signal.SIGKILL
     assert len(sms_sends_to(sb, phone)) == 1  # the gateway got it once
     states = _states(store, t.ticket_id)

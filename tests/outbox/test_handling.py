@@ -57,10 +57,12 @@ def test_failed_transaction_leaves_nothing(store) -> None:  # noqa: ANN001
 def test_sms_source_gets_sms_not_status_update(store) -> None:  # noqa: ANN001
     t = put_ticket(store, make_ticket("MO1", source="sms", received=utcnow()))
     with store.begin() as conn:
-        handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="x", note="原因：系统故障；已修复；建议重新登录")
+        handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="x", note="内部：运维工单 #77",
+                               reply="原因：系统故障；已修复；建议重新登录")
     rows = _rows(store, t.ticket_id)
     assert [r.kind for r in rows] == ["sms", "sms"]  # the result, then the survey
     assert rows[0].payload["purpose"] == "result" and "系统故障" in rows[0].payload["text"]
+    assert "运维工单" not in str(rows[0].payload)  # the internal note is not the customer's text
     assert rows[0].secret_enc is not None
 
 

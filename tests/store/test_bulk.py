@@ -55,7 +55,8 @@ def test_migration_gives_short_stored_times_their_microseconds(sqlite_store):  #
 
     from hub.store.migrate import alembic_config
 
-    command.downgrade(alembic_config(sqlite_store.engine), "0008_sqlite_time_text")  # the later migrations undone
+    # back to the revision before 0008 for real (later revisions' columns go too), then forward again
+    command.downgrade(alembic_config(sqlite_store.engine), "0008_sqlite_time_text")
     with sqlite_store.begin() as conn:
         conn.execute(tickets.insert(), [_ticket(1, TIMES[1])])
         conn.execute(text("UPDATE tickets SET received_at = '2026-11-01 00:00:00'"))  # as the old writer did

@@ -57,6 +57,7 @@ bearer = HTTPBearer(auto_error=False, description="Team API token from `hub api 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No or invalid token"},
     404: {"model": ErrorOut, "description": "No such ticket for this team"},
+    413: {"model": ErrorOut, "description": "Request body over HUB_MAX_BODY_BYTES"},
 }
 ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,

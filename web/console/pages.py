@@ -1,9 +1,7 @@
-"""Console plumbing: templates (autoescaped), filters, session helpers and the login throttle."""
+"""Console plumbing: templates (autoescaped), filters and session helpers (the throttle: hub.backoffice.throttle)."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,10 @@ from core.errors import LoginRequired
 from core.schema import to_local, utcnow
 from hub import labels
 from hub.backoffice.auth import Principal
+from hub.backoffice.users import session_user
 from hub.teams import handler_name, team_name
 from web.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
+from web.limits import is_https
 
 HERE = Path(__file__).parent
 
@@ -64,17 +64,26 @@ def session_of(request: Request) -> Session | None:
 
 
 def require_user(request: Request) -> tuple[Session, Principal]:
-    """The signed-in user's session and principal, or LoginRequired."""
+    """The signed-in user's session and principal, or LoginRequired.
+
+    The cookie only names the user and the session version it was issued under; the team, the
+    role and whether the account may still sign in come from the store on every request, so a
+    logout, a disabled account or a role change holds from the next request on.
+    """
     s = session_of(request)
-    if s is None or not s.signed_in or not s.team or not s.role:
+    if s is None or not s.signed_in:
         raise LoginRequired()
-    return s, Principal(name=s.username or "", team=s.team, role=s.role, via="session")
+    with request.app.state.get_store().begin() as conn:
+        user = session_user(conn, s.username, s.version)
+    if user is None:
+        raise LoginRequired()
+    return s, Principal(name=user.username, team=user.team, role=user.role, via="session")
 
 
 def set_session(response: Response, request: Request, s: Session) -> None:
     """Write the signed cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS."""
     response.set_cookie(COOKIE, dump(s), max_age=MAX_AGE, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=is_https(request), path="/")
 
 
 def anonymous_session(request: Request) -> Session:
@@ -93,32 +102,3 @@ def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200,
     if s is not None and session is not None:
         set_session(resp, request, s)
     return resp
-
-
-class LoginThrottle:
-    """At most `limit` failed sign-ins per username (and per client) in `window` seconds."""
-
-    def __init__(self, limit: int = 5, window: float = 300.0):
-        self.limit, self.window = limit, window
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        q = self._fails[key]
-        cutoff = time.monotonic() - self.window
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        """Whether any of these keys has reached the failure limit within the window."""
-        return any(len(self._recent(k)) >= self.limit for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        """Count one failed sign-in against each key."""
-        for k in keys:
-            self._recent(k).append(time.monotonic())
-
-    def reset(self, *keys: str) -> None:
-        """Forget the failures of these keys (after a successful sign-in)."""
-        for k in keys:
-            self._fails.pop(k, None)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from core.errors import ActionError, LoginRequired, NotFound
 from core.logs import get_logger
 from core.schema import Status, Urgency, utcnow
+from hub.backoffice.audit import audit
 from hub.backoffice.auth import Principal
 from hub.backoffice.commands import (
     AcceptBody,
@@ -44,12 +45,13 @@ from hub.backoffice.queries import (
     ticket_view,
     timeline,
 )
-from hub.backoffice.users import authenticate
+from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
+from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.labels import source_labels
 from hub.teams import get_teams
+from web.console.forms import typed_form
 from web.console.pages import (
     HERE,
-    LoginThrottle,
     anonymous_session,
     render,
     require_user,
@@ -57,10 +59,10 @@ from web.console.pages import (
     set_session,
 )
 from web.console.session import COOKIE, csrf_ok, new_session
+from web.limits import client_host
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
-throttle = LoginThrottle()
 
 #: fixed flash messages (only keys travel in the URL: nothing user-controlled is reflected)
 FLASH = {"accept": "已受理", "note": "备注已添加", "reply": "回复已提交，将回传来源系统",
@@ -106,22 +108,27 @@ async def login(request: Request) -> Response:
     s = session_of(request)
     username = str(form.get("username") or "").strip()[:80]
     password = str(form.get("password") or "")[:1024]
-    client = f"ip:{request.client.host if request.client else '-'}"
+    key = throttle_key(username, client_host(request))  # per (user, client): an office is not locked out
     fresh = s or new_session()
     if not csrf_ok(s, str(form.get("csrf") or "")):
         return render(request, "login.html", {"error": "页面已过期，请重新登录"}, status=403, session=fresh)
-    if throttle.blocked(f"user:{username}", client):
-        return render(request, "login.html", {"error": "登录失败次数过多，请5分钟后再试"}, status=429,
-                      session=fresh)
     with _app_store(request).begin() as conn:
-        user = authenticate(conn, username, password)
+        wait = wait_seconds(conn, key)
+        user = authenticate(conn, username, password) if not wait else None
+        if user is None and not wait:
+            record_failure(conn, key)
+        elif user is not None:
+            clear(conn, key)
+            audit(conn, actor=f"user:{user.username}", kind="login", subject=f"user:{user.username}")
+    if wait:
+        return render(request, "login.html", {"error": f"登录失败次数过多，请{int(wait) + 1}秒后再试"}, status=429,
+                      session=fresh)
     if user is None:
-        throttle.fail(f"user:{username}", client)
         return render(request, "login.html", {"error": "用户名或密码错误"}, status=401, session=fresh)
-    throttle.reset(f"user:{username}")
     log.info("console sign-in: %s (%s/%s)", user.username, user.team, user.role)
     resp = RedirectResponse("/console/", status_code=303)
-    set_session(resp, request, new_session(username=user.username, team=user.team, role=user.role))
+    set_session(resp, request, new_session(username=user.username, team=user.team, role=user.role,
+                                           version=user.session_version))
     return resp
 
 
@@ -132,6 +139,11 @@ async def logout(request: Request) -> Response:
     if not csrf_ok(session_of(request), str(form.get("csrf") or "")):
         return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
                       status=403)
+    s = session_of(request)
+    if s is not None and s.username:
+        with _app_store(request).begin() as conn:  # every copy of this session stops working
+            if session_user(conn, s.username, s.version) is not None:
+                end_sessions(conn, s.username, actor=f"user:{s.username}")
     resp = RedirectResponse("/console/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -213,7 +225,7 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
     fields = {k: v for k, v in fields.items()
               if not (v == "" and k in ("handler", "reply", "method", "business_line", "urgency"))}
     try:
-        body = model.model_validate(fields)
+        body = model.model_validate(typed_form(fields))
     except ValidationError:
         return _detail(request, p, ticket_id, error="输入不完整或格式不正确，请检查后重试", status=422)
     try:

@@ -66,6 +66,8 @@ class Session:
     team: str | None = None
     role: str | None = None
     expires: float = 0.0
+    #: the user's `session_version` when signed in: a bump (logout, disable, role change) ends it
+    version: int = 0
 
     @property
     def signed_in(self) -> bool:
@@ -80,7 +82,7 @@ def new_session(**user: Any) -> Session:
 
 def dump(s: Session) -> str:
     """Serialise and sign a session for the cookie."""
-    body = _b64(json.dumps({"c": s.csrf, "u": s.username, "t": s.team, "r": s.role, "e": s.expires},
+    body = _b64(json.dumps({"c": s.csrf, "u": s.username, "t": s.team, "r": s.role, "e": s.expires, "v": s.version},
                            separators=(",", ":")).encode())
     return f"{body}.{_sign(body)}"
 
@@ -95,7 +97,7 @@ def load(cookie: str | None) -> Session | None:
     try:
         d = json.loads(_unb64(body))
         s = Session(csrf=str(d["c"]), username=d.get("u"), team=d.get("t"), role=d.get("r"),
-                    expires=float(d["e"]))
+                    expires=float(d["e"]), version=int(d.get("v", -1)))
     except (ValueError, KeyError, TypeError):
         return None
     return s if s.expires > time.time() else None

@@ -1,0 +1,1 @@
+"""Issue 16: the holes an outside security probe found, one test module per hole."""
