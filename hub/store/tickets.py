@@ -27,6 +27,7 @@ from core.schema import (
     Ticket,
     TicketEvent,
     Urgency,
+    safe_attachment_ref,
     split_matter_text,
     utcnow,
 )
@@ -92,6 +93,19 @@ def stored_matter(data: dict[str, Any], pii_enc: bytes | None, vault: PiiVault) 
     return matter
 
 
+#: where an attachment reference stored before references were checked pointed somewhere unsafe
+UNSAFE_REF = "/unsafe-reference-removed"
+
+
+def _defuse_attachments(data: dict[str, Any]) -> None:
+    """A ticket stored before references were checked may hold a `javascript:`/`data:` one: it still
+    loads (nothing is lost), with the reference kept as text in the name and the link defused."""
+    for a in (data.get("matter") or {}).get("attachments") or []:
+        ref = str(a.get("ref") or "")
+        if not safe_attachment_ref(ref):
+            a["name"], a["ref"] = f"{a.get('name') or ''}（原链接不安全，已停用：{ref[:200]}）", UNSAFE_REF
+
+
 def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | None = None) -> Ticket:
     """Rebuild a Ticket from its row (PII decrypted into masking types)."""
     data = dict(row.data)
@@ -102,6 +116,7 @@ def row_to_ticket(row: Any, clock_rows: Iterable[Any] = (), vault: PiiVault | No
     else:
         data["customer"] = {**data.get("customer", {}), "name": None, "phone": None, "id_number": None}
     data["clocks"] = [clock_row_to_model(c) for c in clock_rows]
+    _defuse_attachments(data)
     return Ticket.model_validate(data)
 
 
@@ -232,6 +247,7 @@ def _row_as_ticket(row: dict[str, Any], pii: bytes | None, vault: PiiVault) -> T
         plain = json.loads(pii)
         _open_matter(data, plain)
         data["customer"] = {**data["customer"], **plain}
+        _defuse_attachments(data)
         return Ticket.model_validate(data)
     return row_to_ticket(SimpleNamespace(data=row["data"], pii_enc=row["pii_enc"]), (), vault)
 

@@ -158,3 +158,24 @@ def test_openapi_url_is_configurable(sqlite_store: Store, monkeypatch: pytest.Mo
         reload_config()
     with serve_in_thread(create_app(sqlite_store)) as s:
         assert httpx.get(f"{s.url}/openapi.json").status_code == 200
+
+
+def test_a_ticket_stored_with_an_unsafe_reference_before_the_check_still_loads(sqlite_store: Store) -> None:
+    """Rows written before references were checked are not lost: the link is defused, the text kept."""
+    from sqlalchemy import select, update
+
+    from hub.store.tables import tickets as tickets_t
+    from hub.store.tickets import UNSAFE_REF, get_ticket, upsert_tickets
+    from tests.api.seed import make_ticket
+
+    t = make_ticket("OLD-ref", team="cards")
+    with sqlite_store.begin() as conn:
+        upsert_tickets(conn, [t])
+        data = dict(conn.execute(select(tickets_t.c.data).where(tickets_t.c.ticket_id == t.ticket_id)).scalar())
+        data["matter"] = {**data["matter"], "attachments": [{"name": "截图", "ref": "javascript:alert(1)"}]}
+        conn.execute(update(tickets_t).where(tickets_t.c.ticket_id == t.ticket_id).values(data=data))
+    with sqlite_store.begin() as conn:
+        back = get_ticket(conn, t.ticket_id)
+    assert back is not None
+    a = back.matter.attachments[0]
+    assert a.ref == UNSAFE_REF and "javascript:alert(1)" in a.name
