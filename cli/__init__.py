@@ -8,6 +8,7 @@ from cli import api as _api
 from cli import chase as _chase
 from cli import classify as _classify
 from cli import db as _db
+from cli import doctor as _doctor
 from cli import mappings as _mappings
 from cli import outbox as _outbox
 from cli import pull as _pull
@@ -32,5 +33,6 @@ app.add_typer(_sandbox.app, name="sandbox")
 app.command("sync")(_sync.sync)
 app.command("cycle")(_sync.cycle)
 app.command("demo")(_sync.demo)
+app.command("doctor")(_doctor.doctor)
 
 # Later command groups register here (one import + add_typer each).

@@ -20,7 +20,7 @@ from hub.store.tables import outbox
 
 app = typer.Typer(help="Outbox: dispatches, reminders, status updates and SMS waiting to be sent.",
                   no_args_is_help=True)
-STATES = ("pending", "sending", "sent", "failed", "dead")
+STATES = ("pending", "sending", "sent", "failed", "dead", "undeliverable")
 
 
 @app.command("list")
@@ -67,13 +67,13 @@ def list_cmd(
 @app.command("retry")
 @operator_errors
 def retry_cmd(msg_id: int = typer.Argument(..., help="Outbox row id (see `hub outbox list`).")) -> None:
-    """Send a failed or dead row again now, with a fresh attempt budget (same idempotency key)."""
+    """Send a failed, dead or undeliverable row again now, with a fresh attempt budget (same idempotency key)."""
     with get_store().begin() as conn:
         row = conn.execute(select(outbox.c.state).where(outbox.c.id == msg_id)).first()
         if row is None:
             raise ConfigError(f"no outbox row {msg_id}")
-        if row.state not in ("failed", "dead"):
-            raise ConfigError(f"outbox row {msg_id} is {row.state}; only failed or dead rows are retried")
+        if row.state not in ("failed", "dead", "undeliverable"):
+            raise ConfigError(f"outbox row {msg_id} is {row.state}; only failed, dead or undeliverable rows are retried")
         conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
             state="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None))
     console.print(f"outbox row {msg_id}: pending again (the push worker sends it on its next run)")
@@ -88,7 +88,7 @@ def drain_cmd(limit: int = typer.Option(200, help="At most this many rows."),
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     stats = asyncio.run(drain_outbox(get_store(), worker, limit=limit, kinds=kind or None))
     doc = {"claimed": stats.claimed, "sent": stats.sent, "failed": stats.failed, "dead": stats.dead,
-           "by_kind": stats.by_kind, "errors": [scrub_text(e) for e in stats.errors[:20]]}
+           "undeliverable": stats.undeliverable, "by_kind": stats.by_kind, "errors": [scrub_text(e) for e in stats.errors[:20]]}
     if as_json:
         emit_json(doc)
     else:
