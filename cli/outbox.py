@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, update
 
-from cli.common import console, emit_json, operator_errors
+from cli.common import ALL_HELP, LIMIT_HELP, console, cut, emit_json, fetch_limit, operator_errors
 from core.errors import ConfigError
 from core.pii import scrub_text
 from core.schema import to_local, utcnow
@@ -29,7 +29,8 @@ def list_cmd(
     state: str = typer.Option(None, "--state", help=f"Only this state ({', '.join(STATES)})."),
     kind: str = typer.Option(None, "--kind", help="Only this kind (dispatch, reminder, status_update, sms, ops)."),
     ticket: str = typer.Option(None, "--ticket", help="Only this ticket."),
-    limit: int = typer.Option(100, help="At most this many rows (newest first)."),
+    limit: int = typer.Option(100, help=LIMIT_HELP),
+    everything: bool = typer.Option(False, "--all", help=ALL_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """List outbox rows (payloads are stored masked; phones never shown)."""
@@ -45,7 +46,8 @@ def list_cmd(
     if ticket:
         q = q.where(outbox.c.ticket_id == ticket)
     with get_store().begin() as conn:
-        rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit)).all()
+        rows = cut(list(conn.execute(q.order_by(outbox.c.id.desc()).limit(fetch_limit(limit, everything))).all()),
+                   limit, everything, "rows")
     if as_json:
         emit_json([{"id": r.id, "key": r.idempotency_key, "kind": r.kind, "target": r.target,
                     "ticket_id": r.ticket_id, "state": r.state, "attempts": r.attempts,

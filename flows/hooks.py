@@ -6,10 +6,12 @@ from typing import Any
 
 from core.logs import get_logger
 from core.pii import scrub_text
+from flows.runlogs import install_run_logging
 from hub.store import get_store
 from hub.store.outbox import enqueue
 
 log = get_logger("hub.ops")
+install_run_logging()  # every flow module imports this one: the hub's lines reach Prefect's run logs
 
 
 def notify_ops_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
