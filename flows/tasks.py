@@ -15,6 +15,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.portal.runtime import PortalRuntime
+from connectors.registry import source_keys
+from flows.concurrency import one_sync_at_a_time, one_sync_at_a_time_sync
 from hub.chase.reminders import ChaseStats, chase
 from hub.handling.replies import SurveyStats, expire_surveys, process_replies
 from hub.outbox.worker import DrainStats, drain_outbox
@@ -25,9 +27,13 @@ from hub.store import get_store
 @task(name="sync-source", cache_policy=NO_CACHE, retries=0)
 async def sync_source_task(source: str, portal_runtime: PortalRuntime | None = None,
                            now: datetime | None = None) -> SourceResult:
-    """Pull one source from its cursor, land and normalise every page, then enrich and route (batched)."""
-    t0 = time.monotonic()
-    result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now)
+    """Pull one source from its cursor, land and normalise every page, then enrich and route (batched).
+
+    Holds the source's `hub-sync-<source>` slot (flows.concurrency): one sync of a source at a time.
+    """
+    async with one_sync_at_a_time(source):
+        t0 = time.monotonic()
+        result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now)
     _log_source(result, time.monotonic() - t0)
     return result
 
@@ -35,8 +41,9 @@ async def sync_source_task(source: str, portal_runtime: PortalRuntime | None = N
 @task(name="backfill-source", cache_policy=NO_CACHE, retries=0)
 async def backfill_task(source: str, since: datetime, portal_runtime: PortalRuntime | None = None) -> SourceResult:
     """Re-pull one source from `since` without moving its committed cursor; normalise and route."""
-    t0 = time.monotonic()
-    result = await backfill_once(get_store(), source, since, portal_runtime=portal_runtime)
+    async with one_sync_at_a_time(source):
+        t0 = time.monotonic()
+        result = await backfill_once(get_store(), source, since, portal_runtime=portal_runtime)
     _log_source(result, time.monotonic() - t0)
     return result
 
@@ -44,7 +51,8 @@ async def backfill_task(source: str, since: datetime, portal_runtime: PortalRunt
 @task(name="replay-quarantine", cache_policy=NO_CACHE)
 def replay_task(source: str | None = None, ids: list[int] | None = None) -> ReplayResult:
     """Re-map quarantined records with the current mappings and route the new tickets."""
-    result = replay_once(get_store(), source=source, ids=ids)
+    with one_sync_at_a_time_sync(*([source] if source else source_keys(enabled_only=False))):
+        result = replay_once(get_store(), source=source, ids=ids)
     get_run_logger().info("replayed: %s", result.summary())
     return result
 

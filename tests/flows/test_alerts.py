@@ -13,10 +13,11 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 async def _artifact_description(key: str) -> str:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     async with get_client() as client:
         found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                                            limit=1)
+                                            sort=ArtifactSort.CREATED_DESC, limit=1)
     return found[0].description or ""
 
 

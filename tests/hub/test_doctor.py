@@ -31,10 +31,12 @@ def test_misconfigured_installation_exits_non_zero_with_one_line_per_problem(tmp
     monkeypatch.delenv("HUB_APP_CLIENT_SECRET", raising=False)
     monkeypatch.setenv("HUB_SMS_SECRET", "demo-sms-secret")  # the published default, set explicitly
     monkeypatch.delenv("HUB_SANDBOX", raising=False)
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens on port 9
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     reload_config()
     try:
-        res = _invoke()
+        with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):  # nothing listens on port 9
+            res = _invoke()
     finally:
         reload_config()
     assert res.exit_code == 1, res.output
