@@ -11,6 +11,7 @@ from cli import db as _db
 from cli import doctor as _doctor
 from cli import mappings as _mappings
 from cli import outbox as _outbox
+from cli import prefect_setup as _prefect_setup
 from cli import pull as _pull
 from cli import quarantine as _quarantine
 from cli import sandbox as _sandbox
@@ -34,5 +35,6 @@ app.command("sync")(_sync.sync)
 app.command("cycle")(_sync.cycle)
 app.command("demo")(_sync.demo)
 app.command("doctor")(_doctor.doctor)
+app.add_typer(_prefect_setup.app, name="prefect")
 
 # Later command groups register here (one import + add_typer each).

@@ -41,7 +41,7 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     return CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed)
 
 
-@flow(name="hub-cycle", on_failure=[notify_ops_on_failure])
+@flow(name="hub-cycle", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 async def hub_cycle(sources: list[SourceKey] | None = None, now: LocalTime | None = None) -> CycleResult:
     """Sync every source, route, push, chase and push again; report per source.
 

@@ -37,7 +37,7 @@ class ChaseResult:
     surveys: SurveyStats
 
 
-@flow(name="push-updates", on_failure=[notify_ops_on_failure])
+@flow(name="push-updates", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 async def push_updates(kinds: list[OutboxKind] | None = None,
                        limit: Annotated[int, Field(ge=1, le=10000)] = 500) -> DrainStats:
     """Send due outbox rows: push-backs to sources, dispatch to teams, reminders, SMS.
@@ -51,7 +51,7 @@ async def push_updates(kinds: list[OutboxKind] | None = None,
     return await drain_task(worker_id(), kinds=list(kinds) if kinds else None, limit=limit)
 
 
-@flow(name="chase-overdue", on_failure=[notify_ops_on_failure])
+@flow(name="chase-overdue", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 def chase_overdue(now: LocalTime | None = None) -> ChaseResult:
     """Warn, remind and escalate on clocks near or past due; handle survey replies.
 
@@ -61,7 +61,7 @@ def chase_overdue(now: LocalTime | None = None) -> ChaseResult:
     return ChaseResult(chase=chase_task(now=now), surveys=surveys_task(now=now))
 
 
-@flow(name="replay-quarantine", on_failure=[notify_ops_on_failure])
+@flow(name="replay-quarantine", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 def replay_quarantine(source: SourceKey | None = None, ids: list[int] | None = None) -> ReplayResult:
     """Re-map quarantined records (all, one source's, or the given ids) and route the new tickets.
 
@@ -72,7 +72,7 @@ def replay_quarantine(source: SourceKey | None = None, ids: list[int] | None = N
     return replay_task(source=source, ids=ids)
 
 
-@flow(name="daily-report", on_failure=[notify_ops_on_failure])
+@flow(name="daily-report", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 def daily_report(period: Period = "daily", end: LocalTime | None = None, out_dir: str | None = None) -> ReportResult:
     """Build the daily (or weekly) report: file + Prefect markdown artifact with charts.
 

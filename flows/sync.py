@@ -26,7 +26,7 @@ async def _finish(results: list[SourceResult], key: str) -> list[SourceResult]:
     return results
 
 
-@flow(name="sync-source", on_failure=[notify_ops_on_failure])
+@flow(name="sync-source", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 async def sync_source(source: SourceKey) -> list[SourceResult]:
     """Pull one source from its cursor, land, normalise and route what is new.
 
@@ -49,7 +49,7 @@ async def sync_all_sources(sources: list[str] | None = None, now: datetime | Non
     return list(results)
 
 
-@flow(name="sync-all", on_failure=[notify_ops_on_failure])
+@flow(name="sync-all", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 async def sync_all(sources: list[SourceKey] | None = None) -> list[SourceResult]:
     """All sources in parallel; one failing source never stops the others.
 
@@ -62,7 +62,7 @@ async def sync_all(sources: list[SourceKey] | None = None) -> list[SourceResult]
     return await _finish(await sync_all_sources(sources), key="sync-all")
 
 
-@flow(name="backfill", on_failure=[notify_ops_on_failure])
+@flow(name="backfill", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
 async def backfill(source: SourceKey, since: LocalTime) -> SourceResult:
     """Re-pull `source` from `since` without moving its committed cursor.
 

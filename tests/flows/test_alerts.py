@@ -96,3 +96,37 @@ async def test_hub_logs_in_a_run_are_scrubbed_and_follow_the_configured_level() 
         assert [m for n, _, m in logs if n == "hub.test_runlogs"][-1] == "debug detail"
     finally:
         install_run_logging()
+
+
+def test_every_hub_flow_queues_the_ops_message_on_failure_and_on_crash() -> None:
+    from cli.prefect_setup import hub_flow_names
+    from flows.cycle import hub_cycle
+    from flows.hooks import notify_ops_on_failure
+    from flows.ops import chase_overdue, daily_report, push_updates, replay_quarantine
+    from flows.sync import backfill, sync_all, sync_source
+
+    flows = (sync_source, sync_all, backfill, push_updates, chase_overdue, replay_quarantine, daily_report, hub_cycle)
+    assert sorted(f.name for f in flows) == hub_flow_names()
+    for f in flows:
+        assert notify_ops_on_failure in f.on_crashed_hooks, f.name
+        assert notify_ops_on_failure in f.on_failure_hooks, f.name
+
+
+def test_a_crashed_state_queues_a_crashed_ops_message(flow_store) -> None:  # noqa: ANN001
+    from uuid import uuid4
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Crashed
+    from sqlalchemy import select
+
+    from flows.hooks import notify_ops_on_failure
+    from flows.sync import sync_source
+    from hub.store.tables import outbox
+
+    run = FlowRun(name="brave-fox", flow_id=uuid4())
+    notify_ops_on_failure(sync_source, run, Crashed(message="Execution was aborted by an interrupt signal"))
+    notify_ops_on_failure(sync_source, run, Crashed(message="again"))  # a second report of the same run
+    with flow_store.begin() as conn:
+        rows = conn.execute(select(outbox.c.idempotency_key, outbox.c.payload).where(outbox.c.kind == "ops")).all()
+    assert len(rows) == 1 and rows[0].payload["what"] == "flow sync-source crashed"
+    assert rows[0].payload["state"] == "crashed" and rows[0].idempotency_key == f"ops:flow-failed:{run.id}"
