@@ -6,7 +6,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from prefect import flow
 from pydantic import Field
@@ -14,14 +14,16 @@ from pydantic import Field
 from core.settings import get_settings
 from flows.artifacts import markdown
 from flows.hooks import notify_ops_on_failure
-from flows.params import LocalTime, OutboxKind, SourceKey
+from flows.params import LocalTime, OutboxKind, Period, SourceKey
 from flows.tasks import chase_task, drain_task, replay_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
 from hub.outbox.worker import DrainStats
 from hub.pipeline.sync import ReplayResult
-from hub.reports import Period, ReportResult, build_report
 from hub.store import get_store
+
+if TYPE_CHECKING:  # hub.reports loads matplotlib (~0.3 s): only the report flow pays for it
+    from hub.reports import ReportResult
 
 
 def worker_id() -> str:
@@ -81,6 +83,8 @@ def daily_report(period: Period = "daily", end: LocalTime | None = None, out_dir
         end: End of the period (local time unless it carries an offset); empty means now.
         out_dir: Where the files go; empty means var/reports under HUB_HOME.
     """
+    from hub.reports import build_report
+
     out = Path(out_dir) if out_dir else get_settings().home / "reports"
     result = build_report(get_store(), period=period, end=end, out_dir=out)
     # Inline the PNG charts so the Prefect UI shows them (file links would not resolve there).

@@ -48,6 +48,8 @@ def localize(value: datetime) -> datetime:
 #: a text field with a pattern, not the UI's UTC date picker: naive means local, which a picker cannot say
 TIME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": ISO_LOCAL,
                                "examples": ["2026-11-20", "2026-11-20T08:00:00", "2026-11-20T08:00:00+08:00"]}
+#: the report periods (hub.reports.Period; spelled here so the push/chase flows do not load matplotlib)
+Period = Literal["daily", "weekly"]
 OutboxKind = Literal["dispatch", "reminder", "status_update", "sms", "ops"]
 SourceKey = Annotated[str, Field(json_schema_extra={"enum": source_keys(enabled_only=False)}),
                       AfterValidator(_source)]
