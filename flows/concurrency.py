@@ -24,7 +24,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 PREFIX = "hub-sync-"
 #: a holder that stops renewing (killed worker) frees its slot after this long
-LEASE_SECONDS = 120.0
+LEASE_SECONDS = 60.0
 _ensured: set[str] = set()
 
 
