@@ -18,6 +18,8 @@ Rows (full size; `--quick` shrinks them ~10x for a smoke run):
 | portal-*     | portal scrape with 4 pages at once, records/s        | the same with 1 page                        |
 | empty-cycle  | hub pass over all five sources, nothing new, s       | the five connectors' pulls alone, s         |
 | e2e          | complaint in sandbox → dispatch sent (median), s     | one empty hub pass, s                       |
+| startup      | empty sync-source run in a fresh process against a   | a bare `@flow` run the same way, s          |
+|              | real `prefect server` (what a worker runs), s        |                                             |
 
 The code of each measurement lives in bench/ingest.py, enrich.py, chase.py,
 portal.py and cycle.py; this runner only imports and tabulates them.
@@ -226,8 +228,18 @@ def row_cycle(size: dict[str, int]) -> list[dict[str, Any]]:
              "peak_mb": _peak_mb(), "higher_is_better": False}]
 
 
-ROWS = {"ingest": row_ingest, "enrich": row_enrich, "judge": row_judge, "chase-sqlite": row_chase_sqlite, "chase-pg": row_chase_pg,
-        "drain": row_drain, "portal": _portal_rows, "cycle": row_cycle}
+def row_startup(size: dict[str, int]) -> dict[str, Any]:
+    from bench.startup import measure
+
+    doc = measure(n=2 if size is SIZES["quick"] else 5)
+    return {"label": "empty scheduled sync run: process start → Completed", "value": doc["seconds"], "unit": "s",
+            "baseline_label": "bare Prefect flow run, same way", "baseline": doc["baseline_seconds"],
+            "peak_mb": _peak_mb(), "higher_is_better": False, "extra": doc}
+
+
+ROWS = {"ingest": row_ingest, "enrich": row_enrich, "judge": row_judge, "chase-sqlite": row_chase_sqlite,
+        "chase-pg": row_chase_pg,
+        "drain": row_drain, "portal": _portal_rows, "cycle": row_cycle, "startup": row_startup}
 
 
 def _child(name: str, quick: bool) -> None:

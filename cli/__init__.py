@@ -8,9 +8,11 @@ from cli import api as _api
 from cli import chase as _chase
 from cli import classify as _classify
 from cli import db as _db
+from cli import doctor as _doctor
 from cli import judge as _judge
 from cli import mappings as _mappings
 from cli import outbox as _outbox
+from cli import prefect_setup as _prefect_setup
 from cli import pull as _pull
 from cli import quarantine as _quarantine
 from cli import sandbox as _sandbox
@@ -35,5 +37,7 @@ app.add_typer(_sandbox.app, name="sandbox")
 app.command("sync")(_sync.sync)
 app.command("cycle")(_sync.cycle)
 app.command("demo")(_sync.demo)
+app.command("doctor")(_doctor.doctor)
+app.add_typer(_prefect_setup.app, name="prefect")
 
 # Later command groups register here (one import + add_typer each).

@@ -49,3 +49,21 @@ def operator_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(2) from exc
 
     return wrapper
+
+
+LIMIT_HELP = "At most this many rows (the listing says when more exist; --all for every row)."
+ALL_HELP = "Every row, no limit."
+
+
+def fetch_limit(limit: int, everything: bool) -> int | None:
+    """The row count to ask the store for: one more than shown, to know whether the listing is cut."""
+    return None if everything else limit + 1
+
+
+def cut(rows: list[Any], limit: int, everything: bool, what: str) -> list[Any]:
+    """The rows to show; when more exist, one line on stderr says so (stdout JSON stays one document)."""
+    if everything or len(rows) <= limit:
+        return rows
+    err_console.print(f"[yellow]note:[/] showing the first {limit} {what}; more exist — "
+                      f"raise --limit or pass --all", highlight=False)
+    return rows[:limit]

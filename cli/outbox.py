@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, update
 
-from cli.common import console, emit_json, operator_errors
+from cli.common import ALL_HELP, LIMIT_HELP, console, cut, emit_json, fetch_limit, operator_errors
 from core.errors import ConfigError
 from core.pii import scrub_text
 from core.schema import to_local, utcnow
@@ -20,7 +20,7 @@ from hub.store.tables import outbox
 
 app = typer.Typer(help="Outbox: dispatches, reminders, status updates and SMS waiting to be sent.",
                   no_args_is_help=True)
-STATES = ("pending", "sending", "sent", "failed", "dead")
+STATES = ("pending", "sending", "sent", "failed", "dead", "undeliverable")
 
 
 @app.command("list")
@@ -29,7 +29,8 @@ def list_cmd(
     state: str = typer.Option(None, "--state", help=f"Only this state ({', '.join(STATES)})."),
     kind: str = typer.Option(None, "--kind", help="Only this kind (dispatch, reminder, status_update, sms, ops)."),
     ticket: str = typer.Option(None, "--ticket", help="Only this ticket."),
-    limit: int = typer.Option(100, help="At most this many rows (newest first)."),
+    limit: int = typer.Option(100, help=LIMIT_HELP),
+    everything: bool = typer.Option(False, "--all", help=ALL_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """List outbox rows (payloads are stored masked; phones never shown)."""
@@ -45,7 +46,8 @@ def list_cmd(
     if ticket:
         q = q.where(outbox.c.ticket_id == ticket)
     with get_store().begin() as conn:
-        rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit)).all()
+        rows = cut(list(conn.execute(q.order_by(outbox.c.id.desc()).limit(fetch_limit(limit, everything))).all()),
+                   limit, everything, "rows")
     if as_json:
         emit_json([{"id": r.id, "key": r.idempotency_key, "kind": r.kind, "target": r.target,
                     "ticket_id": r.ticket_id, "state": r.state, "attempts": r.attempts,
@@ -67,13 +69,13 @@ def list_cmd(
 @app.command("retry")
 @operator_errors
 def retry_cmd(msg_id: int = typer.Argument(..., help="Outbox row id (see `hub outbox list`).")) -> None:
-    """Send a failed or dead row again now, with a fresh attempt budget (same idempotency key)."""
+    """Send a failed, dead or undeliverable row again now, with a fresh attempt budget (same idempotency key)."""
     with get_store().begin() as conn:
         row = conn.execute(select(outbox.c.state).where(outbox.c.id == msg_id)).first()
         if row is None:
             raise ConfigError(f"no outbox row {msg_id}")
-        if row.state not in ("failed", "dead"):
-            raise ConfigError(f"outbox row {msg_id} is {row.state}; only failed or dead rows are retried")
+        if row.state not in ("failed", "dead", "undeliverable"):
+            raise ConfigError(f"outbox row {msg_id} is {row.state}; only failed, dead or undeliverable rows are retried")
         conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
             state="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None))
     console.print(f"outbox row {msg_id}: pending again (the push worker sends it on its next run)")
@@ -88,7 +90,7 @@ def drain_cmd(limit: int = typer.Option(200, help="At most this many rows."),
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     stats = asyncio.run(drain_outbox(get_store(), worker, limit=limit, kinds=kind or None))
     doc = {"claimed": stats.claimed, "sent": stats.sent, "failed": stats.failed, "dead": stats.dead,
-           "by_kind": stats.by_kind, "errors": [scrub_text(e) for e in stats.errors[:20]]}
+           "undeliverable": stats.undeliverable, "by_kind": stats.by_kind, "errors": [scrub_text(e) for e in stats.errors[:20]]}
     if as_json:
         emit_json(doc)
     else:

@@ -7,7 +7,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.common import console, emit_json, operator_errors, source_argument
+from cli.common import (
+    ALL_HELP,
+    LIMIT_HELP,
+    console,
+    cut,
+    emit_json,
+    fetch_limit,
+    operator_errors,
+    source_argument,
+)
 from core.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from core.schema import to_local
 from hub.pipeline.sync import replay_once
@@ -51,12 +60,14 @@ def _row(r: Any) -> dict[str, Any]:
 def list_cmd(
     source: str = typer.Option(None, help="Only this source.", callback=source_argument),
     state: str = typer.Option("open", help="open | replayed | discarded"),
-    limit: int = typer.Option(100, help="At most this many rows."),
+    limit: int = typer.Option(100, help=LIMIT_HELP),
+    everything: bool = typer.Option(False, "--all", help=ALL_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """List quarantined records with the failing field and reason."""
     with get_store().begin() as conn:
-        rows = q.list_open(conn, source=source, limit=limit, state=state)
+        rows = cut(q.list_open(conn, source=source, limit=fetch_limit(limit, everything), state=state), limit,
+                   everything, "records")
     if as_json:
         emit_json([_row(r) for r in rows])
         return

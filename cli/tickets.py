@@ -7,7 +7,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.common import console, emit_json, operator_errors, source_argument
+from cli.common import (
+    ALL_HELP,
+    LIMIT_HELP,
+    console,
+    cut,
+    emit_json,
+    fetch_limit,
+    operator_errors,
+    source_argument,
+)
 from core.pii import scrub_text
 from core.schema import to_local
 from hub.store import get_store
@@ -27,12 +36,14 @@ def list_cmd(
     status: str = typer.Option(None, help="Only this status (new, assigned, in_progress, ...)."),
     team: str = typer.Option(None, help="Only this team."),
     overdue: bool = typer.Option(False, "--overdue", help="Only open tickets past their nearest deadline."),
-    limit: int = typer.Option(100, help="At most this many rows."),
+    limit: int = typer.Option(100, help=LIMIT_HELP),
+    everything: bool = typer.Option(False, "--all", help=ALL_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """List tickets, nearest deadline first."""
     with get_store().begin() as conn:
-        rows = list_tickets(conn, source=source, status=status, team=team, overdue=overdue, limit=limit)
+        rows = cut(list_tickets(conn, source=source, status=status, team=team, overdue=overdue,
+                                 limit=fetch_limit(limit, everything)), limit, everything, "tickets")
     if as_json:
         emit_json([{
             "ticket_id": r.ticket_id, "source": r.source, "external_id": r.external_id, "status": r.status,

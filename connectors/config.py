@@ -123,8 +123,6 @@ class SourceConfig(_Section):
     max_connections: int = Field(default=10, ge=1, le=100)
     #: incremental pull re-reads this much before the high-water mark (late and same-minute records)
     overlap_minutes: float = Field(default=10.0, ge=0)
-    #: cron hint for the scheduled sync deployment (Asia/Shanghai)
-    schedule: str | None = None
     #: the connector's own options, validated by its `Options` model
     options: dict[str, Any] = Field(default_factory=dict)
     #: portal sources: the browser side

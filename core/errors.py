@@ -15,6 +15,7 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | InsecureSecret     | ConfigError    | no        | refuse to start: a secret is missing or a published default  | core.secrets               |
 | CalendarError      | ConfigError    | no        | fail now: the calendar does not cover a year the SLA needs   | hub.sla.calendar           |
 | MappingFileError   | ConfigError    | no        | fail now: a mapping file is invalid (file, field)            | hub.mapping.loader         |
+| Undeliverable      | ConfigError    | no        | the outbox row is `undeliverable` (no destination), ERROR log| hub.outbox.dispatch        |
 | RecordRejected     | HubError       | no        | quarantine that one record (field, reason), carry on         | hub.mapping                |
 | TransformError     | RecordRejected | no        | quarantine: a value a transform cannot understand            | hub.mapping.transforms     |
 | PathError          | TransformError | no        | quarantine: the payload's shape does not fit a mapping path  | hub.mapping.spec           |
@@ -126,6 +127,10 @@ class MappingFileError(ConfigError):
                          hint="fix the mapping file, then `hub mappings check` and `hub quarantine replay`")
         self.file = str(file)
         self.field = field
+
+
+class Undeliverable(ConfigError):
+    """A message has nowhere to go (e.g. no ops destination configured): never recorded as sent."""
 
 
 class RecordRejected(HubError):

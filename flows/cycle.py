@@ -10,6 +10,7 @@ from prefect import flow
 from flows.artifacts import sync_table
 from flows.hooks import notify_ops_on_failure
 from flows.ops import worker_id
+from flows.params import LocalTime, SourceKey
 from flows.sync import sync_all_sources
 from flows.tasks import chase_task, drain_task, surveys_task
 from hub.chase.reminders import ChaseStats
@@ -40,12 +41,15 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     return CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed)
 
 
-@flow(name="hub-cycle", on_failure=[notify_ops_on_failure])
-async def hub_cycle(sources: list[str] | None = None, now: datetime | None = None) -> CycleResult:
+@flow(name="hub-cycle", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
+async def hub_cycle(sources: list[SourceKey] | None = None, now: LocalTime | None = None) -> CycleResult:
     """Sync every source, route, push, chase and push again; report per source.
 
     A failing source is reported in the result and artifact; the rest of the cycle runs.
-    Parameters: `sources` — subset of source keys (default all); `now` — the hub's "as of"
-    time for clocks and chasing (default: the real clock; the demo passes the sandbox's).
+
+    Args:
+        sources: Only these sources (keys of config/sources.yaml); empty means every enabled source.
+        now: The hub's "as of" time for clocks and chasing (local time unless it carries an
+            offset); empty means the real clock (the demo passes the sandbox's).
     """
     return await run_cycle(sources, now=now)

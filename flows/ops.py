@@ -5,21 +5,25 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 from prefect import flow
+from pydantic import Field
 
 from core.settings import get_settings
 from flows.artifacts import markdown
 from flows.hooks import notify_ops_on_failure
+from flows.params import LocalTime, OutboxKind, Period, SourceKey
 from flows.tasks import chase_task, drain_task, replay_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
 from hub.outbox.worker import DrainStats
 from hub.pipeline.sync import ReplayResult
-from hub.reports import Period, ReportResult, build_report
 from hub.store import get_store
+
+if TYPE_CHECKING:  # hub.reports loads matplotlib (~0.3 s): only the report flow pays for it
+    from hub.reports import ReportResult
 
 
 def worker_id() -> str:
@@ -35,35 +39,52 @@ class ChaseResult:
     surveys: SurveyStats
 
 
-@flow(name="push-updates", on_failure=[notify_ops_on_failure])
-async def push_updates(kinds: list[str] | None = None, limit: int = 500) -> DrainStats:
+@flow(name="push-updates", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
+async def push_updates(kinds: list[OutboxKind] | None = None,
+                       limit: Annotated[int, Field(ge=1, le=10000)] = 500) -> DrainStats:
     """Send due outbox rows: push-backs to sources, dispatch to teams, reminders, SMS.
 
-    Safe to run on several workers at once (claims never overlap). `kinds` limits
-    the message kinds (dispatch, reminder, status_update, sms, ops).
+    Safe to run on several workers at once (claims never overlap).
+
+    Args:
+        kinds: Only these message kinds; empty means all of them.
+        limit: At most this many rows in this run (1–10000).
     """
-    return await drain_task(worker_id(), kinds=kinds, limit=limit)
+    return await drain_task(worker_id(), kinds=list(kinds) if kinds else None, limit=limit)
 
 
-@flow(name="chase-overdue", on_failure=[notify_ops_on_failure])
-def chase_overdue(now: datetime | None = None) -> ChaseResult:
-    """Warn, remind and escalate on clocks near or past due; handle survey replies."""
+@flow(name="chase-overdue", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
+def chase_overdue(now: LocalTime | None = None) -> ChaseResult:
+    """Warn, remind and escalate on clocks near or past due; handle survey replies.
+
+    Args:
+        now: The "as of" time (local unless it carries an offset); empty means the real clock.
+    """
     return ChaseResult(chase=chase_task(now=now), surveys=surveys_task(now=now))
 
 
-@flow(name="replay-quarantine", on_failure=[notify_ops_on_failure])
-def replay_quarantine(source: str | None = None, ids: list[int] | None = None) -> ReplayResult:
-    """Re-map quarantined records (all, one source's, or the given ids) and route the new tickets."""
+@flow(name="replay-quarantine", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
+def replay_quarantine(source: SourceKey | None = None, ids: list[int] | None = None) -> ReplayResult:
+    """Re-map quarantined records (all, one source's, or the given ids) and route the new tickets.
+
+    Args:
+        source: Only this source's records (a key of config/sources.yaml); empty means every source.
+        ids: Only these quarantine ids (see `hub quarantine list`); empty means all open ones.
+    """
     return replay_task(source=source, ids=ids)
 
 
-@flow(name="daily-report", on_failure=[notify_ops_on_failure])
-def daily_report(period: Period = "daily", end: datetime | None = None, out_dir: str | None = None) -> ReportResult:
+@flow(name="daily-report", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
+def daily_report(period: Period = "daily", end: LocalTime | None = None, out_dir: str | None = None) -> ReportResult:
     """Build the daily (or weekly) report: file + Prefect markdown artifact with charts.
 
-    Parameters: `period` — daily | weekly; `end` — end of the period (default now);
-    `out_dir` — where the files go (default var/reports).
+    Args:
+        period: daily or weekly.
+        end: End of the period (local time unless it carries an offset); empty means now.
+        out_dir: Where the files go; empty means var/reports under HUB_HOME.
     """
+    from hub.reports import build_report
+
     out = Path(out_dir) if out_dir else get_settings().home / "reports"
     result = build_report(get_store(), period=period, end=end, out_dir=out)
     # Inline the PNG charts so the Prefect UI shows them (file links would not resolve there).

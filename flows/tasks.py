@@ -8,12 +8,15 @@ UI. `NO_CACHE`: every run must really talk to the sources and the store.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.portal.runtime import PortalRuntime
+from connectors.registry import source_keys
+from flows.concurrency import one_sync_at_a_time, one_sync_at_a_time_sync
 from hub.chase.reminders import ChaseStats, chase
 from hub.handling.replies import SurveyStats, expire_surveys, process_replies
 from hub.outbox.worker import DrainStats, drain_outbox
@@ -24,24 +27,32 @@ from hub.store import get_store
 @task(name="sync-source", cache_policy=NO_CACHE, retries=0)
 async def sync_source_task(source: str, portal_runtime: PortalRuntime | None = None,
                            now: datetime | None = None) -> SourceResult:
-    """Pull one source from its cursor, land and normalise every page, then enrich and route (batched)."""
-    result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now)
-    _log_source(result)
+    """Pull one source from its cursor, land and normalise every page, then enrich and route (batched).
+
+    Holds the source's `hub-sync-<source>` slot (flows.concurrency): one sync of a source at a time.
+    """
+    async with one_sync_at_a_time(source):
+        t0 = time.monotonic()
+        result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now)
+    _log_source(result, time.monotonic() - t0)
     return result
 
 
 @task(name="backfill-source", cache_policy=NO_CACHE, retries=0)
 async def backfill_task(source: str, since: datetime, portal_runtime: PortalRuntime | None = None) -> SourceResult:
     """Re-pull one source from `since` without moving its committed cursor; normalise and route."""
-    result = await backfill_once(get_store(), source, since, portal_runtime=portal_runtime)
-    _log_source(result)
+    async with one_sync_at_a_time(source):
+        t0 = time.monotonic()
+        result = await backfill_once(get_store(), source, since, portal_runtime=portal_runtime)
+    _log_source(result, time.monotonic() - t0)
     return result
 
 
 @task(name="replay-quarantine", cache_policy=NO_CACHE)
 def replay_task(source: str | None = None, ids: list[int] | None = None) -> ReplayResult:
     """Re-map quarantined records with the current mappings and route the new tickets."""
-    result = replay_once(get_store(), source=source, ids=ids)
+    with one_sync_at_a_time_sync(*([source] if source else source_keys(enabled_only=False))):
+        result = replay_once(get_store(), source=source, ids=ids)
     get_run_logger().info("replayed: %s", result.summary())
     return result
 
@@ -50,7 +61,14 @@ def replay_task(source: str | None = None, ids: list[int] | None = None) -> Repl
 async def drain_task(worker_id: str, kinds: list[str] | None = None, limit: int = 500,
                      now: datetime | None = None) -> DrainStats:
     """Send due outbox rows (dispatch, reminders, push-backs, SMS)."""
-    return await drain_outbox(get_store(), worker_id, limit=limit, kinds=kinds, now=now)
+    t0 = time.monotonic()
+    s = await drain_outbox(get_store(), worker_id, limit=limit, kinds=kinds, now=now)
+    log = get_run_logger()
+    (log.error if s.dead or s.undeliverable else log.info)(
+        "outbox: %d claimed, %d sent, %d failed, %d dead, %d undeliverable (%s) in %.1f s", s.claimed, s.sent,
+        s.failed, s.dead, s.undeliverable, ", ".join(f"{k}={v}" for k, v in sorted(s.by_kind.items())) or "-",
+        time.monotonic() - t0)
+    return s
 
 
 @task(name="chase", cache_policy=NO_CACHE)
@@ -67,9 +85,12 @@ def surveys_task(now: datetime | None = None) -> SurveyStats:
     return stats
 
 
-def _log_source(r: SourceResult) -> None:
+def _log_source(r: SourceResult, seconds: float) -> None:
+    """One line an operator can read: source, pages, records, new, quarantined, routed, time."""
     log = get_run_logger()
+    line = (f"{r.source}: {r.pages} page(s), {r.pulled} record(s), {r.new} new, {r.created} created, "
+            f"{r.updated} updated, {r.quarantined} quarantined, {r.routed} routed in {seconds:.1f} s")
     if r.failed:
-        log.error("%s failed: %s", r.source, r.error)
-    log.info("%s: %d pulled, %d new, %d created, %d updated, %d quarantined, %d routed", r.source, r.pulled,
-             r.new, r.created, r.updated, r.quarantined, r.routed)
+        log.error("%s — FAILED: %s", line, r.error)
+    else:
+        log.info("%s", line)

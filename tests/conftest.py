@@ -23,7 +23,8 @@ os.environ["HUB_SANDBOX"] = "1"
 
 # Fixture plugins, one module per area (add yours here).
 pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser", "tests.fixtures.sandbox",
-                  "tests.fixtures.hub_config", "tests.fixtures.hub_sources"]
+                  "tests.fixtures.hub_config", "tests.fixtures.hub_sources",
+                  "tests.fixtures.prefect_server"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -6,7 +6,9 @@ operator destinations (chase.yaml); `status_update` → the source connector's `
 row carries an idempotency key the receiver (webhook header, source Idempotency-Key,
 SMS push ledger) recognises. A failure is retried with jittered exponential backoff;
 after `max_attempts` (or at once for a non-retryable error) the row is `dead` and the
-operator is told (ERROR log + an `ops` outbox row).
+operator is told (ERROR log + an `ops` outbox row). An ops notice with no destination
+that delivers it (none configured, or every URL unset) is `undeliverable`, never `sent`:
+an ERROR line names the variable to set, and the next sync's artifact counts such rows.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 from connectors.base import Connector, PushLedger, TextSender
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import make_connector
-from core.errors import HubError, TransientError
+from core.errors import HubError, TransientError, Undeliverable
 from core.logs import get_logger
 from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
@@ -50,6 +52,8 @@ class DrainStats:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    #: ops notices with no destination that delivers them (state `undeliverable`)
+    undeliverable: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -95,6 +99,20 @@ def _mark_failed(store: Store, msg: ob.OutboxMessage, exc: BaseException, now: d
                                     "attempts": msg.attempts, "error": error,
                                     "hint": f"fix the cause, then: hub outbox retry {msg.id}"})
     return "dead" if dead else "failed"
+
+
+def _mark_undeliverable(store: Store, msg: ob.OutboxMessage, exc: Undeliverable) -> None:
+    """Park a message that has nowhere to go (not retried, not `sent`) and say so at ERROR."""
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == msg.id).values(
+            state="undeliverable", last_error=str(exc)[:2000], claimed_by=None))
+    log.error("outbox row %s (%s: %s) is undeliverable: %s", msg.id, msg.kind,
+              msg.payload.get("what", "notice"), exc)
+
+
+def _delivered(receipts: list[dict[str, Any]]) -> bool:
+    """Did at least one destination really take the message (not skipped for want of a URL)?"""
+    return any("skipped" not in r for r in receipts)
 
 
 def _opted_out(store: Store, phone: str) -> bool:
@@ -193,9 +211,15 @@ async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: 
     else:
         m = ops_message(msg.payload)
     # ops notices, and reminders for a ticket without a team, go to the operator's destinations
-    dests = get_teams().team(team_id).destinations if (team_id and msg.kind != "ops") else \
-        get_chase_config().outbox.ops_destinations
-    return {"destinations": await deliver(client, dests, m, msg.idempotency_key)}
+    to_ops = not team_id or msg.kind == "ops"
+    dests = get_chase_config().outbox.ops_destinations if to_ops or not team_id else \
+        get_teams().team(team_id).destinations
+    receipts = await deliver(client, dests, m, msg.idempotency_key)
+    if to_ops and not _delivered(receipts):
+        raise Undeliverable("no ops destination configured",
+                            hint="set HUB_OPS_WEBHOOK (or an apprise URL in config/chase.yaml outbox.ops_destinations),"
+                                 " then `hub outbox retry ID`")
+    return {"destinations": receipts}
 
 
 async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds: list[str] | None = None,
@@ -230,6 +254,11 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
                 _mark_sent(store, msg.id, receipt or {})
             stats.sent += 1
             stats.by_kind[msg.kind] = stats.by_kind.get(msg.kind, 0) + 1
+            return
+        if isinstance(exc, Undeliverable):
+            _mark_undeliverable(store, msg, exc)
+            stats.undeliverable += 1
+            stats.errors.append(f"{msg.id}: {exc}"[:300])
             return
         state = _mark_failed(store, msg, exc, now)
         stats.errors.append(f"{msg.id}: {type(exc).__name__}: {exc}"[:300])

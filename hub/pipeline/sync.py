@@ -33,7 +33,7 @@ from hub.store.ledger import StorePushLedger
 log = get_logger(__name__)
 
 #: what a sync shows per source (CLI table, flow artifact), in order
-COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "pushed", "failed", "error",
+COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "failed", "error",
            "screenshot", "trace")
 
 
@@ -50,8 +50,6 @@ class SourceResult:
     quarantined: int = 0
     ignored: int = 0
     routed: int = 0
-    #: push-backs sent for this source in the same cycle (filled by the cycle)
-    pushed: int = 0
     error: str | None = None
     error_kind: str | None = None
     screenshot: str | None = None
@@ -66,7 +64,7 @@ class SourceResult:
         """The result as one table row (`COLUMNS`; 0 / "" where nothing applies)."""
         doc: dict[str, str | int] = {"source": self.source, "pulled": self.pulled, "new": self.new, "created": self.created,
                "updated": self.updated, "quarantined": self.quarantined, "routed": self.routed,
-               "pushed": self.pushed, "failed": int(self.failed), "error": self.error or "",
+               "failed": int(self.failed), "error": self.error or "",
                "screenshot": self.screenshot or "", "trace": self.trace or ""}
         return {c: doc[c] for c in COLUMNS}
 

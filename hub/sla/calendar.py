@@ -79,6 +79,16 @@ class BusinessCalendar:
         self.uncovered: set[int] = set()
 
     # --- days ---------------------------------------------------------------------
+    def covers(self, year: int) -> bool:
+        """Is there holiday data for `year` (calendar.yaml or the chinesecalendar package)?"""
+        if year in self._extra:
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 6, 30))
+        except NotImplementedError:
+            return False
+        return True
+
     def is_workday(self, d: date) -> bool:
         """Is `d` a working day (weekday not a holiday, or a 调休 make-up day)?"""
         hit = self._cache.get(d)

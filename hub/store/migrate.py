@@ -24,3 +24,17 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Upgrade the database behind `engine` to `revision` (all branch heads by default)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def missing_heads(engine: Engine) -> set[str]:
+    """Migration heads the database behind `engine` has not reached (empty: fully migrated).
+
+    Raises whatever the driver raises when the database cannot be reached.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return heads - current

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from core import jsonutil
 from core.pii import get_vault
@@ -113,3 +113,9 @@ def mark_failed(conn: Connection, msg_id: int, attempts: int, error: str, *, max
     conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
         state=state, last_error=error[:2000], next_attempt_at=now + backoff(attempts), claimed_by=None))
     return state
+
+
+def count_undeliverable(conn: Connection, kind: str = "ops") -> int:
+    """How many rows of `kind` wait in `undeliverable` (no destination took them)."""
+    return int(conn.execute(select(func.count()).select_from(outbox).where(
+        outbox.c.state == "undeliverable", outbox.c.kind == kind)).scalar_one())

@@ -41,7 +41,7 @@ def put(conn: Connection, entries: list[QuarantineEntry]) -> None:
                      .values(attempts=quarantine.c.attempts + 1))
 
 
-def list_open(conn: Connection, source: str | None = None, limit: int = 100, state: str = "open") -> list[Any]:
+def list_open(conn: Connection, source: str | None = None, limit: int | None = 100, state: str = "open") -> list[Any]:
     """Quarantine rows in `state` (open by default), oldest first, optionally of one source."""
     q = select(quarantine).where(quarantine.c.state == state)
     if source:

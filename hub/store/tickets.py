@@ -419,7 +419,7 @@ def get_events(conn: Connection, ticket_id: str) -> list[TicketEvent]:
 
 
 def list_tickets(conn: Connection, *, source: str | None = None, status: str | None = None,
-                 team: str | None = None, overdue: bool = False, limit: int = 100,
+                 team: str | None = None, overdue: bool = False, limit: int | None = 100,
                  now: datetime | None = None) -> list[Any]:
     """Summary rows for listings, nearest deadline first."""
     q = select(tickets.c.ticket_id, tickets.c.source, tickets.c.external_id, tickets.c.status,

@@ -17,7 +17,8 @@ def test_table_has_every_row_with_baseline_and_memory() -> None:
     assert "baseline" in out[0] and "peak MB" in out[0] and "ratio" in out[0]
     assert "0.50" in out[2] and "123" in out[2] and "raw floor" in out[2]
     assert "FAILED: timed out" in out[3]
-    assert set(ROWS) == {"ingest", "enrich", "judge", "chase-sqlite", "chase-pg", "drain", "portal", "cycle"}
+    assert set(ROWS) == {"ingest", "enrich", "judge", "chase-sqlite", "chase-pg", "drain", "portal", "cycle",
+                         "startup"}
 
 
 def test_runner_child_mode_reports_a_row_as_json() -> None:
