@@ -23,6 +23,8 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | PortalChangedError | HubError       | no        | screenshot + trace saved, the run fails, the operator is told| connectors.portal          |
 | PullFailed         | HubError       | no        | a pull stopped: carries its partial report and the cause     | hub.pipeline.pull          |
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
+| StoreUnavailable   | HubError       | no        | the store cannot take writes (disk full, database down): the | hub.store.faults           |
+|                    |                |           | run fails with the cause named; ops alert goes direct        |                            |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
 | NotFound           | HubError       | no        | the caller may not see it or it does not exist: HTTP 404     | hub.backoffice             |
 | ActionError        | HubError       | no        | a back-office action refused (403/404/409/422, field named)  | hub.backoffice.commands    |
@@ -164,10 +166,24 @@ class PortalChangedError(HubError):
 class SourcesFailed(HubError):
     """Raised at the end of a run in which some sources failed (after the others finished)."""
 
-    def __init__(self, message: str, *, failed: Sequence[str] = ()):
+    def __init__(self, message: str, *, failed: Sequence[str] = (), total: int = 0,
+                 rows: Sequence[dict[str, str | int]] = ()):
         super().__init__(message)
         #: the source keys that failed
         self.failed = list(failed)
+        #: how many sources the run had (all failed, or some: the CLI's exit code tells them apart)
+        self.total = total or len(self.failed)
+        #: every source's counts as table rows (`SourceResult.row()`), kept for the failed run's summary
+        self.rows = [dict(r) for r in rows]
+
+    @property
+    def partly(self) -> bool:
+        """Some sources failed, not all."""
+        return 0 < len(self.failed) < self.total
+
+
+class StoreUnavailable(HubError):
+    """The store cannot take the run's writes (disk full, database unreachable); the message names which."""
 
 
 class HandlingError(HubError):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from flows.hooks import notify_ops_on_failure
 from flows.tasks import chase_task, drain_task, replay_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
+from hub.outbox.leases import local_worker_id
 from hub.outbox.worker import DrainStats
 from hub.pipeline.sync import ReplayResult
 from hub.reports import Period, ReportResult, build_report
@@ -23,8 +22,8 @@ from hub.store import get_store
 
 
 def worker_id() -> str:
-    """Identifies this process in outbox claims (host:pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Identifies this process in outbox claims (host:pid; a dead one's claims are released, hub.outbox.leases)."""
+    return local_worker_id()
 
 
 @dataclass

@@ -30,6 +30,8 @@ from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
 from hub.chase.config import get_chase_config
 from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
+from hub.outbox.leases import release_dead_claims
+from hub.outbox.priority import backlog, claim_by_priority
 from hub.store import outbox as ob
 from hub.store.db import Store
 from hub.store.ledger import StorePushLedger
@@ -47,17 +49,31 @@ class DrainStats:
     """What one drain did."""
 
     claimed: int = 0
+    #: rows a dead worker on this host had claimed, released before claiming (`hub.outbox.leases`)
+    released: int = 0
     sent: int = 0
+    #: rows deliberately not sent (an SMS to a customer who unsubscribed): state `skipped`, reason in the receipt
+    skipped: int = 0
     failed: int = 0
     dead: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: after the pass: per kind what still waits and its oldest's age (`hub.outbox.priority.backlog`)
+    backlog: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _mark_sent(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
     # One transaction per row: a worker that dies mid-batch leaves only its in-flight row to retry.
     with store.begin() as conn:
         ob.mark_sent(conn, msg_id, receipt)
+
+
+def _mark_skipped(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
+    """A row the hub chose not to send: `skipped`, with why in the receipt (it never counts as sent)."""
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
+            state="skipped", sent_at=None, last_error=f"skipped: {receipt.get('skipped')}",
+            receipt=json.loads(json.dumps(receipt, default=str, ensure_ascii=False))))
 
 
 def _mark_sent_many(store: Store, done: list[tuple[int, dict[str, Any]]]) -> None:
@@ -201,17 +217,31 @@ async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: 
 async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds: list[str] | None = None,
                        now: datetime | None = None, connector_factory: ConnectorFactory | None = None,
                        portal_runtime: PortalRuntime | None = None, http_client: httpx.AsyncClient | None = None) -> DrainStats:
-    """Claim up to `limit` due rows and deliver them; returns counts by outcome.
+    """Claim up to `limit` due rows, customer-facing kinds first, and deliver them; returns counts by outcome.
 
-    `connector_factory(source, ledger=..., portal_runtime=...)` defaults to
-    `connectors.registry.make_connector`. Safe to run in several processes at once.
+    Kinds are claimed by priority and quota (`hub.outbox.priority`); push-backs to
+    sources and SMS are sent before team messages. `stats.backlog` says what still
+    waits per kind afterwards. `connector_factory(source, ledger=..., portal_runtime=...)`
+    defaults to `connectors.registry.make_connector`. Safe to run in several processes at once.
     """
     now = now or utcnow()
     stats = DrainStats()
-    msgs = ob.claim(store, worker_id, limit=limit, now=now, kinds=kinds)
+    try:
+        await _drain(store, worker_id, stats, limit=limit, kinds=kinds, now=now, connector_factory=connector_factory,
+                     portal_runtime=portal_runtime, http_client=http_client)
+    finally:
+        stats.backlog = [b.as_dict() for b in backlog(store, now=now)]
+    return stats
+
+
+async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int, kinds: list[str] | None,
+                 now: datetime, connector_factory: ConnectorFactory | None, portal_runtime: PortalRuntime | None,
+                 http_client: httpx.AsyncClient | None) -> None:
+    stats.released = release_dead_claims(store, now=now)
+    msgs = claim_by_priority(store, worker_id, limit=limit, now=now, kinds=kinds)
     stats.claimed = len(msgs)
     if not msgs:
-        return stats
+        return
     ids = [m.ticket_id for m in msgs if m.ticket_id and m.kind in ("dispatch", "reminder")]
     tickets = _load_tickets(store, ids)
     connectors = _Connectors(store, connector_factory, portal_runtime)
@@ -223,6 +253,10 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
     def record(msg: ob.OutboxMessage, receipt: dict[str, Any] | None, exc: BaseException | None,
                batch: bool = False) -> None:
         """Count one message's outcome; mark it sent (now or with the batch) or failed/dead."""
+        if exc is None and receipt and receipt.get("skipped"):  # nothing was sent: say so, never "sent"
+            _mark_skipped(store, msg.id, receipt)
+            stats.skipped += 1
+            return
         if exc is None:
             if batch:
                 sent_batch.append((msg.id, receipt or {}))
@@ -249,11 +283,9 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
             record(msg, receipt, None, batch=True)
 
     try:
-        await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
-        # Team messages are marked together (receivers dedupe on the idempotency key, so a crash
-        # before this commit costs a resend, not a double effect); connector pushes, whose
-        # effects land at a source, are marked one by one below.
-        _mark_sent_many(store, sent_batch)
+        # Customer- and regulator-facing pushes first; their effects land at a source, so each
+        # is marked on its own. Team messages follow, marked together (receivers dedupe on the
+        # idempotency key, so a crash before that commit costs a resend, not a double effect).
         for msg in (m for m in msgs if m.kind not in TEAM_KINDS):
             try:
                 if msg.kind == "status_update":
@@ -268,8 +300,9 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
                 record(msg, None, exc)
                 continue
             record(msg, receipt, None)
+        await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
+        _mark_sent_many(store, sent_batch)
     finally:
         await connectors.aclose()
         if http_client is None:
             await client.aclose()
-    return stats

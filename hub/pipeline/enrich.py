@@ -37,6 +37,7 @@ from hub.pipeline.dedupe import load_config as load_dedupe
 from hub.pipeline.incidents import IncidentPlan, plan_incidents, save_incidents
 from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty
 from hub.sla import get_sla, restart_clocks, start_clocks
+from hub.store.claims import lock_tickets
 from hub.store.db import Store
 from hub.store.outbox import enqueue, enqueue_many
 from hub.store.tables import ticket_events
@@ -88,6 +89,7 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     ids = list(dict.fromkeys(ticket_ids))
     for i in range(0, len(ids), CHUNK):
         with store.begin() as conn:
+            lock_tickets(conn, ids[i:i + CHUNK])  # the claim: a concurrent router waits, a dead one holds nothing
             _chunk(conn, ids[i:i + CHUNK], now, teams, routing, stats, per_team, per_cat)
     stats.per_team, stats.per_category = dict(per_team), dict(per_cat)
     log.info("enriched %d tickets: %d routed, %d urgent, %d incidents", stats.judged, stats.routed, stats.urgent,
