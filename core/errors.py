@@ -23,6 +23,8 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | PortalChangedError | HubError       | no        | screenshot + trace saved, the run fails, the operator is told| connectors.portal          |
 | PullFailed         | HubError       | no        | a pull stopped: carries its partial report and the cause     | hub.pipeline.pull          |
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
+| SyncDeadline       | HubError       | no        | a source's pull passed its deadline: reported failed, the    | hub.pipeline.sync          |
+|                    |                |           | next run resumes from the cursor                             |                            |
 | StoreUnavailable   | HubError       | no        | the store cannot take writes (disk full, database down): the | hub.store.faults           |
 |                    |                |           | run fails with the cause named; ops alert goes direct        |                            |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
@@ -180,6 +182,10 @@ class SourcesFailed(HubError):
     def partly(self) -> bool:
         """Some sources failed, not all."""
         return 0 < len(self.failed) < self.total
+
+
+class SyncDeadline(HubError):
+    """A source's pull ran past its deadline (config/recovery.yaml): it is reported failed, its cursor kept."""
 
 
 class StoreUnavailable(HubError):

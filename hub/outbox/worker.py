@@ -31,6 +31,7 @@ from core.schema import Source, Status, StatusUpdate, utcnow
 from hub.chase.config import get_chase_config
 from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
 from hub.outbox.leases import release_dead_claims
+from hub.outbox.pacing import Pace, release_untried
 from hub.outbox.priority import backlog, claim_by_priority
 from hub.store import outbox as ob
 from hub.store.db import Store
@@ -56,6 +57,10 @@ class DrainStats:
     skipped: int = 0
     failed: int = 0
     dead: int = 0
+    #: claimed but not tried in this pass (its deadline, or their source was down): back to pending
+    deferred: int = 0
+    #: sources whose breaker opened in this pass (a transient failure: the rest of their rows wait)
+    down: list[str] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     #: after the pass: per kind what still waits and its oldest's age (`hub.outbox.priority.backlog`)
@@ -198,6 +203,17 @@ async def _send_sms(connectors: _Connectors, store: Store, msg: ob.OutboxMessage
     return res.model_dump(mode="json")
 
 
+async def _push(connectors: _Connectors, store: Store, msg: ob.OutboxMessage) -> dict[str, Any]:
+    """One connector push-back (status update or SMS); its receipt."""
+    if msg.kind == "status_update":
+        upd = _status_update(msg)
+        rec = await (await connectors.get(upd.source)).push(upd)
+        return rec.model_dump(mode="json")
+    if msg.kind == "sms":
+        return await _send_sms(connectors, store, msg)
+    raise HubError(f"unknown outbox kind {msg.kind!r}")
+
+
 async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: dict[str, Any]) -> dict[str, Any]:
     t = tickets.get(msg.ticket_id) if msg.ticket_id else None
     team_id = msg.payload.get("team") or (msg.target.removeprefix("team:") if msg.target != "ops" else None)
@@ -286,20 +302,28 @@ async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int,
         # Customer- and regulator-facing pushes first; their effects land at a source, so each
         # is marked on its own. Team messages follow, marked together (receivers dedupe on the
         # idempotency key, so a crash before that commit costs a resend, not a double effect).
+        pace, untried = Pace(), []
         for msg in (m for m in msgs if m.kind not in TEAM_KINDS):
+            dest = str(msg.payload.get("source") or msg.target)
+            if pace.why_not(dest):
+                untried.append(msg)
+                continue
             try:
-                if msg.kind == "status_update":
-                    upd = _status_update(msg)
-                    rec = await (await connectors.get(upd.source)).push(upd)
-                    receipt = rec.model_dump(mode="json")
-                elif msg.kind == "sms":
-                    receipt = await _send_sms(connectors, store, msg)
-                else:
-                    raise HubError(f"unknown outbox kind {msg.kind!r}")
+                receipt = await asyncio.wait_for(_push(connectors, store, msg), pace.budget())
+            except TimeoutError:
+                slow = TransientError(f"push to {dest} took longer than {pace.push_one:.0f} s", source=dest,
+                                      outcome_unknown=True)
+                record(msg, None, slow)
+                pace.trip(dest, str(slow))
+                continue
             except Exception as exc:  # noqa: BLE001
                 record(msg, None, exc)
+                if isinstance(exc, TransientError):
+                    pace.trip(dest, str(exc))
                 continue
             record(msg, receipt, None)
+        stats.deferred = release_untried(store, untried, now, set(pace.down))
+        stats.down = sorted(pace.down)
         await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
         _mark_sent_many(store, sent_batch)
     finally:

@@ -22,12 +22,15 @@ from typing import Any
 from connectors.base import CursorModel
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import backfill_cursor, check_source, is_portal, source_keys
-from core.errors import SourcesFailed
+from core.errors import SourcesFailed, SyncDeadline
 from core.logs import get_logger
+from core.schema import to_utc, utcnow
+from hub.outbox.ops_alert import raise_ops_alert
 from hub.pipeline.enrich import EnrichStats, enrich_and_route
 from hub.pipeline.normalise import NormaliseStats, normalise_pending, replay_quarantine
 from hub.pipeline.pull import COMMITTED, PullFailed, PullReport, pull_source
 from hub.pipeline.stranded import UnroutedReport, route_stranded, unrouted_report
+from hub.recovery.config import get_recovery_config
 from hub.store import Store
 from hub.store.faults import is_store_fault, store_fault
 from hub.store.ledger import StorePushLedger
@@ -109,6 +112,9 @@ def _mark_unrouted(store: Store, results: Sequence[SourceResult], now: datetime 
     rep = unrouted_report(store, now=now)
     for r in results:
         r.unrouted = rep.per_source.get(r.source, 0)
+    if rep.count:  # one alert per hour while it lasts (the key is the hour), not one per run
+        hour = to_utc(now or utcnow()).strftime("%Y%m%d%H")
+        raise_ops_alert(f"ops:unrouted:{hour}", rep.payload(), store=store)
     return rep
 
 
@@ -123,10 +129,16 @@ async def sync_once(store: Store, source: str, *, portal_runtime: PortalRuntime 
     """
     check_source(source)
     result = SourceResult(source=source)
+    limit = get_recovery_config().deadlines.sync.total_seconds()
     try:
-        report = await pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
-                                   portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
-                                   normalise=True)
+        report = await asyncio.wait_for(pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
+                                                    portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
+                                                    normalise=True), limit)
+    except TimeoutError:  # the pages landed before it stay landed (and are routed below)
+        report = PullReport(source=source)
+        _failed(result, SyncDeadline(f"the pull of {source} passed its deadline of {limit:.0f} s "
+                                     "(config/recovery.yaml deadlines.sync); the next run resumes from its cursor",
+                                     source=source))
     except PullFailed as exc:  # its pages before the failure were landed and normalised: route them
         report = exc.report
         _failed(result, exc.cause)
