@@ -21,7 +21,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fixture plugins, one module per area (add yours here).
 pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser", "tests.fixtures.sandbox",
-                  "tests.fixtures.hub_config", "tests.fixtures.hub_sources"]
+                  "tests.fixtures.hub_config", "tests.fixtures.hub_sources", "tests.fixtures.throwaway_pg"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
