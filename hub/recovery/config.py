@@ -14,7 +14,7 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 #: customer- and regulator-facing kinds first, then the operator, then the teams
 DEFAULT_PRIORITY = ["status_update", "sms", "ops", "dispatch", "reminder"]
-DEFAULT_QUOTAS = {"status_update": 0.35, "sms": 0.3, "ops": 0.05, "dispatch": 0.2, "reminder": 0.1}
+DEFAULT_QUOTAS = {"status_update": 0.4, "sms": 0.4, "ops": 0.05, "dispatch": 0.1, "reminder": 0.05}
 
 
 def _duration(value: str | int | float | timedelta) -> timedelta:
