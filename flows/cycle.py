@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 
 from core.pii import scrub_text
 from core.schema import utcnow
-from flows.artifacts import sync_table
+from flows.artifacts import outbox_table, sync_table
 from flows.hooks import notify_ops_on_failure
 from flows.ops import worker_id
 from flows.sync import sync_all_sources
@@ -53,6 +53,7 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     await sync_table(results, key="hub-cycle", description="one hub cycle, per source")
     out = CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed,
                       backlog=pushed2.backlog)
+    await outbox_table(out.backlog, key="hub-cycle-outbox")
     out.alert = alert_failed_sources(results)
     return out
 
