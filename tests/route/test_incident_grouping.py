@@ -18,5 +18,6 @@ def test_one_outage_in_different_phrases_is_one_incident(store) -> None:  # noqa
     stats = enrich_and_route(store, ids, now=L(2026, 11, 23, 9, 30))
     with store.begin() as conn:
         rows = conn.execute(select(incidents.c.signature, incidents.c.ticket_count)).all()
-    assert [(r.signature, r.ticket_count) for r in rows] == [("ebanking:fault", 12)]
+    assert [r.ticket_count for r in rows] == [12]  # one incident, whatever the sub-category is called
+    assert rows[0].signature.endswith(":fault")
     assert stats.incidents_created == 1 and stats.incident_tickets == 12
