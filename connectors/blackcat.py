@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlparse
 from connectors.portal.base import PortalConnector
 from connectors.portal.watermark import Row, RunPlan
 from core.errors import PushRefused
+from core.pii import keep_ids_after
 from core.schema import PushReceipt, Status, StatusUpdate
 
 if TYPE_CHECKING:
@@ -252,3 +253,7 @@ class BlackcatConnector(PortalConnector):
             raise PushRefused(f"黑猫 refused the {form}: {await s.text('form.error', required=False)}",
                               source=self.src, status_code=422)
         return True
+
+
+# 黑猫 complaint numbers (sn) are 11 digits starting with 17: shown as ids, not masked as phones
+keep_ids_after(BlackcatConnector.key)

@@ -66,7 +66,11 @@ class Gov12315Connector(PortalConnector):
     key = "gov12315"
     label = "12315平台"
     Options = Gov12315Options
-    REVISIT = timedelta(days=3)
+    #: open cases stay listed and remembered while 12315 lets them change (10 working days to settle)
+    REVISIT = timedelta(days=15)
+    #: a 【补充】 changes the text, not the list's status: re-read each open case every 4th run
+    REFRESH_EVERY = 4
+    FINAL_VERSIONS = frozenset(DONE)
     options: Gov12315Options
 
     DEFAULT_PATHS: ClassVar[dict[str, str]] = {

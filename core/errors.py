@@ -25,6 +25,10 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | PortalChangedError | HubError       | no        | screenshot + trace saved, the run fails, the operator is told| connectors.portal          |
 | PullFailed         | HubError       | no        | a pull stopped: carries its partial report and the cause     | hub.pipeline.pull          |
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
+| SyncDeadline       | HubError       | no        | a source's pull passed its deadline: reported failed, the    | hub.pipeline.sync          |
+|                    |                |           | next run resumes from the cursor                             |                            |
+| StoreUnavailable   | HubError       | no        | the store cannot take writes (disk full, database down): the | hub.store.faults           |
+|                    |                |           | run fails with the cause named; ops alert goes direct        |                            |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
 | InvalidCorrection  | HandlingError  | no        | a reclassification names an unknown value: HTTP 422 (field)  | hub.handling.reclassify    |
 | ReplyRequired      | HandlingError  | no        | the customer would see this change: a reply is needed (422)  | hub.handling.customer_text |
@@ -180,10 +184,28 @@ class PortalChangedError(HubError):
 class SourcesFailed(HubError):
     """Raised at the end of a run in which some sources failed (after the others finished)."""
 
-    def __init__(self, message: str, *, failed: Sequence[str] = ()):
+    def __init__(self, message: str, *, failed: Sequence[str] = (), total: int = 0,
+                 rows: Sequence[dict[str, str | int]] = ()):
         super().__init__(message)
         #: the source keys that failed
         self.failed = list(failed)
+        #: how many sources the run had (all failed, or some: the CLI's exit code tells them apart)
+        self.total = total or len(self.failed)
+        #: every source's counts as table rows (`SourceResult.row()`), kept for the failed run's summary
+        self.rows = [dict(r) for r in rows]
+
+    @property
+    def partly(self) -> bool:
+        """Some sources failed, not all."""
+        return 0 < len(self.failed) < self.total
+
+
+class SyncDeadline(HubError):
+    """A source's pull ran past its deadline (config/recovery.yaml): it is reported failed, its cursor kept."""
+
+
+class StoreUnavailable(HubError):
+    """The store cannot take the run's writes (disk full, database unreachable); the message names which."""
 
 
 class HandlingError(HubError):

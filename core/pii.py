@@ -61,12 +61,33 @@ def mask_name(value: str) -> str:
     return v[0] + "*" * max(1, len(v) - 1)
 
 
+#: `key:` markers after which an 11-digit number is a record id, not a phone (`keep_ids_after`)
+_ID_MARKERS: set[str] = set()
+
+
+def keep_ids_after(*keys: str) -> None:
+    """Numbers written right after `key:` (e.g. `blackcat:17310000123`) are that system's record ids.
+
+    A source whose ids look like mobile numbers (黑猫 complaint numbers are 11 digits
+    starting with 17) declares it, so `scrub_text` shows its ids as ids. Only the exact
+    `key:` marker keeps a number; the same digits anywhere else are still masked.
+    """
+    _ID_MARKERS.update(f"{k}:" for k in keys if k)
+
+
+def _mask_mobile(m: re.Match[str]) -> str:
+    head = m.string[max(0, m.start() - 40):m.start()]
+    if _ID_MARKERS and any(head.endswith(marker) for marker in _ID_MARKERS):
+        return m.group(0)
+    return f"{m.group(1)}****{m.group(3)}"
+
+
 def scrub_text(text: str | None) -> str:
-    """Mask phone and ID numbers found inside free text (logs, notifications)."""
+    """Mask phone and ID numbers found inside free text (logs, notifications); record ids stay (`keep_ids_after`)."""
     if not text:
         return text or ""
     text = _ID18.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _MOBILE.sub(_mask_mobile, text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-4:]}", text)
 
 

@@ -45,3 +45,9 @@ async def sync_table(results: Sequence[SourceResult], key: str, description: str
 def markdown(key: str, text: str, description: str = "", *, scrub: bool = True) -> None:
     """A markdown artifact; `scrub=False` only for text built masked (reports with inline PNG data)."""
     create_markdown_artifact(key=key, markdown=scrub_text(text) if scrub else text, description=description)
+
+
+async def outbox_table(backlog: Sequence[dict[str, object]], key: str) -> None:
+    """What the outbox still holds per kind after a cycle (highest priority first) and its oldest's age."""
+    table = [dict(b) for b in backlog] or [{"kind": "-", "waiting": 0, "oldest_minutes": 0}]
+    await acreate_table_artifact(key=key, table=table, description="outbox: waiting per kind after the cycle")

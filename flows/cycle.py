@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
-from flows.artifacts import sync_table
+from core.pii import scrub_text
+from core.schema import utcnow
+from flows.artifacts import outbox_table, sync_table
 from flows.hooks import notify_ops_on_failure
 from flows.ops import worker_id
 from flows.params import LocalTime, SourceKey
@@ -15,6 +19,7 @@ from flows.sync import sync_all_sources
 from flows.tasks import chase_task, drain_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
+from hub.outbox.ops_alert import raise_ops_alert
 from hub.outbox.worker import DrainStats
 from hub.pipeline.sync import SourceResult
 
@@ -27,6 +32,15 @@ class CycleResult:
     push: list[DrainStats] = field(default_factory=list)
     chase: ChaseStats = field(default_factory=ChaseStats)
     surveys: SurveyStats = field(default_factory=SurveyStats)
+    #: after the last push: what still waits per kind and its oldest's age (`hub.outbox.priority.backlog`)
+    backlog: list[dict[str, Any]] = field(default_factory=list)
+    #: the ops alert raised for failed sources: queued | direct | logged ("" when every source worked)
+    alert: str = ""
+
+    @property
+    def failed_sources(self) -> list[str]:
+        """The sources whose sync failed in this cycle."""
+        return [r.source for r in self.sources if r.failed]
 
 
 async def run_cycle(sources: list[str] | None = None, now: datetime | None = None) -> CycleResult:
@@ -38,7 +52,24 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     surveyed = surveys_task(now=now)
     pushed2 = await drain_task(worker_id(), now=now)
     await sync_table(results, key="hub-cycle", description="one hub cycle, per source")
-    return CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed)
+    out = CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed,
+                      backlog=pushed2.backlog)
+    await outbox_table(out.backlog, key="hub-cycle-outbox")
+    out.alert = alert_failed_sources(results)
+    return out
+
+
+def alert_failed_sources(results: list[SourceResult]) -> str:
+    """A cycle whose sources failed completes (the rest of it ran) but tells ops; returns how the alert went."""
+    failed = [r for r in results if r.failed]
+    if not failed:
+        return ""
+    run = str(flow_run.get_id() or utcnow().strftime("%Y%m%d%H%M%S"))
+    detail = {r.source: scrub_text(r.error or "")[:500] for r in failed}
+    get_run_logger().error("%d of %d source(s) failed in this cycle: %s", len(failed), len(results), detail)
+    return raise_ops_alert(f"ops:cycle-sources-failed:{run}", {
+        "what": f"{len(failed)} of {len(results)} source(s) failed in a hub cycle", "run_id": run,
+        "failed": detail, "hint": "the rest of the cycle ran; fix the cause and the next cycle catches up"})
 
 
 @flow(name="hub-cycle", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])

@@ -1,4 +1,5 @@
-"""Flow state hooks: a failed or crashed run tells the ops target (outbox `ops` message + ERROR log)."""
+"""Flow state hooks: a failed or crashed run tells the ops target (outbox `ops` message, or direct
+when the store is down; ERROR log)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 from core.logs import get_logger
 from core.pii import scrub_text
 from flows.runlogs import install_run_logging
-from hub.store import get_store
-from hub.store.outbox import enqueue
+from hub.outbox.ops_alert import raise_ops_alert
 
 log = get_logger("hub.ops")
 install_run_logging()  # every flow module imports this one: the hub's lines reach Prefect's run logs
@@ -18,16 +18,15 @@ def notify_ops_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Queue one ops notification per failed or crashed flow run (idempotent by run id).
 
     Used as `on_failure` and `on_crashed` of every flow. A run killed outright (SIGKILL, out
-    of memory) runs no hook at all: `hub prefect setup`'s automations report those.
+    of memory) runs no hook at all: `hub prefect setup`'s automations report those. When the
+    store is what failed, the message goes straight to the ops destinations (hub.outbox.ops_alert).
     """
     how = "crashed" if getattr(state, "is_crashed", lambda: False)() else "failed"
     message = scrub_text(str(getattr(state, "message", "") or how))
     log.error("flow %s run %s %s: %s", flow.name, flow_run.name, how, message)
     try:
-        with get_store().begin() as conn:
-            enqueue(conn, key=f"ops:flow-failed:{flow_run.id}", kind="ops", target="ops",
-                    payload={"what": f"flow {flow.name} {how}", "flow": flow.name, "state": how, "run": flow_run.name,
-                             "run_id": str(flow_run.id),
-                             "message": message[:2000]})
+        raise_ops_alert(f"ops:flow-failed:{flow_run.id}",
+                        {"what": f"flow {flow.name} {how}", "flow": flow.name, "state": how, "run": flow_run.name,
+                         "run_id": str(flow_run.id), "message": message[:2000]})
     except Exception as exc:  # noqa: BLE001 - a failing hook must not hide the original failure
-        log.error("could not queue the ops notification: %s", exc)
+        log.error("could not raise the ops notification: %s", exc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,6 +16,7 @@ from flows.params import LocalTime, OutboxKind, Period, SourceKey
 from flows.tasks import chase_task, drain_task, replay_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
+from hub.outbox.leases import local_worker_id
 from hub.outbox.worker import DrainStats
 from hub.pipeline.sync import ReplayResult
 from hub.store import get_store
@@ -27,8 +26,8 @@ if TYPE_CHECKING:  # hub.reports loads matplotlib (~0.3 s): only the report flow
 
 
 def worker_id() -> str:
-    """Identifies this process in outbox claims (host:pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Identifies this process in outbox claims (host:pid; a dead one's claims are released, hub.outbox.leases)."""
+    return local_worker_id()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from connectors.registry import check_source, is_portal, source_keys
 from flows.artifacts import sync_table
 from flows.hooks import notify_ops_on_failure
 from flows.params import LocalTime, SourceKey, check_since
-from flows.tasks import backfill_task, sync_source_task
+from flows.tasks import backfill_task, sweep_task, sync_source_task
 from hub.pipeline.sync import SourceResult, browser_for, raise_for_failures
 
 
@@ -43,8 +43,9 @@ async def sync_all_sources(sources: list[str] | None = None, now: datetime | Non
     """Every source concurrently, one task each (one browser shared by the portals); never raises per source."""
     chosen = [check_source(s) for s in (sources or source_keys())]
     async with browser_for(chosen) as rt:
-        results = await asyncio.gather(*(sync_source_task(s, portal_runtime=rt if is_portal(s) else None, now=now)
-                                         for s in chosen))
+        results = await asyncio.gather(*(sync_source_task(s, portal_runtime=rt if is_portal(s) else None, now=now,
+                                                          sweep=False) for s in chosen))
+    results = sweep_task(list(results), now=now)
     get_run_logger().info("synced %s", ", ".join(f"{r.source}={r.new} new" for r in results))
     return list(results)
 

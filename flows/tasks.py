@@ -20,22 +20,33 @@ from flows.concurrency import one_sync_at_a_time, one_sync_at_a_time_sync
 from hub.chase.reminders import ChaseStats, chase
 from hub.handling.replies import SurveyStats, expire_surveys, process_replies
 from hub.outbox.worker import DrainStats, drain_outbox
-from hub.pipeline.sync import ReplayResult, SourceResult, backfill_once, replay_once, sync_once
+from hub.pipeline.sync import ReplayResult, SourceResult, backfill_once, finish_sweep, replay_once, sync_once
 from hub.store import get_store
 
 
 @task(name="sync-source", cache_policy=NO_CACHE, retries=0)
 async def sync_source_task(source: str, portal_runtime: PortalRuntime | None = None,
-                           now: datetime | None = None) -> SourceResult:
+                           now: datetime | None = None, sweep: bool = True) -> SourceResult:
     """Pull one source from its cursor, land and normalise every page, then enrich and route (batched).
 
     Holds the source's `hub-sync-<source>` slot (flows.concurrency): one sync of a source at a time.
+    `sweep=False`: route only this source's stranded complaints (the caller sweeps all once, `sweep_task`).
     """
     async with one_sync_at_a_time(source):
         t0 = time.monotonic()
-        result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now)
+        result = await sync_once(get_store(), source, portal_runtime=portal_runtime, now=now, sweep=sweep)
     _log_source(result, time.monotonic() - t0)
     return result
+
+
+@task(name="route-stranded", cache_policy=NO_CACHE)
+def sweep_task(results: list[SourceResult], now: datetime | None = None) -> list[SourceResult]:
+    """Route every source's stranded complaints; count what stays unrouted past the bound (on the results)."""
+    rep = finish_sweep(get_store(), results, now=now)
+    if rep.count:
+        get_run_logger().error("%d complaint(s) without a team past %.0f min: %s", rep.count,
+                               rep.bound_seconds / 60, rep.per_source)
+    return results
 
 
 @task(name="backfill-source", cache_policy=NO_CACHE, retries=0)

@@ -24,7 +24,7 @@ os.environ["HUB_SANDBOX"] = "1"
 # Fixture plugins, one module per area (add yours here).
 pytest_plugins = ["tests.fixtures.prefect", "tests.fixtures.browser", "tests.fixtures.sandbox",
                   "tests.fixtures.hub_config", "tests.fixtures.hub_sources",
-                  "tests.fixtures.prefect_server"]
+                  "tests.fixtures.prefect_server", "tests.fixtures.throwaway_pg"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -51,6 +51,10 @@ class PortalConnector(Connector):
     DEFAULT_PATHS: ClassVar[Mapping[str, str]] = {}
     #: how far behind the watermark status changes are still picked up
     REVISIT: ClassVar[timedelta] = timedelta(days=3)
+    #: re-read every open row every that many complete runs (changes the list does not show); None: never
+    REFRESH_EVERY: ClassVar[int | None] = None
+    #: list versions (statuses) of rows that cannot change any more: never re-read for `REFRESH_EVERY`
+    FINAL_VERSIONS: ClassVar[frozenset[str]] = frozenset()
     #: form posts one push may need (e.g. a reply, then 申请完成)
     PUSH_STEPS: ClassVar[int] = 1
 
@@ -284,7 +288,8 @@ class PortalConnector(Connector):
         """Yield pages of new/changed records since `cursor` (see connectors.portal.watermark)."""
         start = self.read_cursor(cursor)
         plan = RunPlan(start if isinstance(start, PortalCursor) else PortalCursor.model_validate(start.to_json()),
-                       overlap=self.opts.overlap, revisit=self.REVISIT)
+                       overlap=self.opts.overlap, revisit=self.REVISIT, refresh_every=self.REFRESH_EVERY,
+                       final=self.FINAL_VERSIONS)
         page = await self.main_page()
         pool: PagePool[Row, dict[str, Any]] = PagePool(self.runtime, self.src, self.opts.portal.parallel_pages)
         state: dict[str, Any] = {}

@@ -16,11 +16,16 @@ Portals have no change feed. Each list row shows a time (12315 登记时间, 黑
   stopped half-way resumes without skipping the older rows it never reached;
   only the last page moves the watermark.
 - Unparseable times (malformed source records) never move the watermark.
+- A change the list does not show (a 12315 supplement adds text; the status stays)
+  would never be fetched: with `refresh_every=N` each complete run also re-reads one
+  N-th of the open rows it lists (a slice by id), so every open row is re-read at
+  least every N complete runs. A killed run does not count: the same slice comes again.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,12 +68,15 @@ class PortalCursor(CursorModel):
     watermark: str | None = None
     seen: dict[str, tuple[str, str]] = Field(default_factory=dict)
     complete: bool = True
+    #: complete runs so far: picks which slice of the open rows a run re-reads (`RunPlan.refresh_every`)
+    runs: int = 0
 
     @classmethod
-    def at(cls, mark: datetime | None, seen: dict[str, tuple[str, str]], *, complete: bool) -> PortalCursor:
+    def at(cls, mark: datetime | None, seen: dict[str, tuple[str, str]], *, complete: bool,
+           runs: int = 0) -> PortalCursor:
         """A cursor with watermark `mark` (written in the portal's local time form)."""
         return cls(watermark=mark.strftime(FMT) if mark else None, seen=dict(sorted(seen.items())),
-                   complete=complete)
+                   complete=complete, runs=runs)
 
     @property
     def mark(self) -> datetime | None:
@@ -79,14 +87,25 @@ class PortalCursor(CursorModel):
 class RunPlan:
     """Decisions of one pull run: which rows to fetch, when to stop listing, the cursors to emit."""
 
-    def __init__(self, cursor: PortalCursor, *, overlap: timedelta, revisit: timedelta):
+    def __init__(self, cursor: PortalCursor, *, overlap: timedelta, revisit: timedelta,
+                 refresh_every: int | None = None, final: frozenset[str] = frozenset()):
         self.start = cursor
         self.overlap = overlap
         self.revisit = max(revisit, overlap)
+        #: re-read each open row (version not in `final`) every that many complete runs, changed or not:
+        #: a change the list does not show (a 12315 【补充】 adds text, not a status) still lands
+        self.refresh_every = refresh_every if refresh_every and refresh_every > 0 else None
+        self.final = final
         self.seen = dict(cursor.seen)
         self.run_ids: set[str] = set()
         self.max_time: datetime | None = cursor.mark
-        self.stats = {"rows": 0, "duplicates": 0, "unchanged": 0, "old": 0, "fetch": 0}
+        self.stats = {"rows": 0, "duplicates": 0, "unchanged": 0, "old": 0, "fetch": 0, "refresh": 0}
+
+    def refresh_turn(self, row: Row) -> bool:
+        """Whether this run re-reads `row` although its list version did not change (its slice's turn)."""
+        if self.refresh_every is None or row.version in self.final:
+            return False
+        return zlib.crc32(row.id.encode()) % self.refresh_every == self.start.runs % self.refresh_every
 
     @property
     def new_since(self) -> datetime | None:
@@ -119,6 +138,9 @@ class RunPlan:
         prev = self.seen.get(row.id)
         if prev is not None:
             if prev[1] == row.version:
+                if self.refresh_turn(row):
+                    self.stats["refresh"] += 1
+                    return True
                 self.stats["unchanged"] += 1
                 return False
             self.stats["fetch"] += 1
@@ -140,7 +162,7 @@ class RunPlan:
 
     def page_cursor(self) -> PortalCursor:
         """Cursor for a page in the middle of a run: old watermark, everything done so far."""
-        return PortalCursor.at(self.start.mark, self.seen, complete=False)
+        return PortalCursor.at(self.start.mark, self.seen, complete=False, runs=self.start.runs)
 
     def final_cursor(self) -> PortalCursor:
         """Cursor after the run's last page: watermark moved, `seen` pruned to the revisit window."""
@@ -152,4 +174,4 @@ class RunPlan:
             # Unparseable times are kept only while listed in this run (bounded memory).
             if (pt is None and k in self.run_ids) or (pt is not None and (keep_after is None or pt >= keep_after)):
                 seen[k] = (t, v)
-        return PortalCursor.at(wm, seen, complete=True)
+        return PortalCursor.at(wm, seen, complete=True, runs=self.start.runs + 1)

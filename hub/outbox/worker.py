@@ -32,6 +32,9 @@ from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
 from hub.chase.config import get_chase_config
 from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
+from hub.outbox.leases import release_dead_claims
+from hub.outbox.pacing import Pace, release_untried
+from hub.outbox.priority import backlog, claim_by_priority
 from hub.store import outbox as ob
 from hub.store.db import Store
 from hub.store.ledger import StorePushLedger
@@ -49,19 +52,37 @@ class DrainStats:
     """What one drain did."""
 
     claimed: int = 0
+    #: rows a dead worker on this host had claimed, released before claiming (`hub.outbox.leases`)
+    released: int = 0
     sent: int = 0
+    #: rows deliberately not sent (an SMS to a customer who unsubscribed): state `skipped`, reason in the receipt
+    skipped: int = 0
     failed: int = 0
     dead: int = 0
     #: ops notices with no destination that delivers them (state `undeliverable`)
     undeliverable: int = 0
+    #: claimed but not tried in this pass (its deadline, or their source was down): back to pending
+    deferred: int = 0
+    #: sources whose breaker opened in this pass (a transient failure: the rest of their rows wait)
+    down: list[str] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: after the pass: per kind what still waits and its oldest's age (`hub.outbox.priority.backlog`)
+    backlog: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _mark_sent(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
     # One transaction per row: a worker that dies mid-batch leaves only its in-flight row to retry.
     with store.begin() as conn:
         ob.mark_sent(conn, msg_id, receipt)
+
+
+def _mark_skipped(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
+    """A row the hub chose not to send: `skipped`, with why in the receipt (it never counts as sent)."""
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == msg_id).values(
+            state="skipped", sent_at=None, last_error=f"skipped: {receipt.get('skipped')}",
+            receipt=json.loads(json.dumps(receipt, default=str, ensure_ascii=False))))
 
 
 def _mark_sent_many(store: Store, done: list[tuple[int, dict[str, Any]]]) -> None:
@@ -200,6 +221,17 @@ async def _send_sms(connectors: _Connectors, store: Store, msg: ob.OutboxMessage
     return res.model_dump(mode="json")
 
 
+async def _push(connectors: _Connectors, store: Store, msg: ob.OutboxMessage) -> dict[str, Any]:
+    """One connector push-back (status update or SMS); its receipt."""
+    if msg.kind == "status_update":
+        upd = _status_update(msg)
+        rec = await (await connectors.get(upd.source)).push(upd)
+        return rec.model_dump(mode="json")
+    if msg.kind == "sms":
+        return await _send_sms(connectors, store, msg)
+    raise HubError(f"unknown outbox kind {msg.kind!r}")
+
+
 async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: dict[str, Any]) -> dict[str, Any]:
     t = tickets.get(msg.ticket_id) if msg.ticket_id else None
     team_id = msg.payload.get("team") or (msg.target.removeprefix("team:") if msg.target != "ops" else None)
@@ -225,17 +257,31 @@ async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: 
 async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds: list[str] | None = None,
                        now: datetime | None = None, connector_factory: ConnectorFactory | None = None,
                        portal_runtime: PortalRuntime | None = None, http_client: httpx.AsyncClient | None = None) -> DrainStats:
-    """Claim up to `limit` due rows and deliver them; returns counts by outcome.
+    """Claim up to `limit` due rows, customer-facing kinds first, and deliver them; returns counts by outcome.
 
-    `connector_factory(source, ledger=..., portal_runtime=...)` defaults to
-    `connectors.registry.make_connector`. Safe to run in several processes at once.
+    Kinds are claimed by priority and quota (`hub.outbox.priority`); push-backs to
+    sources and SMS are sent before team messages. `stats.backlog` says what still
+    waits per kind afterwards. `connector_factory(source, ledger=..., portal_runtime=...)`
+    defaults to `connectors.registry.make_connector`. Safe to run in several processes at once.
     """
     now = now or utcnow()
     stats = DrainStats()
-    msgs = ob.claim(store, worker_id, limit=limit, now=now, kinds=kinds)
+    try:
+        await _drain(store, worker_id, stats, limit=limit, kinds=kinds, now=now, connector_factory=connector_factory,
+                     portal_runtime=portal_runtime, http_client=http_client)
+    finally:
+        stats.backlog = [b.as_dict() for b in backlog(store, now=now)]
+    return stats
+
+
+async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int, kinds: list[str] | None,
+                 now: datetime, connector_factory: ConnectorFactory | None, portal_runtime: PortalRuntime | None,
+                 http_client: httpx.AsyncClient | None) -> None:
+    stats.released = release_dead_claims(store, now=now)
+    msgs = claim_by_priority(store, worker_id, limit=limit, now=now, kinds=kinds)
     stats.claimed = len(msgs)
     if not msgs:
-        return stats
+        return
     ids = [m.ticket_id for m in msgs if m.ticket_id and m.kind in ("dispatch", "reminder")]
     tickets = _load_tickets(store, ids)
     connectors = _Connectors(store, connector_factory, portal_runtime)
@@ -247,6 +293,10 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
     def record(msg: ob.OutboxMessage, receipt: dict[str, Any] | None, exc: BaseException | None,
                batch: bool = False) -> None:
         """Count one message's outcome; mark it sent (now or with the batch) or failed/dead."""
+        if exc is None and receipt and receipt.get("skipped"):  # nothing was sent: say so, never "sent"
+            _mark_skipped(store, msg.id, receipt)
+            stats.skipped += 1
+            return
         if exc is None:
             if batch:
                 sent_batch.append((msg.id, receipt or {}))
@@ -278,27 +328,34 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
             record(msg, receipt, None, batch=True)
 
     try:
-        await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
-        # Team messages are marked together (receivers dedupe on the idempotency key, so a crash
-        # before this commit costs a resend, not a double effect); connector pushes, whose
-        # effects land at a source, are marked one by one below.
-        _mark_sent_many(store, sent_batch)
+        # Customer- and regulator-facing pushes first; their effects land at a source, so each
+        # is marked on its own. Team messages follow, marked together (receivers dedupe on the
+        # idempotency key, so a crash before that commit costs a resend, not a double effect).
+        pace, untried = Pace(), []
         for msg in (m for m in msgs if m.kind not in TEAM_KINDS):
+            dest = str(msg.payload.get("source") or msg.target)
+            if pace.why_not(dest):
+                untried.append(msg)
+                continue
             try:
-                if msg.kind == "status_update":
-                    upd = _status_update(msg)
-                    rec = await (await connectors.get(upd.source)).push(upd)
-                    receipt = rec.model_dump(mode="json")
-                elif msg.kind == "sms":
-                    receipt = await _send_sms(connectors, store, msg)
-                else:
-                    raise HubError(f"unknown outbox kind {msg.kind!r}")
+                receipt = await asyncio.wait_for(_push(connectors, store, msg), pace.budget())
+            except TimeoutError:
+                slow = TransientError(f"push to {dest} took longer than {pace.push_one:.0f} s", source=dest,
+                                      outcome_unknown=True)
+                record(msg, None, slow)
+                pace.trip(dest, str(slow))
+                continue
             except Exception as exc:  # noqa: BLE001
                 record(msg, None, exc)
+                if isinstance(exc, TransientError):
+                    pace.trip(dest, str(exc))
                 continue
             record(msg, receipt, None)
+        stats.deferred = release_untried(store, untried, now, set(pace.down))
+        stats.down = sorted(pace.down)
+        await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
+        _mark_sent_many(store, sent_batch)
     finally:
         await connectors.aclose()
         if http_client is None:
             await client.aclose()
-    return stats

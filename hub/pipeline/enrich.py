@@ -33,12 +33,15 @@ from core.schema import (
     utcnow,
 )
 from hub.judge import JudgeInput, JudgeResult, judge_batch
+from hub.judge.config import get_taxonomy
 from hub.judge.core import rescore, ticket_text
+from hub.judge.words import sub_zh
 from hub.pipeline.dedupe import link_cases
 from hub.pipeline.dedupe import load_config as load_dedupe
 from hub.pipeline.incidents import IncidentPlan, plan_incidents, save_incidents
 from hub.routing import Assigner, RoutingConfig, Rule, get_routing, on_duty, segments_of
 from hub.sla import get_sla, restart_clocks, start_clocks
+from hub.store.claims import lock_tickets
 from hub.store.db import Store
 from hub.store.outbox import enqueue, enqueue_many
 from hub.store.tables import ticket_events
@@ -108,9 +111,18 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     return stats
 
 
+def _fault_words(t: Ticket) -> str:
+    """The ticket's reason and the fault it names, as a handler reads them (e.g. 功能/软件故障·闪退)."""
+    faults = [x.split(":", 1)[1] for x in t.judgement.tags if x.startswith("fault:")]
+    j = t.judgement
+    sub = sub_zh(get_taxonomy(), j.category, j.sub_category) if j.category and j.sub_category else "-"
+    return "·".join([sub, *faults[:1]])
+
+
 def _counted_chunk(conn: Connection, ids: list[str], now: datetime, teams: TeamsConfig,
                    routing: RoutingConfig) -> tuple[EnrichStats, Counter[str], Counter[str]]:
     stats, per_team, per_cat = EnrichStats(), Counter[str](), Counter[str]()
+    lock_tickets(conn, ids)  # the claim: a concurrent router waits, a dead one holds nothing
     _chunk(conn, ids, now, teams, routing, stats, per_team, per_cat)
     return stats, per_team, per_cat
 
@@ -201,7 +213,7 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
             _apply(t, res, t.judgement.repeat_count)
             t.explanations["incident"] = Explanation(
                 value=inc.incident_id, reason=f"群体事件：{routing.incidents.window_minutes}分钟内{size}件"
-                                              f"「{inc.signature}」同类投诉", matched=[inc.signature])
+                                              f"同类故障投诉（{_fault_words(t)}）", matched=[inc.signature])
     # 3. route, clock, dispatch
     route_ids = {t.ticket_id for t in to_route}
     routed_n = _dispatch_counts(conn, [t.ticket_id for t in to_route if t.handling.status == Status.REOPENED])

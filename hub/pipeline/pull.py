@@ -20,12 +20,13 @@ from connectors.base import Connector, CursorModel, PushLedger
 from connectors.config import SourceConfig, SourcesConfig
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import is_portal, make_connector
-from core.errors import ConfigError, HubError, PortalChangedError
+from core.errors import HubError, PortalChangedError
 from core.logs import get_logger
 from core.schema import Source
 from hub.pipeline.ingest import ingest_in
 from hub.pipeline.normalise import NormaliseStats
 from hub.store import Store
+from hub.store.faults import store_fault
 from hub.store.landing import LandResult, get_cursor, land_in, set_cursor
 
 log = get_logger(__name__)
@@ -107,9 +108,8 @@ async def pull_source(store: Store, source: str, *, config: SourceConfig | Sourc
         try:
             with store.begin() as conn:
                 cursor = get_cursor(conn, key)
-        except OperationalError as exc:  # e.g. a fresh database without tables
-            raise ConfigError(f"cannot read the cursor of {key}: {str(exc).splitlines()[0][:200]}",
-                              hint="run `hub db upgrade` first") from None
+        except OperationalError as exc:  # a fresh database without tables, a full disk, the database down
+            raise store_fault(exc, f"reading the cursor of {key}") from None
     report = PullReport(source=key, cursor=cursor.to_json() if isinstance(cursor, CursorModel) else cursor)
     started = time.perf_counter()
     own_runtime: PortalRuntime | None = None

@@ -22,19 +22,24 @@ from typing import Any
 from connectors.base import CursorModel
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import backfill_cursor, check_source, is_portal, source_keys
-from core.errors import SourcesFailed
+from core.errors import SourcesFailed, SyncDeadline
 from core.logs import get_logger
-from hub.pipeline.enrich import EnrichStats, enrich_and_route, stranded_ids
+from core.schema import to_utc, utcnow
+from hub.outbox.ops_alert import raise_ops_alert
+from hub.pipeline.enrich import EnrichStats, enrich_and_route
 from hub.pipeline.normalise import NormaliseStats, normalise_pending, replay_quarantine
 from hub.pipeline.pull import COMMITTED, PullFailed, PullReport, pull_source
+from hub.pipeline.stranded import UnroutedReport, route_stranded, unrouted_report
+from hub.recovery.config import get_recovery_config
 from hub.store import Store
+from hub.store.faults import is_store_fault, store_fault
 from hub.store.ledger import StorePushLedger
 
 log = get_logger(__name__)
 
 #: what a sync shows per source (CLI table, flow artifact), in order
-COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "failed", "error",
-           "screenshot", "trace")
+COLUMNS = ("source", "pulled", "new", "created", "updated", "quarantined", "routed", "unrouted", "failed",
+           "error", "screenshot", "trace")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class SourceResult:
     quarantined: int = 0
     ignored: int = 0
     routed: int = 0
+    #: complaints of this source still without a team past the alert bound after the run (config/recovery.yaml)
+    unrouted: int = 0
     error: str | None = None
     error_kind: str | None = None
     screenshot: str | None = None
@@ -64,7 +71,7 @@ class SourceResult:
         """The result as one table row (`COLUMNS`; 0 / "" where nothing applies)."""
         doc: dict[str, str | int] = {"source": self.source, "pulled": self.pulled, "new": self.new, "created": self.created,
                "updated": self.updated, "quarantined": self.quarantined, "routed": self.routed,
-               "failed": int(self.failed), "error": self.error or "",
+               "unrouted": self.unrouted, "failed": int(self.failed), "error": self.error or "",
                "screenshot": self.screenshot or "", "trace": self.trace or ""}
         return {c: doc[c] for c in COLUMNS}
 
@@ -83,45 +90,83 @@ class ReplayResult:
                 "quarantined": n.quarantined, "ignored": n.ignored, "routed": self.routed}
 
 
-def _route(store: Store, source: str, done: NormaliseStats, now: datetime | None) -> tuple[NormaliseStats, EnrichStats]:
-    """Normalise what earlier runs left landed, then route this run's tickets and any stranded ones."""
+def _route(store: Store, source: str, done: NormaliseStats, now: datetime | None,
+           sweep: bool) -> tuple[NormaliseStats, int]:
+    """Normalise what earlier runs left landed, route this run's tickets, then every stranded one.
+
+    `sweep`: stranded complaints of every source (else of this one; `sync_sources` sweeps
+    all once after its sources finished). Returns the leftovers' counts and how many of
+    this source's tickets were routed.
+    """
     leftovers = normalise_pending(store, source=source)
-    ids = list(dict.fromkeys([*done.changed_ids, *leftovers.changed_ids, *stranded_ids(store, source)]))
-    return leftovers, enrich_and_route(store, ids, now=now) if ids else EnrichStats()
+    ids = list(dict.fromkeys([*done.changed_ids, *leftovers.changed_ids]))
+    routed = enrich_and_route(store, ids, now=now).routed if ids else 0
+    swept = route_stranded(store, source=None if sweep else source, now=now)
+    return leftovers, routed + swept.per_source.get(source, 0)
+
+
+def _mark_unrouted(store: Store, results: Sequence[SourceResult], now: datetime | None) -> UnroutedReport:
+    """Put what stays unrouted past the bound on each result (the artifact's `unrouted` column)."""
+    rep = unrouted_report(store, now=now)
+    for r in results:
+        r.unrouted = rep.per_source.get(r.source, 0)
+    if rep.count:  # one alert per hour while it lasts (the key is the hour), not one per run
+        hour = to_utc(now or utcnow()).strftime("%Y%m%d%H")
+        raise_ops_alert(f"ops:unrouted:{hour}", rep.payload(), store=store)
+    return rep
 
 
 async def sync_once(store: Store, source: str, *, portal_runtime: PortalRuntime | None = None,
                     now: datetime | None = None, cursor: CursorModel | dict[str, Any] | None = COMMITTED,
-                    move_cursor: bool = True) -> SourceResult:
+                    move_cursor: bool = True, sweep: bool = True) -> SourceResult:
     """Pull → normalise → enrich/route one source; a failing pull is reported in the result, not raised.
 
     `cursor` / `move_cursor=False`: a backfill (see `backfill_once`). `now`: the hub's
-    "as of" time for clocks (default the real clock).
+    "as of" time for clocks (default the real clock). `sweep`: also route the stranded
+    complaints of every other source (what a dead run left; see `hub.pipeline.stranded`).
     """
     check_source(source)
     result = SourceResult(source=source)
+    limit = get_recovery_config().deadlines.sync.total_seconds()
     try:
-        report = await pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
-                                   portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
-                                   normalise=True)
+        report = await asyncio.wait_for(pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
+                                                    portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
+                                                    normalise=True), limit)
+    except TimeoutError:  # the pages landed before it stay landed (and are routed below)
+        report = PullReport(source=source)
+        _failed(result, SyncDeadline(f"the pull of {source} passed its deadline of {limit:.0f} s "
+                                     "(config/recovery.yaml deadlines.sync); the next run resumes from its cursor",
+                                     source=source))
     except PullFailed as exc:  # its pages before the failure were landed and normalised: route them
         report = exc.report
         _failed(result, exc.cause)
     except Exception as exc:  # noqa: BLE001 - any fault of one source is reported; the others carry on
         report = PullReport(source=source)
-        _failed(result, exc)
+        _failed(result, store_fault(exc, f"syncing {source}") if is_store_fault(exc) else exc)
     result.pulled, result.new, result.pages = report.records, report.new, report.pages
-    leftovers, routed = _route(store, source, report.normalised, now)
+    try:
+        leftovers, routed = _route(store, source, report.normalised, now, sweep)
+    except Exception as exc:  # the store went away after the pull: counts so far are kept, the cause named
+        if not is_store_fault(exc):
+            raise
+        fault = store_fault(exc, f"routing {source}")
+        if result.error is None:
+            _failed(result, fault)
+        log.error("%s: %s", source, fault)
+        leftovers, routed = NormaliseStats(), 0
     for part in (report.normalised, leftovers):
         result.created += part.created
         result.updated += part.updated
         result.quarantined += part.quarantined
         result.ignored += part.ignored
-    result.routed = routed.routed
+    result.routed = routed
+    if sweep:
+        _mark_unrouted(store, [result], now)
     return result
 
 
 def _failed(result: SourceResult, exc: BaseException) -> None:
+    log.debug("%s failed", result.source, exc_info=exc)  # the one traceback of this failure, at DEBUG
     result.error, result.error_kind = f"{type(exc).__name__}: {exc}", type(exc).__name__
     result.screenshot = str(getattr(exc, "screenshot", None) or "") or None
     result.trace = str(getattr(exc, "trace", None) or "") or None
@@ -150,10 +195,19 @@ async def sync_sources(store: Store, sources: Sequence[str] | None = None, *,
     """Every (or the given) source concurrently, one browser shared by the portals; never raises per source."""
     chosen = [check_source(s) for s in (sources or source_keys())]
     async with browser_for(chosen) as rt:
-        results = await asyncio.gather(*(sync_once(store, s, portal_runtime=rt if is_portal(s) else None, now=now)
-                                         for s in chosen))
+        results = await asyncio.gather(*(sync_once(store, s, portal_runtime=rt if is_portal(s) else None, now=now,
+                                                   sweep=False) for s in chosen))
+    finish_sweep(store, results, now=now)
     log.info("synced %s", ", ".join(f"{r.source}={r.new} new" for r in results))
     return list(results)
+
+
+def finish_sweep(store: Store, results: Sequence[SourceResult], *, now: datetime | None = None) -> UnroutedReport:
+    """After a multi-source run: route the stranded complaints of every source, then count what stays unrouted."""
+    swept = route_stranded(store, now=now)
+    for r in results:
+        r.routed += swept.per_source.get(r.source, 0)
+    return _mark_unrouted(store, results, now)
 
 
 def raise_for_failures(results: Sequence[SourceResult]) -> None:
@@ -161,7 +215,8 @@ def raise_for_failures(results: Sequence[SourceResult]) -> None:
     failed = [r for r in results if r.failed]
     if failed:
         detail = "; ".join(f"{r.source}: {r.error}" for r in failed)
-        raise SourcesFailed(f"{len(failed)} source(s) failed: {detail}", failed=[r.source for r in failed])
+        raise SourcesFailed(f"{len(failed)} of {len(results)} source(s) failed: {detail}",
+                            failed=[r.source for r in failed], total=len(results), rows=[r.row() for r in results])
 
 
 def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] | None = None,
@@ -171,8 +226,9 @@ def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] |
         check_source(source)
     stats = replay_quarantine(store, ids=list(ids) if ids else None, source=source)
     routed = enrich_and_route(store, stats.changed_ids, now=now) if stats.changed_ids else EnrichStats()
-    return ReplayResult(normalised=stats, routed=routed.routed)
+    swept = route_stranded(store, now=now)
+    return ReplayResult(normalised=stats, routed=routed.routed + swept.routed)
 
 
 __all__ = ["COLUMNS", "ReplayResult", "SourceResult", "backfill_once", "browser_for",
-           "raise_for_failures", "replay_once", "sync_once", "sync_sources"]
+           "finish_sweep", "raise_for_failures", "replay_once", "sync_once", "sync_sources"]

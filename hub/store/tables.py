@@ -203,7 +203,7 @@ outbox = Table(
     Column("ticket_id", String(40)),
     Column("payload", JSON, nullable=False),  # PII masked
     Column("secret_enc", LargeBinary),  # encrypted extras needed to send (e.g. a phone)
-    Column("state", String(20), nullable=False, server_default="pending"),  # pending|sending|sent|failed|dead
+    Column("state", String(20), nullable=False, server_default="pending"),  # pending|sending|sent|skipped|failed|dead
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", TS, nullable=False),
     Column("claimed_by", String(80)),

@@ -104,12 +104,16 @@ def check_invariants(store: Any, sb: Any) -> list[str]:
                            .group_by(tickets.c.source, tickets.c.external_id).having(func.count() > 1)).all()
         unprocessed = conn.execute(select(func.count()).select_from(raw_records)
                                    .where(raw_records.c.state == "landed")).scalar()
+        unrouted = conn.execute(select(func.count()).select_from(tickets).where(
+            tickets.c.team.is_(None), tickets.c.status == "new", tickets.c.kind == "complaint")).scalar()
     for src in HTTP_SOURCES:
         for t in sb.truth(src):
             if not t.get("malformed") and (src, t["external_id"]) not in landed:
                 problems.append(f"lost: {src}:{t['external_id']} never landed")
     if unprocessed:
         problems.append(f"{unprocessed} raw records landed but never normalised")
+    if unrouted:
+        problems.append(f"{unrouted} complaint tickets without a team after the clean rerun")
     problems += [f"duplicate ticket {s}:{e} ×{n}" for s, e, n in dup]
     writes = [w for w in sb.writes() if w["source"] in HTTP_SOURCES]
     by_key = Counter(w["idempotency_key"] for w in writes if w.get("idempotency_key"))

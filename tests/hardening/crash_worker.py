@@ -26,6 +26,7 @@ async def run(sources: list[str], ahead: float) -> None:
     from hub.outbox.worker import drain_outbox
     from hub.pipeline.enrich import enrich_and_route
     from hub.pipeline.normalise import normalise_pending
+    from hub.pipeline.stranded import route_stranded
     from hub.store import get_store
 
     store = get_store()
@@ -35,6 +36,7 @@ async def run(sources: list[str], ahead: float) -> None:
         stats = normalise_pending(store, source=source)
         if stats.changed_ids:
             enrich_and_route(store, stats.changed_ids)
+    route_stranded(store)  # what a killed pass left unrouted, as every sync does
     for _ in range(50):
         res = await drain_outbox(store, "crash-worker", limit=200, now=utcnow() + timedelta(minutes=ahead))
         if not res.claimed:

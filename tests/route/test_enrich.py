@@ -160,7 +160,7 @@ def test_mass_fault_becomes_one_incident(store) -> None:  # noqa: ANN001
     with store.begin() as conn:
         got = get_tickets(conn, early + later)
         inc = conn.execute(select(incidents)).one()
-    assert inc.ticket_count == 7 and inc.signature == "software:无法登录"
+    assert inc.ticket_count == 7 and inc.signature == "software:fault"
     assert {t.judgement.incident_id for t in got.values()} == {inc.incident_id}
     owner = got[early[0]].handling.handler  # the incident follows its first ticket
     assert {got[i].handling.handler for i in later} == {owner}
