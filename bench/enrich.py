@@ -103,30 +103,71 @@ def _templates() -> list[tuple[str, dict]]:
     return out
 
 
+def _signature_rows(tpls: list[tuple[str, dict]]) -> list[dict]:
+    """Each template's stored case-linking descriptor (a store whose tickets were linked before has them)."""
+    from hub.pipeline import dedupe
+
+    try:
+        from hub.store.tables import ticket_signatures  # noqa: F401  (absent before issue 19)
+    except ImportError:
+        return []
+    from core.pii import get_vault
+
+    cfg, hasher, out = dedupe.load_config(), dedupe.MinHasher(dedupe.load_config().num_perm), []
+    for _, tpl in tpls:
+        m = tpl["data"]["matter"]
+        d = dedupe._Doc("", "", tpl["received_at"], None, True, 0, ())
+        from hub.store.tickets import stored_matter
+
+        full = stored_matter(tpl["data"], tpl["pii_enc"], get_vault())
+        d.describe(dedupe._text_of(full), m.get("amount"), cfg, hasher)
+        out.append({"config_key": dedupe.config_key(cfg), "size": d.size,
+                    "descriptor": get_vault().encrypt_bytes(dedupe._packed(d))})
+    return out
+
+
 def prefill(store: Store, n: int, end: datetime, days: float, seed: int = 11) -> float:
-    """Bulk-insert n tickets received over `days` before `end` (rows stamped from templates); seconds."""
+    """Bulk-insert n tickets received over `days` before `end` (rows stamped from templates); seconds.
+
+    As in a store that has run for a while: tickets older than three days are closed, the
+    rest assigned (every one with a team and handler), and each has its linking signature.
+    """
     from hub.store import bulk
-    from hub.store.tables import tickets as tickets_t
+    from hub.store import tables as tb
+    from hub.teams import get_teams
 
     t0 = time.perf_counter()
     rnd = random.Random(seed)
     pool, tpls = CustomerPool(seed), _templates()
+    sigs = _signature_rows(tpls)
+    staff = [(t.id, h.id) for t in get_teams().teams.values() for h in t.handlers]
     span = days * 86400
     for lo in range(0, n, 20_000):
-        rows = []
+        rows, sig_rows = [], []
         for i in range(lo, min(n, lo + 20_000)):
-            ch, tpl = tpls[rnd.randrange(len(tpls))]
+            k = rnd.randrange(len(tpls))
+            ch, tpl = tpls[k]
             ext = f"S{i:08d}"
             tid = make_ticket_id(ch, ext)
             at = end - timedelta(seconds=span * (n - i) / n)
             ph = "h" + pool.phone()
+            team, handler = staff[rnd.randrange(len(staff))]
+            status = "closed" if at < end - timedelta(days=3) else "assigned"
             cust = {**tpl["data"]["customer"], "phone_hash": ph}
+            handling = {**tpl["data"]["handling"], "status": status, "team": team, "handler": handler,
+                        "first_handler": handler}
             data = {**tpl["data"], "ticket_id": tid, "external_id": ext, "received_at": at.isoformat(),
-                    "ingested_at": at.isoformat(), "updated_at": at.isoformat(), "customer": cust}
+                    "ingested_at": at.isoformat(), "updated_at": at.isoformat(), "customer": cust,
+                    "handling": handling}
             rows.append({**tpl, "ticket_id": tid, "external_id": ext, "received_at": at, "ingested_at": at,
-                         "updated_at": at, "phone_hash": ph, "raw_hash": f"r{i}", "data": data})
+                         "updated_at": at, "phone_hash": ph, "raw_hash": f"r{i}", "data": data, "status": status,
+                         "team": team, "handler": handler, "first_handler": handler})
+            if sigs:
+                sig_rows.append({**sigs[k], "ticket_id": tid, "raw_hash": f"r{i}"})
         with store.begin() as conn:
-            bulk.executemany(conn, tickets_t.insert(), rows)
+            bulk.executemany(conn, tb.tickets.insert(), rows)
+            if sig_rows:
+                bulk.executemany(conn, tb.ticket_signatures.insert(), sig_rows)
     return time.perf_counter() - t0
 
 
