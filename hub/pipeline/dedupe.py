@@ -2,12 +2,16 @@
 
 Blocking, not an O(n²) scan: candidates are the tickets of the *same customer*
 (phone hash via `ix_tickets_phone_hash`, or ID hash) received within a window
-(`config/dedupe.yaml`, default 7 days). Within such a small group, texts are
+(`config/dedupe.yaml`, default 7 days), at most `max_candidates` (the most recent) per
+customer key, fetched by index (`hub.store.recent`). Within such a small group, texts are
 compared by MinHash signatures of character n-gram shingles, LSH banding picks
 candidate pairs, and the estimated overlap coefficient decides. A case's
 primary is its earliest ticket; `judgement.repeat_count` is a ticket's position
 in its case (0 for the primary); `case_link` says which ticket it matched and
 with what score. Stored tickets are patched in place (`set_case_fields`) with a `linked` event.
+A ticket's signature, topics and amounts are computed once — the first time it is compared —
+and stored encrypted in `ticket_signatures` (valid for its raw record and this configuration),
+so a batch never re-reads and re-describes its customers' history.
 """
 
 from __future__ import annotations
