@@ -416,7 +416,8 @@ def _packed(d: _Doc) -> bytes:
 
 def save_signatures(conn: Connection, docs: list[_Doc], cfg: DedupeConfig, vault: PiiVault) -> None:
     """Store these docs' signatures (replacing an outdated one); docs without a raw hash are skipped."""
-    keep = [d for d in docs if d.raw_hash is not None and d.sig is not None]
+    # in ticket order: two workers storing overlapping signatures lock rows in the same order
+    keep = sorted((d for d in docs if d.raw_hash is not None and d.sig is not None), key=lambda d: d.ticket_id)
     if not keep:
         return
     ck = config_key(cfg)
