@@ -1,6 +1,14 @@
 """Benchmark: classify + route + clock (ENRICH) for N tickets, records/s and peak memory.
 
     .venv/bin/python bench/enrich.py [--n 100000] [--db sqlite:///var/bench-enrich.db] [--batch 5000]
+    .venv/bin/python bench/enrich.py --stored 1000000 [--new 2000] [--days 60]
+
+`--stored N` (the store-size mode): N tickets are pre-filled by a bulk insert
+(rows built from the corpus's texts, not timed), spread over `--days` before the
+batch, customers drawn from a realistic pool (`customer_pool`: most complain once,
+a few regulars many times, Zipf-weighted); then a fixed batch of `--new` fresh
+tickets of the same pool is enriched and routed (timed). Per ticket that rate
+should not depend on N.
 
 Tickets are generated from the labelled test texts (all five channels' voices)
 with a pool of customers (so sticky routing and repeats happen), stored first
@@ -13,10 +21,11 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +47,6 @@ def texts() -> list[dict]:
 
 def make_tickets(n: int, seed: int = 7, start_at: int = 0, count: int | None = None) -> list[Ticket]:
     """Tickets start_at … start_at+count of a run of n, spread over five days."""
-    from datetime import datetime
-
     rnd = random.Random(seed + start_at)
     pool = texts()
     start = datetime(2026, 11, 16, 8, tzinfo=SHANGHAI)
@@ -56,13 +63,175 @@ def make_tickets(n: int, seed: int = 7, start_at: int = 0, count: int | None = N
     return out
 
 
+#: share of tickets from the regulars (the rest: customers who complain once), and how many regulars
+REGULAR_SHARE, REGULARS = 0.2, 2000
+
+
+class CustomerPool:
+    """Phones of a realistic customer mix: one-off complainers, and Zipf-weighted regulars."""
+
+    def __init__(self, seed: int, regulars: int = REGULARS, share: float = REGULAR_SHARE):
+        self.rnd = random.Random(seed)
+        self.share = share
+        self.cum: list[float] = []
+        total = 0.0
+        for k in range(regulars):
+            total += 1.0 / (k + 1)
+            self.cum.append(total)
+        self.once = 0
+        self.seed = seed
+
+    def phone(self) -> str:
+        """The next ticket's customer phone."""
+        if self.rnd.random() < self.share:
+            k = self.rnd.choices(range(len(self.cum)), cum_weights=self.cum)[0]
+            return f"1380{k:07d}"
+        self.once += 1
+        return f"15{self.seed % 10}{self.once:08d}"
+
+
+def _templates() -> list[tuple[str, dict]]:
+    """One stored row per corpus text (source, `ticket_to_row` output) to stamp pre-filled tickets from."""
+    from hub.store.tickets import ticket_to_row
+
+    at = datetime(2026, 1, 1, tzinfo=SHANGHAI)
+    out = []
+    for i, c in enumerate(texts()):
+        t = Ticket(ticket_id=make_ticket_id(c["ch"], f"TPL{i}"), source=Source(c["ch"]), external_id=f"TPL{i}",
+                   received_at=at, customer=Customer(name="李娜", phone="13800000000", phone_hash="x"),
+                   matter=Matter(title=c["text"][:18], content=c["text"]))
+        out.append((c["ch"], ticket_to_row(t)))
+    return out
+
+
+def _signature_rows(tpls: list[tuple[str, dict]]) -> list[dict]:
+    """Each template's stored case-linking descriptor (a store whose tickets were linked before has them)."""
+    from hub.pipeline import dedupe
+
+    try:
+        from hub.store.tables import ticket_signatures  # noqa: F401  (absent before issue 19)
+    except ImportError:
+        return []
+    from core.pii import get_vault
+
+    cfg, hasher, out = dedupe.load_config(), dedupe.MinHasher(dedupe.load_config().num_perm), []
+    for _, tpl in tpls:
+        m = tpl["data"]["matter"]
+        d = dedupe._Doc("", "", tpl["received_at"], None, True, 0, ())
+        from hub.store.tickets import stored_matter
+
+        full = stored_matter(tpl["data"], tpl["pii_enc"], get_vault())
+        d.describe(dedupe._text_of(full), m.get("amount"), cfg, hasher)
+        out.append({"config_key": dedupe.config_key(cfg), "size": d.size,
+                    "descriptor": get_vault().encrypt_bytes(dedupe._packed(d))})
+    return out
+
+
+def prefill(store: Store, n: int, end: datetime, days: float, seed: int = 11) -> float:
+    """Bulk-insert n tickets received over `days` before `end` (rows stamped from templates); seconds.
+
+    As in a store that has run for a while: tickets older than three days are closed, the
+    rest assigned (every one with a team and handler), and each has its linking signature.
+    """
+    from hub.store import bulk
+    from hub.store import tables as tb
+    from hub.teams import get_teams
+
+    t0 = time.perf_counter()
+    rnd = random.Random(seed)
+    pool, tpls = CustomerPool(seed), _templates()
+    sigs = _signature_rows(tpls)
+    staff = [(t.id, h.id) for t in get_teams().teams.values() for h in t.handlers]
+    span = days * 86400
+    for lo in range(0, n, 20_000):
+        rows, sig_rows = [], []
+        for i in range(lo, min(n, lo + 20_000)):
+            k = rnd.randrange(len(tpls))
+            ch, tpl = tpls[k]
+            ext = f"S{i:08d}"
+            tid = make_ticket_id(ch, ext)
+            at = end - timedelta(seconds=span * (n - i) / n)
+            ph = "h" + pool.phone()
+            team, handler = staff[rnd.randrange(len(staff))]
+            status = "closed" if at < end - timedelta(days=3) else "assigned"
+            cust = {**tpl["data"]["customer"], "phone_hash": ph}
+            handling = {**tpl["data"]["handling"], "status": status, "team": team, "handler": handler,
+                        "first_handler": handler}
+            data = {**tpl["data"], "ticket_id": tid, "external_id": ext, "received_at": at.isoformat(),
+                    "ingested_at": at.isoformat(), "updated_at": at.isoformat(), "customer": cust,
+                    "handling": handling}
+            rows.append({**tpl, "ticket_id": tid, "external_id": ext, "received_at": at, "ingested_at": at,
+                         "updated_at": at, "phone_hash": ph, "raw_hash": f"r{i}", "data": data, "status": status,
+                         "team": team, "handler": handler, "first_handler": handler})
+            if sigs:
+                sig_rows.append({**sigs[k], "ticket_id": tid, "raw_hash": f"r{i}"})
+        with store.begin() as conn:
+            bulk.executemany(conn, tb.tickets.insert(), rows)
+            if sig_rows:
+                bulk.executemany(conn, tb.ticket_signatures.insert(), sig_rows)
+    return time.perf_counter() - t0
+
+
+def new_batch(count: int, start: datetime, seed: int = 13) -> list[Ticket]:
+    """`count` fresh tickets over the hour after `start`, customers from the same pool as the store's."""
+    rnd = random.Random(seed)
+    pool, corpus = CustomerPool(11), texts()
+    pool.once = 10**7  # one-off customers of the batch are new ones
+    pool.rnd = rnd
+    out = []
+    for i in range(count):
+        c = rnd.choice(corpus)
+        phone = pool.phone()
+        ext = f"N{i:07d}"
+        out.append(Ticket(ticket_id=make_ticket_id(c["ch"], ext), source=Source(c["ch"]), external_id=ext,
+                          received_at=start + timedelta(seconds=3600 * i / count),
+                          customer=Customer(name="李娜", phone=phone, phone_hash=f"h{phone}"),
+                          matter=Matter(title=c["text"][:18], content=c["text"])))
+    return out
+
+
+def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | None = None,
+                   batch: int = 2000) -> dict[str, float]:
+    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures."""
+    tmp = tempfile.mkdtemp(prefix="bench-enrich-")
+    store = Store(db or f"sqlite:///{tmp}/hub.db")
+    store.upgrade()
+    start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
+    fill_s = prefill(store, stored, start, days)
+    fresh = new_batch(new, start)
+    with store.begin() as conn:
+        upsert_tickets(conn, fresh)
+    ids = [t.ticket_id for t in fresh]
+    t0, c0 = time.perf_counter(), time.process_time()
+    linked = 0
+    for i in range(0, len(ids), batch):
+        linked += enrich_and_route(store, ids[i:i + batch], now=start + timedelta(hours=1)).linked
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    store.dispose()
+    if db is None:
+        shutil.rmtree(tmp, ignore_errors=True)  # a 1M-ticket store is gigabytes
+    return {"stored": stored, "new": new, "prefill_s": fill_s, "seconds": secs, "cpu_s": cpu,
+            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (argv as on the command line; `python -m bench` passes [])."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--db", default=None, help="store URL (default: a temporary SQLite file)")
     ap.add_argument("--batch", type=int, default=5000, help="ticket ids per enrich_and_route call")
+    ap.add_argument("--stored", type=int, nargs="+", default=None,
+                    help="store-size mode: pre-fill N tickets (several N: one run each), time --new fresh ones")
+    ap.add_argument("--new", type=int, default=2000, help="fresh tickets timed in --stored mode")
+    ap.add_argument("--days", type=float, default=60, help="span of the pre-filled tickets in --stored mode")
     args = ap.parse_args(argv)
+    if args.stored:
+        for n in args.stored:
+            m = measure_stored(n, args.new, args.days, args.db, args.batch)
+            print(f"stored {n:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new: "
+                  f"{m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, {m['per_cpu_s']:,.0f} per CPU-s; "
+                  f"linked {m['linked']}", flush=True)
+        return
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")
     store = Store(args.db or f"sqlite:///{tmp}/hub.db")
     store.upgrade()

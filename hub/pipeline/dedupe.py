@@ -2,17 +2,23 @@
 
 Blocking, not an O(n²) scan: candidates are the tickets of the *same customer*
 (phone hash via `ix_tickets_phone_hash`, or ID hash) received within a window
-(`config/dedupe.yaml`, default 7 days). Within such a small group, texts are
+(`config/dedupe.yaml`, default 7 days), at most `max_candidates` (the most recent) per
+customer key, fetched by index (`hub.store.recent`). Within such a small group, texts are
 compared by MinHash signatures of character n-gram shingles, LSH banding picks
 candidate pairs, and the estimated overlap coefficient decides. A case's
 primary is its earliest ticket; `judgement.repeat_count` is a ticket's position
 in its case (0 for the primary); `case_link` says which ticket it matched and
 with what score. Stored tickets are patched in place (`set_case_fields`) with a `linked` event.
+A ticket's signature, topics and amounts are computed once — the first time it is compared —
+and stored encrypted in `ticket_signatures` (valid for its raw record and this configuration),
+so a batch never re-reads and re-describes its customers' history.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import unicodedata
 import zlib
@@ -29,10 +35,12 @@ from sqlalchemy import Connection, select
 
 from core.configfile import cached_config
 from core.errors import ConfigError
-from core.pii import get_vault
+from core.pii import PiiVault, get_vault
 from core.schema import CaseLink, Ticket, TicketEvent, utcnow
 from core.settings import get_settings
-from hub.store.sql import chunks
+from hub.store.recent import recent_rows
+from hub.store.sql import chunks, upsert
+from hub.store.tables import ticket_signatures
 from hub.store.tables import tickets as tickets_t
 from hub.store.tickets import get_ticket_data, set_case_fields, stored_matter
 
@@ -52,6 +60,8 @@ class DedupeConfig(BaseModel):
     close_hours: float = Field(default=3, ge=0)
     disjoint_topic_factor: float = Field(default=0.5, ge=0, le=1)
     match_on: list[str] = Field(default_factory=lambda: ["phone_hash", "id_hash"])
+    #: per customer key, only the most recent N tickets of the window are candidates (bounded work per batch)
+    max_candidates: int = Field(default=200, ge=2)
     topics: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
@@ -249,12 +259,9 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
             tickets_t.c.raw_hash]
     rows: dict[str, Any] = {}
     for key in cfg.match_on:
-        col = getattr(tickets_t.c, key)
-        values = sorted({getattr(t.customer, key) for t in mine.values() if getattr(t.customer, key)})
-        for part in chunks(values, 500):
-            for r in conn.execute(select(*cols).where(col.in_(part), tickets_t.c.received_at >= lo,
-                                                      tickets_t.c.received_at <= hi)):
-                rows[r.ticket_id] = r
+        values = {getattr(t.customer, key) for t in mine.values() if getattr(t.customer, key)}
+        for r in recent_rows(conn, getattr(tickets_t.c, key), values, cols, lo, hi, cfg.max_candidates):
+            rows[r.ticket_id] = r
     # group by customer (phone or ID hash joins groups: union-find over keys)
     parent: dict[str, str] = {}
 
@@ -287,24 +294,9 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     groups = {g: ds for g, ds in groups.items() if len(ds) > 1 and any(d.ticket_id in mine for d in ds)}
     if not groups:
         return stats
-    # matters: the batch's from memory, others' from the descriptor cache or their stored JSON
-    hasher = _hasher(cfg.num_perm)
-    ckey = (cfg.shingle, cfg.num_perm, cfg.max_chars, id(cfg))
-    need = [d for ds in groups.values() for d in ds if d.ticket_id not in mine
-            and not d.load((ckey, d.ticket_id, d.raw_hash))]
-    for d in (d for ds in groups.values() for d in ds if d.ticket_id in mine):
-        batch_ticket = mine[d.ticket_id]
-        d.describe(_text_of(batch_ticket.matter), batch_ticket.matter.amount, cfg, hasher)
-        d.save((ckey, d.ticket_id, batch_ticket.raw_hash))
-    by_id = {d.ticket_id: d for d in need}
-    vault = get_vault()
-    for part in chunks(list(by_id), 500):
-        for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data, tickets_t.c.pii_enc)
-                              .where(tickets_t.c.ticket_id.in_(part))):
-            matter = stored_matter(r.data or {}, r.pii_enc, vault)  # free text is stored encrypted
-            d = by_id[r.ticket_id]
-            d.describe(_text_of(matter), matter.get("amount"), cfg, hasher)
-            d.save((ckey, d.ticket_id, d.raw_hash))
+    # matters: signatures from the process cache or the store (`ticket_signatures`, written the first
+    # time a ticket is described); a ticket without one is described from memory or its stored text
+    _describe_groups(conn, groups, mine, cfg)
     rows_per_band = cfg.num_perm // cfg.bands
     plans: dict[str, tuple[str, CaseLink, int]] = {}
     for ds in groups.values():
@@ -359,6 +351,81 @@ def link_cases(conn: Connection, batch: list[Ticket], cfg: DedupeConfig | None =
     stats.linked = len(out)
     stats.cases = len({plans[tid][0] for tid in out})
     return stats
+
+
+def _describe_groups(conn: Connection, groups: dict[str, list[_Doc]], mine: dict[str, Ticket],
+                     cfg: DedupeConfig) -> None:
+    """Give every doc of the groups its signature, topics and amounts; store the new ones."""
+    hasher = _hasher(cfg.num_perm)
+    ckey = (cfg.shingle, cfg.num_perm, cfg.max_chars, id(cfg))
+    docs = [d for ds in groups.values() for d in ds]
+    for d in docs:  # a batch ticket's raw hash is the one in memory (a source update changes it)
+        if d.ticket_id in mine:
+            d.raw_hash = mine[d.ticket_id].raw_hash
+    todo = [d for d in docs if not d.load((ckey, d.ticket_id, d.raw_hash))]
+    vault = get_vault()
+    todo = load_signatures(conn, todo, cfg, vault)
+    for d in todo:
+        if d.ticket_id in mine:
+            matter = mine[d.ticket_id].matter
+            d.describe(_text_of(matter), matter.amount, cfg, hasher)
+    by_id = {d.ticket_id: d for d in todo if d.ticket_id not in mine}
+    for part in chunks(list(by_id), 500):
+        for r in conn.execute(select(tickets_t.c.ticket_id, tickets_t.c.data, tickets_t.c.pii_enc)
+                              .where(tickets_t.c.ticket_id.in_(part))):
+            m = stored_matter(r.data or {}, r.pii_enc, vault)  # free text is stored encrypted
+            by_id[r.ticket_id].describe(_text_of(m), m.get("amount"), cfg, hasher)
+    for d in docs:
+        d.save((ckey, d.ticket_id, d.raw_hash))
+    save_signatures(conn, [d for d in todo if d.sig is not None], cfg, vault)
+
+
+def config_key(cfg: DedupeConfig) -> str:
+    """What a stored signature depends on (shingles, permutations, length, topics), as a short digest."""
+    doc = json.dumps([cfg.shingle, cfg.num_perm, cfg.max_chars, cfg.topics], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(doc.encode()).hexdigest()[:32]
+
+
+def load_signatures(conn: Connection, docs: list[_Doc], cfg: DedupeConfig, vault: PiiVault) -> list[_Doc]:
+    """Fill docs from `ticket_signatures` where the stored one fits (same raw record and config); the rest."""
+    want = {d.ticket_id: d for d in docs if d.raw_hash is not None}
+    if not want:
+        return docs
+    st, ck, found = ticket_signatures.c, config_key(cfg), set()
+    for part in chunks(list(want), 500):
+        for r in conn.execute(select(st.ticket_id, st.raw_hash, st.size, st.descriptor)
+                              .where(st.ticket_id.in_(part), st.config_key == ck)):
+            d = want[r.ticket_id]
+            if r.raw_hash != d.raw_hash:
+                continue
+            blob = vault.decrypt_bytes(r.descriptor)
+            width = 8 * cfg.num_perm
+            d.size, d.sig = r.size, np.frombuffer(blob[:width], dtype="<u8").astype(np.uint64)
+            topics, _, amounts = blob[width:].decode().partition("\x1f")
+            d.topics, d.amounts = frozenset(topics.split()), frozenset(amounts.split())
+            found.add(d.ticket_id)
+    return [d for d in docs if d.ticket_id not in found]
+
+
+def _packed(d: _Doc) -> bytes:
+    """A doc's descriptor as bytes: the signature (uint64 little-endian), then topics and amounts."""
+    assert d.sig is not None
+    return (d.sig.astype("<u8").tobytes() + " ".join(sorted(d.topics)).encode() + b"\x1f"
+            + " ".join(sorted(d.amounts)).encode())
+
+
+def save_signatures(conn: Connection, docs: list[_Doc], cfg: DedupeConfig, vault: PiiVault) -> None:
+    """Store these docs' signatures (replacing an outdated one); docs without a raw hash are skipped."""
+    # in ticket order: two workers storing overlapping signatures lock rows in the same order
+    keep = sorted((d for d in docs if d.raw_hash is not None and d.sig is not None), key=lambda d: d.ticket_id)
+    if not keep:
+        return
+    ck = config_key(cfg)
+    blobs = vault.encrypt_many([_packed(d) for d in keep])
+    rows = [{"ticket_id": d.ticket_id, "raw_hash": d.raw_hash, "config_key": ck, "size": d.size, "descriptor": b}
+            for d, b in zip(keep, blobs, strict=True)]
+    conn.execute(upsert(conn, ticket_signatures, ["ticket_id"], ["raw_hash", "config_key", "size", "descriptor"]),
+                 rows)
 
 
 @functools.cache

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from core.schema import OPEN_STATUSES, RiskLevel, Ticket
 from hub.routing.rules import Assignment
+from hub.store.recent import recent_rows
 from hub.store.sql import chunks, upsert
 from hub.store.tables import team_state, tickets
 from hub.teams import Handler, Team, TeamsConfig
@@ -71,18 +71,22 @@ class Assigner:
             self.load[(team, handler)] = n
 
     def load_history(self, conn: Connection, batch: Sequence[Ticket]) -> None:
-        """Earlier tickets of the batch's customers (phone hash) and cases."""
-        phones = sorted({t.customer.phone_hash for t in batch if t.customer.phone_hash})
+        """Earlier tickets of the batch's customers (phone hash; the most recent `history_limit`
+        of each) and cases."""
+        phones = {t.customer.phone_hash for t in batch if t.customer.phone_hash}
         cases = sorted({t.case_id for t in batch if t.case_id})
         since = self.now - timedelta(days=self.rules.sticky_days)
         cols = (tickets.c.ticket_id, tickets.c.received_at, tickets.c.team, tickets.c.handler,
                 tickets.c.first_handler, tickets.c.sub_category, tickets.c.phone_hash, tickets.c.case_id)
-        for ph, cs in _pairs(chunks(phones, 400), chunks(cases, 400)):
-            conds = ([tickets.c.phone_hash.in_(ph)] if ph else []) + ([tickets.c.case_id.in_(cs)] if cs else [])
-            for r in conn.execute(select(*cols).where(or_(*conds), tickets.c.received_at >= since,
-                                                      tickets.c.kind == "complaint")):
-                self._remember(r.ticket_id, r.received_at, r.team, r.handler, r.first_handler, r.sub_category,
-                               r.phone_hash, r.case_id)
+        complaint = tickets.c.kind == "complaint"
+        rows = recent_rows(conn, tickets.c.phone_hash, phones, cols, since, None, self.rules.history_limit,
+                           [complaint])
+        for cs in chunks(cases, 400):
+            rows += conn.execute(select(*cols).where(tickets.c.case_id.in_(cs), tickets.c.received_at >= since,
+                                                     complaint)).all()
+        for r in rows:
+            self._remember(r.ticket_id, r.received_at, r.team, r.handler, r.first_handler, r.sub_category,
+                           r.phone_hash, r.case_id)
 
     def _remember(self, tid: str, at: datetime, team: str | None, handler: str | None, first: str | None,
                   sub: str | None, phone: str | None, case: str | None) -> Prior:
@@ -184,10 +188,4 @@ class Assigner:
         rows = [{"team": k, "rr_index": v, "data": {}} for k, v in self.rr.items()]
         if rows:
             conn.execute(upsert(conn, team_state, ["team"], ["rr_index"]), rows)
-
-
-def _pairs(a: list[Any], b: list[Any]) -> list[tuple[Any, Any]]:
-    """Zip two chunk lists, padding the shorter with empty chunks."""
-    n = max(len(a), len(b))
-    return [(a[i] if i < len(a) else [], b[i] if i < len(b) else []) for i in range(n)]
 

@@ -97,6 +97,8 @@ class Assignment(_Model):
     senior_repeats: int = 2
     sticky: bool = True
     sticky_days: int = 180
+    #: per customer, only the most recent N complaints of those days count (bounded work per batch)
+    history_limit: int = Field(default=200, ge=1)
 
 
 class IncidentRules(_Model):

@@ -15,6 +15,8 @@ Three time modes measure an SLA duration:
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -65,6 +67,15 @@ class CalendarConfig(BaseModel):
     on_uncovered_year: Literal["conservative", "fail"] = "conservative"
 
 
+@dataclass
+class _Span:
+    """A mode's working-time index: day `base + i` has window `wins[i]`; `cum[i]` seconds count before it."""
+
+    base: date
+    cum: list[float]
+    wins: list[tuple[datetime, datetime] | None]
+
+
 class BusinessCalendar:
     """Working-day arithmetic over the package's data plus the operator's extra years."""
 
@@ -75,6 +86,7 @@ class BusinessCalendar:
         self._extra = {y: (set(v.holidays), set(v.workdays)) for y, v in self.config.years.items()}
         self._cache: dict[date, bool] = {}
         self._windows: dict[tuple[date, str], tuple[datetime, datetime] | None] = {}
+        self._spans: dict[str, _Span] = {}  # the working-time index per mode (see `add`)
         #: years used without holiday data (conservative mode); SLA explanations name them
         self.uncovered: set[int] = set()
 
@@ -147,27 +159,48 @@ class BusinessCalendar:
         return (datetime.combine(d, h.start), datetime.combine(d, h.end))
 
     # --- durations --------------------------------------------------------------------
+    # A working-time index per mode: for the days from `base` on, the counted seconds before
+    # each day (`cum`) and its window. `add` is a binary search, `elapsed` a subtraction; the
+    # index grows a day at a time, only as far as a question needs (as the day walk did).
+    def _span(self, mode: TimeMode, d: date) -> _Span:
+        s = self._spans.get(mode)
+        if s is None or d < s.base:  # a date before the index (a backfill): rebuild from it
+            s = self._spans[mode] = _Span(d, [0.0], [])
+        return s
+
+    def _grow(self, s: _Span, mode: TimeMode, i: int) -> None:
+        """Extend the index to cover day index `i`."""
+        while len(s.wins) <= i:
+            w = self._window(s.base + timedelta(days=len(s.wins)), mode)
+            s.wins.append(w)
+            s.cum.append(s.cum[-1] + ((w[1] - w[0]).total_seconds() if w else 0.0))
+
+    @staticmethod
+    def _counted(s: _Span, i: int, local: datetime) -> float:
+        """Counted seconds from the index's base to `local` (on day index `i`)."""
+        w = s.wins[i]
+        if w is None:
+            return s.cum[i]
+        t = w[0] if local < w[0] else w[1] if local > w[1] else local
+        return s.cum[i] + (t - w[0]).total_seconds()
+
     def add(self, start: datetime, seconds: float, mode: TimeMode) -> datetime:
         """`start` plus `seconds` of counted time in `mode` (UTC result)."""
         if mode == "calendar" or seconds <= 0:
             return (start + timedelta(seconds=max(0.0, seconds))).astimezone(UTC)
         local = self._local(start)
-        remaining = seconds
-        d = local.date()
-        one = timedelta(days=1)
-        for _ in range(MAX_DAYS):
-            w = self._window(d, mode)
-            d += one
-            if w is None:
-                continue
-            seg = w[0] if w[0] > local else local
-            if seg >= w[1]:
-                continue
-            avail = (w[1] - seg).total_seconds()
-            if remaining <= avail:
-                return self._utc(seg + timedelta(seconds=remaining))
-            remaining -= avail
-        raise CalendarError(f"no counted time within {MAX_DAYS} days of {start}")
+        s = self._span(mode, local.date())
+        i0 = (local.date() - s.base).days
+        self._grow(s, mode, i0)
+        target = self._counted(s, i0, local) + seconds
+        while s.cum[-1] < target:
+            if len(s.wins) - i0 >= MAX_DAYS:
+                raise CalendarError(f"no counted time within {MAX_DAYS} days of {start}")
+            self._grow(s, mode, len(s.wins))
+        j = bisect_left(s.cum, target, lo=i0 + 1)  # the first day whose end reaches the target
+        w = s.wins[j - 1]
+        assert w is not None  # cum rises on day j-1, so it has a window
+        return self._utc(w[0] + timedelta(seconds=target - s.cum[j - 1]))
 
     def elapsed(self, a: datetime, b: datetime, mode: TimeMode) -> float:
         """Counted seconds between `a` and `b` in `mode` (0 when b ≤ a)."""
@@ -176,17 +209,10 @@ class BusinessCalendar:
         if mode == "calendar":
             return (b - a).total_seconds()
         la, lb = self._local(a), self._local(b)
-        total = 0.0
-        d, last, one = la.date(), lb.date(), timedelta(days=1)
-        while d <= last:
-            w = self._window(d, mode)
-            if w is not None:
-                lo = w[0] if w[0] > la else la
-                hi = w[1] if w[1] < lb else lb
-                if hi > lo:
-                    total += (hi - lo).total_seconds()
-            d += one
-        return total
+        s = self._span(mode, la.date())
+        ia, ib = (la.date() - s.base).days, (lb.date() - s.base).days
+        self._grow(s, mode, ib)
+        return self._counted(s, ib, lb) - self._counted(s, ia, la)
 
     def add_working_days(self, start: datetime, n: int) -> datetime:
         """End (23:59:59 local) of the n-th working day after `start`'s day; UTC result."""

@@ -241,6 +241,17 @@ incidents = Table(
     Index("ix_incidents_sig", "signature", "last_at"),
 )
 
+#: a ticket's case-linking signature (hub/pipeline/dedupe.py), stored once per raw record and configuration
+ticket_signatures = Table(
+    "ticket_signatures", metadata,
+    Column("ticket_id", String(40), primary_key=True),
+    Column("raw_hash", String(64), nullable=False),
+    Column("config_key", String(32), nullable=False),
+    Column("size", Integer, nullable=False),  # shingle count
+    #: encrypted (core.pii.PiiVault, as the free text it comes from): MinHash minima + topics + amounts
+    Column("descriptor", LargeBinary, nullable=False),
+)
+
 team_state = Table(
     "team_state", metadata,
     Column("team", String(60), primary_key=True),

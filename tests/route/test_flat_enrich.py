@@ -1,0 +1,115 @@
+"""Enrich work that does not grow with the store: stored signatures, bounded candidate look-ups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hub.pipeline import dedupe
+from hub.pipeline.enrich import enrich_and_route
+from hub.store.recent import recent_rows
+from hub.store.tables import ticket_signatures, tickets
+from hub.store.tickets import get_tickets
+from tests.route.factory import L, make, store_tickets
+
+NOW = L(2026, 11, 23, 10, 30)
+TEXT = "信用卡年费被乱扣了三百元，客服一直不处理，要求退还年费"
+
+
+def _with_raw(t, raw: str):  # noqa: ANN001, ANN202
+    t.raw_hash = raw
+    return t
+
+
+@pytest.fixture
+def describes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Ticket ids `_Doc.describe` ran for (the process cache emptied, so only the store can help)."""
+    seen: list[str] = []
+    real = dedupe._Doc.describe
+
+    def spy(self, text, amount, cfg, hasher) -> None:  # noqa: ANN001
+        seen.append(self.ticket_id)
+        real(self, text, amount, cfg, hasher)
+
+    monkeypatch.setattr(dedupe._Doc, "describe", spy)
+    dedupe._DESCRIPTORS.clear()
+    return seen
+
+
+def _pair(store, phone: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Two tickets of one customer, enriched one after the other (the second links to the first)."""
+    a = store_tickets(store, _with_raw(make(TEXT, phone=phone, at=L(2026, 11, 20, 9)), "ra"))
+    enrich_and_route(store, a, now=L(2026, 11, 20, 9, 5))
+    b = store_tickets(store, _with_raw(make(TEXT + "。", source="wechat", phone=phone, at=L(2026, 11, 21, 9)), "rb"))
+    enrich_and_route(store, b, now=L(2026, 11, 21, 9, 5))
+    return a, b
+
+
+def test_a_ticket_is_described_once_then_its_stored_signature_is_used(store, describes) -> None:  # noqa: ANN001
+    a, b = _pair(store, "13600000011")
+    assert sorted(describes) == sorted(a + b)  # a alone was not compared; then both, once
+    dedupe._DESCRIPTORS.clear()  # another process: only the store remembers
+    c = store_tickets(store, _with_raw(make(TEXT, source="sms", phone="13600000011", at=L(2026, 11, 22, 9)), "rc"))
+    enrich_and_route(store, c, now=NOW)
+    assert sorted(describes) == sorted(a + b + c)  # a's and b's signatures came from ticket_signatures
+    with store.begin() as conn:
+        got = get_tickets(conn, a + b + c)
+        sigs = {r.ticket_id: r for r in conn.execute(select(ticket_signatures))}
+    assert got[c[0]].case_id == got[b[0]].case_id == got[a[0]].case_id is not None
+    assert "similar matter (text)" in got[c[0]].case_link.reason
+    assert set(sigs) == {a[0], b[0], c[0]} and sigs[a[0]].raw_hash == "ra"
+
+
+def test_an_outdated_signature_is_recomputed(store, describes) -> None:  # noqa: ANN001
+    a, b = _pair(store, "13600000012")
+    with store.begin() as conn:  # as if a's source record changed after its signature was stored
+        conn.execute(update(ticket_signatures).where(ticket_signatures.c.ticket_id == a[0]).values(raw_hash="older"))
+    dedupe._DESCRIPTORS.clear()
+    c = store_tickets(store, _with_raw(make(TEXT, source="sms", phone="13600000012", at=L(2026, 11, 22, 9)), "rc"))
+    enrich_and_route(store, c, now=NOW)
+    assert sorted(describes) == sorted(a + b + a + c)
+    with store.begin() as conn:
+        assert conn.execute(select(ticket_signatures.c.raw_hash)
+                            .where(ticket_signatures.c.ticket_id == a[0])).scalar() == "ra"
+        got = get_tickets(conn, a + c)
+    assert got[c[0]].case_id == got[a[0]].case_id is not None
+
+
+def test_stored_descriptor_is_encrypted(store) -> None:  # noqa: ANN001
+    a = store_tickets(store, _with_raw(make("退款13812345678元没到账，转账失败", phone="13600000013",
+                                            at=L(2026, 11, 22, 9)), "ra"),
+                      _with_raw(make("退款13812345678元没到账", phone="13600000013"), "rb"))
+    enrich_and_route(store, a, now=NOW)
+    with store.begin() as conn:
+        blobs = list(conn.execute(select(ticket_signatures.c.descriptor)).scalars())
+    assert len(blobs) == 2
+    assert all(b"13812345678" not in b and b"transfer" not in b for b in blobs)
+
+
+def test_only_the_most_recent_candidates_of_a_customer_count(store) -> None:  # noqa: ANN001
+    # the oldest of six earlier tickets is the matching one; five newer ones are about other things
+    first = make(TEXT, phone="13600000014", at=L(2026, 11, 18, 9))
+    others = [make(f"手机银行第{i}次登录闪退，页面打不开", phone="13600000014", at=L(2026, 11, 19, 9 + i))
+              for i in range(5)]
+    store_tickets(store, first, *others)
+    new = make(TEXT, source="wechat", phone="13600000014", at=L(2026, 11, 22, 9))
+    store_tickets(store, new)
+    narrow = dedupe.DedupeConfig.model_validate({**dedupe.load_config().model_dump(), "max_candidates": 5})
+    with store.begin() as conn:
+        assert dedupe.link_cases(conn, [new], narrow, NOW, caller_saves=True).linked == 0
+    with store.begin() as conn:
+        dedupe.link_cases(conn, [new], dedupe.load_config(), NOW, caller_saves=True)
+    assert new.case_link is not None and new.case_link.linked_to == first.ticket_id
+
+
+def test_recent_rows_bounds_each_key(store) -> None:  # noqa: ANN001
+    heavy = [make("年费", phone="13600000015", at=L(2026, 11, 1) + timedelta(hours=i)) for i in range(7)]
+    light = [make("年费", phone="13600000016", at=L(2026, 11, 1) + timedelta(hours=i)) for i in range(2)]
+    store_tickets(store, *heavy, *light)
+    with store.begin() as conn:
+        got = recent_rows(conn, tickets.c.phone_hash, {heavy[0].customer.phone_hash, light[0].customer.phone_hash},
+                          [tickets.c.ticket_id], L(2026, 11, 1, 1), None, 3)
+    assert sorted(r.ticket_id for r in got) == sorted([t.ticket_id for t in heavy[-3:]]
+                                                      + [light[1].ticket_id])
