@@ -58,7 +58,7 @@ async def test_queue_detail_accept_resolve(browser, console_app, artifacts_dir: 
         await page.click(f"a[href='/console/tickets/{ids['act']}'] >> nth=0")
         await page.wait_for_selector("ol.timeline")
         text = await page.inner_text("main")
-        assert "研判说明" in text and "keyword weight 3" in text and "年费、乱收费" in text
+        assert "研判说明" in text and "关键词权重 3" in text and "keyword weight" not in text and "年费、乱收费" in text
         assert "创建" in await page.inner_text("ol.timeline")
         assert PHONE not in text and "138****5678" in text  # masked for a handler
         await page.click("#btn-accept")

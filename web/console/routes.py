@@ -7,7 +7,6 @@ carries the session's CSRF token; pages send the strict CSP of `web.api.security
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -18,7 +17,7 @@ from starlette.responses import Response
 
 from core.errors import ActionError, LoginRequired, NotFound
 from core.logs import get_logger
-from core.schema import Status, Urgency, utcnow
+from core.schema import utcnow
 from hub.backoffice.audit import audit
 from hub.backoffice.auth import Principal
 from hub.backoffice.commands import (
@@ -34,7 +33,6 @@ from hub.backoffice.commands import (
     run_action,
 )
 from hub.backoffice.queries import (
-    QueueFilters,
     audit_reveal,
     deadline_state,
     event_view,
@@ -47,7 +45,7 @@ from hub.backoffice.queries import (
 )
 from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
 from hub.backoffice.users import authenticate, end_sessions, session_user
-from hub.labels import source_labels
+from hub.backoffice.views import clock_rows, customer_history, explanation_rows
 from hub.teams import get_teams
 from web.console.forms import typed_form
 from web.console.pages import (
@@ -58,6 +56,7 @@ from web.console.pages import (
     session_of,
     set_session,
 )
+from web.console.search import FilterError, business_lines, parse_filters
 from web.console.session import COOKIE, csrf_ok, new_session
 from web.limits import client_host
 
@@ -152,25 +151,34 @@ async def logout(request: Request) -> Response:
 # --- queue and detail -------------------------------------------------------------------------
 
 
-def _choice(value: str | None, allowed: Iterable[str]) -> str | None:
-    """A filter value only when it is one of the allowed values (anything else: no filter)."""
-    return value if value in set(allowed) else None
-
-
 @router.get("/")
-def queue_page(request: Request, status: str | None = None, urgency: str | None = None,
-               source: str | None = None, due: str | None = None, msg: str | None = None) -> Response:
-    """The team's queue, filtered by status, urgency, source and deadline."""
+def queue_page(request: Request, msg: str | None = None) -> Response:
+    """The team's queue, filtered by status, urgency, source, business line, deadline and date range."""
+    return _queue(request, msg=msg, search=False)
+
+
+@router.get("/search")
+def search_page(request: Request) -> Response:
+    """Search the team's tickets in any status: ticket number, source number or phone (keyed hash)."""
+    return _queue(request, msg=None, search=True)
+
+
+def _queue(request: Request, *, msg: str | None, search: bool) -> Response:
     s, p = require_user(request)
-    f = QueueFilters(status=_choice(status, Status), urgency=_choice(urgency, Urgency),
-                     source=_choice(source, source_labels()), due_soon=due == "soon", overdue=due == "overdue",
-                     limit=300)
+    params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    try:
+        f, form = parse_filters(params)
+    except FilterError as exc:
+        return render(request, "error.html", {"title": "筛选条件无效",
+                                              "message": f"字段 {exc.field} 的取值无效，请检查后重试"}, status=422)
+    if search and not f.status:
+        f.include_closed = True
     with _app_store(request).begin() as conn:
         items = team_queue(conn, p.team, f)
     counts = {k: sum(1 for i in items if i.deadline_state == k) for k in ("breach", "warning", "ok")}
     return render(request, "queue.html", {
-        "items": items, "counts": counts, "flash": FLASH.get(msg or ""), "principal": p,
-        "filters": {"status": f.status, "urgency": f.urgency, "source": f.source, "due": due}})
+        "items": items, "counts": counts, "flash": FLASH.get(msg or ""), "principal": p, "search": search,
+        "filters": form, "lines": business_lines(), "searched": bool(params.get("q"))})
 
 
 def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = False, flash: str | None = None,
@@ -185,6 +193,7 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         if reveal:
             audit_reveal(conn, p, t.ticket_id, channel="console")
         events = timeline(conn, t.ticket_id)
+        history = customer_history(conn, t, p.team)
     other_teams = [(k, v.name) for k, v in get_teams().teams.items() if k != p.team]
     handlers = [(h.id, h.name) for h in get_teams().team(p.team).handlers] if p.team in get_teams().teams else []
     return render(request, "detail.html", {
@@ -192,7 +201,8 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "state": deadline_state(t.handling.status.value, t.clocks, utcnow()), "revealed": reveal,
         "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
         "pending": pending_extension(events), "is_open": t.handling.status.is_open,
-        "choices": reclassify_choices()}, status=status)
+        "choices": reclassify_choices(), "clock_rows": clock_rows(t), "explain_rows": explanation_rows(t),
+        "history": history}, status=status)
 
 
 @router.get("/tickets/{ticket_id}")
