@@ -36,6 +36,8 @@ EVENT = {"created": "创建", "updated": "来源更新", "routed": "分派", "st
          "survey_sent": "已发送满意度回访", "survey_answered": "客户已回复回访", "survey_skipped": "未发送回访",
          "survey_unclear": "回访回复无法识别", "push_failed": "回传来源失败", "closed": "已关闭",
          "compensated": "已补偿", "compensation_requested": "补偿待审批"}
+#: chase levels of config/chase.yaml (warn_N and escalate_N are numbered)
+REMINDER_LEVEL = {"warn": "预警", "breach": "已超时", "escalate": "升级"}
 #: SLA policy ids of config/sla.yaml → what a person reads
 POLICY = {"urgent": "紧急件时限", "general": "一般件时限", "consultation": "咨询建议时限",
           "gov12315": "12315平台时限", "telecom": "电信用户申诉时限", "banking": "银行保险投诉时限",
@@ -157,3 +159,48 @@ def actor_label(actor: object) -> str:
     if head in ("hub", "system"):
         return f"系统（{ACTOR_SUB.get(rest, '自动处理')}）" if rest else ACTOR[head]
     return f"{ACTOR[head]} {rest}".strip() if rest else ACTOR[head]
+
+
+def reminder_level(level: object) -> str:
+    """A chase level for people: `warn_1` → 预警1, `breach` → 已超时, `escalate_2` → 升级2."""
+    text = str(level or "")
+    head, _, n = text.rpartition("_") if text[-1:].isdigit() else (text, "", "")
+    return f"{REMINDER_LEVEL.get(head, head)}{n}" if head else "-"
+
+
+#: form fields named in an error, for people
+FIELD = {"reply": "最终答复客户", "handler": "处理人", "to_team": "转办团队", "reason": "原因", "note": "说明",
+         "days": "延期天数", "text": "回复内容", "business_line": "业务条线", "sub_category": "子类",
+         "category": "投诉原因", "urgency": "紧急程度", "amount": "金额", "template": "话术模板",
+         "q": "搜索内容", "status": "状态", "source": "来源", "line": "业务条线", "due": "时限",
+         "from": "受理日期从", "to": "受理日期至"}
+_ERRORS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
+    (r"is already (\w+)$", "工单已是「{0}」"),
+    (r": (\w+) → (\w+) is not allowed", "不能从「{0}」变为「{1}」"),
+    (r"is (\w+): reopen it before replying", "工单{0}，需先重新打开才能回复"),
+    (r"is (\w+): cannot transfer", "工单{0}，无法转办"),
+    (r"is (\w+): nothing to extend", "工单{0}，无可延期的时限"),
+    (r"is already with", "工单已在该团队"),
+    (r"the ticket is already with this team", "工单已在该团队"),
+    (r"an extension is at least one day", "延期至少一天"),
+    (r"has no pending extension request", "没有待审批的延期申请"),
+    (r"the correction changes nothing", "改判内容与当前研判相同"),
+    (r"cannot be decided by the one who requested it", "延期申请不能由申请人本人审批"),
+    (r"is not a handler of team", "所选处理人不属于本团队"),
+    (r"unknown team", "未知的团队"),
+    (r"shows this (\w+) to the customer", "来源系统会把「{0}」展示给客户，请填写最终答复客户"),
+    (r"a new reason needs its sub-category", "更改投诉原因时须选择子类"),
+    (r"not a (business line|sub-category)", "所选值不在当前行业配置中"),
+]]
+
+
+def action_error(status: int, message: str, field: str | None = None) -> str:
+    """An action's refusal in Chinese (the hub's English message is matched, never shown as is)."""
+    for rx, text in _ERRORS:
+        m = rx.search(message or "")
+        if m:
+            return text.format(*(label(STATUS, g) for g in m.groups()))
+    if field:
+        return f"「{FIELD.get(field, field)}」填写有误，请检查后重试"
+    return {403: "您的角色无权执行此操作", 404: "没有找到该工单", 409: "当前状态下无法执行此操作",
+            503: "来源系统暂时无法连接，请稍后重试"}.get(status, "操作失败，请检查后重试")

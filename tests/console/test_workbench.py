@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from core.pii import get_vault
-from core.schema import Attachment, EscalationTarget, Explanation, Status, TicketEvent, utcnow
+from core.schema import Attachment, EscalationTarget, Explanation, Status, TicketEvent, Urgency, utcnow
 from hub import labels
 from hub.backoffice.users import add_user
+from hub.outbox.dispatch import dispatch_message, reminder_message
 from hub.sla.config import get_sla
 from hub.store.db import Store
 from hub.store.tables import tickets
@@ -274,3 +275,18 @@ async def test_search_by_number_source_number_phone_and_filters(browser, bench, 
     with bench.store.begin() as conn:  # the hash matched; the store holds no raw number in any column
         row = conn.execute(select(tickets.c.phone_hash).where(tickets.c.ticket_id == bench.ids["late"])).one()
         assert row.phone_hash and PHONE not in row.phone_hash
+
+
+def test_notifications_and_refusals_are_chinese() -> None:
+    t = make_ticket("N-1", team="cards", urgency=Urgency.URGENT)
+    msg = dispatch_message(t)
+    assert msg.title.startswith("[紧急] 新投诉") and "紧急程度: 紧急  风险: 中" in msg.text
+    assert not re.search(r"\b(urgent|medium|app)\b", msg.text)
+    rem = reminder_message(t, {"ticket_id": t.ticket_id, "level": "escalate_1", "clock": "resolution",
+                               "recipients": ["lead"]})
+    assert rem.title.startswith("[催办 升级1]") and "办结时限" in rem.text and "resolution" not in rem.text
+    assert labels.action_error(409, "ticket T1 is already resolved") == "工单已是「已解决」"
+    assert labels.action_error(409, "an extension cannot be decided by the one who requested it") == \
+        "延期申请不能由申请人本人审批"
+    assert labels.action_error(422, "something new", "to_team") == "「转办团队」填写有误，请检查后重试"
+    assert labels.action_error(409, "some future refusal") == "当前状态下无法执行此操作"  # never English

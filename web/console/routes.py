@@ -46,6 +46,7 @@ from hub.backoffice.queries import (
 from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
 from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.backoffice.views import clock_rows, customer_history, explanation_rows
+from hub.labels import action_error
 from hub.teams import get_teams
 from web.console.forms import typed_form
 from web.console.pages import (
@@ -244,8 +245,7 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
         if exc.status == 404:
             return render(request, "error.html", {"title": "工单不存在", "message": "没有找到该工单，或它不属于本团队。"},
                           status=404)
-        message = {403: "您的角色无权执行此操作", 409: f"当前状态下无法执行：{exc.message}"}.get(
-            exc.status, f"操作失败：{exc.message}")
+        message = "您的角色无权执行此操作" if exc.status == 403 else action_error(exc.status, exc.message, exc.field)
         return _detail(request, p, ticket_id, error=message, status=exc.status)
     if t is not None and t.handling.team != p.team:
         return RedirectResponse(f"/console/?msg={'rerouted' if name == 'reclassify' else 'transferred'}",
