@@ -43,6 +43,7 @@ from hub.backoffice.queries import (
     ticket_view,
     timeline,
 )
+from hub.backoffice.replies import fill, limit_for, templates_for
 from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
 from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.backoffice.views import clock_rows, customer_history, explanation_rows
@@ -183,7 +184,7 @@ def _queue(request: Request, *, msg: str | None, search: bool) -> Response:
 
 
 def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = False, flash: str | None = None,
-            error: str | None = None, status: int = 200) -> Response:
+            error: str | None = None, status: int = 200, tpl: str | None = None) -> Response:
     with _app_store(request).begin() as conn:
         try:
             t = team_ticket(conn, p, ticket_id)
@@ -195,6 +196,10 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
             audit_reveal(conn, p, t.ticket_id, channel="console")
         events = timeline(conn, t.ticket_id)
         history = customer_history(conn, t, p.team)
+    offered = templates_for(t)
+    chosen = next((x for x in offered if x.id == tpl), None)
+    if tpl and chosen is None:  # not a template of this ticket: say which field, not the value
+        error, status = action_error(422, "", "template"), 422
     other_teams = [(k, v.name) for k, v in get_teams().teams.items() if k != p.team]
     handlers = [(h.id, h.name) for h in get_teams().team(p.team).handlers] if p.team in get_teams().teams else []
     return render(request, "detail.html", {
@@ -203,14 +208,16 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
         "pending": pending_extension(events), "is_open": t.handling.status.is_open,
         "choices": reclassify_choices(), "clock_rows": clock_rows(t), "explain_rows": explanation_rows(t),
-        "history": history}, status=status)
+        "history": history, "templates": offered, "chosen": chosen,
+        "reply_text": fill(chosen, t) if chosen else "", "limit": limit_for(t)}, status=status)
 
 
 @router.get("/tickets/{ticket_id}")
-def detail_page(request: Request, ticket_id: str, reveal: int = 0, msg: str | None = None) -> Response:
-    """One ticket of the team; `reveal=1` shows PII in clear to roles that may (audited)."""
+def detail_page(request: Request, ticket_id: str, reveal: int = 0, msg: str | None = None,
+                tpl: str | None = None) -> Response:
+    """One ticket of the team; `reveal=1` shows PII in clear to roles that may (audited); `tpl` fills a 话术."""
     _, p = require_user(request)
-    return _detail(request, p, ticket_id, reveal=reveal == 1, flash=FLASH.get(msg or ""))
+    return _detail(request, p, ticket_id, reveal=reveal == 1, flash=FLASH.get(msg or ""), tpl=tpl)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
