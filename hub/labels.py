@@ -35,7 +35,8 @@ EVENT = {"created": "创建", "updated": "来源更新", "routed": "分派", "st
          "clock_breached": "时限已超时", "incident_joined": "并入群体事件", "incident_linked": "关联群体事件",
          "survey_sent": "已发送满意度回访", "survey_answered": "客户已回复回访", "survey_skipped": "未发送回访",
          "survey_unclear": "回访回复无法识别", "push_failed": "回传来源失败", "closed": "已关闭",
-         "compensated": "已补偿", "compensation_requested": "补偿待审批"}
+         "compensated": "已补偿", "compensation_requested": "补偿待审批",
+         "compensation_denied": "补偿未批准"}
 #: chase levels of config/chase.yaml (warn_N and escalate_N are numbered)
 REMINDER_LEVEL = {"warn": "预警", "breach": "已超时", "escalate": "升级"}
 #: SLA policy ids of config/sla.yaml → what a person reads
@@ -191,6 +192,11 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     (r"shows this (\w+) to the customer", "来源系统会把「{0}」展示给客户，请填写最终答复客户"),
     (r"a new reason needs its sub-category", "更改投诉原因时须选择子类"),
     (r"not a (business line|sub-category)", "所选值不在当前行业配置中"),
+    (r"cannot be approved by the one who requested it", "补偿申请不能由申请人本人审批"),
+    (r"has no pending compensation request", "没有待审批的补偿申请"),
+    (r"has a compensation request awaiting approval", "已有补偿申请待组长审批"),
+    (r"is (\w+): cannot compensate", "工单{0}，无法补偿"),
+    (r"an amount is more than 0", "金额须大于 0 且不超过上限"),
 ]]
 
 

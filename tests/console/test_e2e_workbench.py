@@ -4,10 +4,15 @@ without leaving the console; the push worker delivers the reply to the sandbox's
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from core.schema import utcnow
 from hub.backoffice.replies import get_replies, templates_for
 from hub.outbox.worker import drain_outbox
+from hub.reports import period_window
+from hub.reports.metrics import compute
+from hub.store.tickets import get_events
 from sandbox import Sandbox
 from tests.api.seed import make_ticket, seed
 from tests.console.test_console import _sign_in
@@ -46,6 +51,13 @@ async def test_queue_to_resolved_with_a_template_reply(browser, console_app, app
         await page.click("#btn-reply")
         await page.wait_for_selector("p.alert.info")
         assert await page.inner_text("strong.status") == "处理中"
+        # a small compensation within the handler's authority (fees: 500 元) is granted at once
+        assert "500" in await page.inner_text("#form-compensate")
+        await page.fill("#form-compensate input[name=amount]", "300")
+        await page.fill("#form-compensate input[name=reason]", "退还多扣年费")
+        await page.click("#btn-compensate")
+        await page.wait_for_selector("p.alert.info")
+        assert "已补偿" in await page.inner_text("ol.timeline") and "300 元" in await page.inner_text("ol.timeline")
         await page.select_option("#form-template select[name=tpl]", "ack-general")
         await page.click("#btn-template")
         await page.wait_for_selector("#form-template")
@@ -71,3 +83,46 @@ async def test_queue_to_resolved_with_a_template_reply(browser, console_app, app
     assert tid in writes[0]["data"]["reply"] and "退回原账户" in writes[0]["data"]["reply"]
     now = next(r for r in app_sandbox.records("app") if r["id"] == ext)
     assert now["status"] == "resolved" and tid in now["reply"]  # what the customer now sees
+
+
+async def test_compensation_above_the_limit_waits_for_another_lead(browser, console_app) -> None:  # noqa: ANN001
+    (tid,) = seed(console_app.store, [make_ticket("COMP-big", team="cards", handler="zhang.wei",
+                                                 title="年费重复扣收三年要求全部退还")])
+    ctx, page, _ = await _sign_in(browser, console_app.url, "zhang.wei")
+    try:
+        await page.wait_for_selector("table.queue")
+        await page.goto(f"{console_app.url}/console/tickets/{tid}")
+        r = await page.request.post(f"{console_app.url}/console/tickets/{tid}/compensate", form={
+            "amount": "-5.557", "reason": "x", "csrf": await page.get_attribute("#form-compensate input[name=csrf]", "value")})
+        assert r.status == 422 and "「金额」填写有误" in await r.text() and "-5.557" not in await r.text()
+        await page.fill("#form-compensate input[name=amount]", "900")
+        await page.fill("#form-compensate input[name=reason]", "三年年费")
+        await page.click("#btn-compensate")
+        await page.wait_for_selector("#comp-pending")
+        assert "待组长审批" in await page.inner_text("#comp-pending")
+        assert await page.locator("#btn-comp-approve").count() == 0  # a handler never approves
+    finally:
+        await ctx.close()
+    ctx, page, _ = await _sign_in(browser, console_app.url, "lead.cards")
+    try:
+        await page.wait_for_selector("table.queue")
+        await page.goto(f"{console_app.url}/console/tickets/{tid}")
+        await page.click("#btn-comp-approve")
+        await page.wait_for_selector("p.alert.info")
+        assert await page.locator("#comp-pending").count() == 0
+        # the lead's own request above the limit: the lead may not approve it
+        await page.fill("#form-compensate input[name=amount]", "800")
+        await page.fill("#form-compensate input[name=reason]", "补偿交通费")
+        await page.click("#btn-compensate")
+        await page.click("#btn-comp-approve")
+        await page.wait_for_selector("p.alert.error")
+        assert "补偿申请不能由申请人本人审批" in await page.inner_text("p.alert.error")
+    finally:
+        await ctx.close()
+    with console_app.store.begin() as conn:
+        kinds = [(e.kind, e.actor, e.data.get("amount")) for e in get_events(conn, tid) if "compens" in e.kind]
+        tables = compute(conn, period_window("daily", utcnow() + timedelta(hours=1)), hourly_trend=True)
+    assert kinds == [("compensation_requested", "handler:zhang.wei", "900"), ("compensated", "lead:lead.cards", "900"),
+                     ("compensation_requested", "lead:lead.cards", "800")]
+    comp = tables["compensation"]  # every grant appears in the reports
+    assert comp["count"] >= 1 and comp["approved_above_limit"] >= 1 and Decimal(comp["total"]) >= 900

@@ -24,6 +24,8 @@ from hub.backoffice.commands import (
     AcceptBody,
     ActionName,
     ApproveBody,
+    ApproveCompensationBody,
+    CompensateBody,
     ExtensionBody,
     NoteBody,
     ReclassifyBody,
@@ -47,6 +49,7 @@ from hub.backoffice.replies import fill, limit_for, templates_for
 from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
 from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.backoffice.views import clock_rows, customer_history, explanation_rows
+from hub.handling.compensation import get_compensation, pending_compensation
 from hub.labels import action_error
 from hub.teams import get_teams
 from web.console.forms import typed_form
@@ -69,12 +72,14 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 FLASH = {"accept": "已受理", "note": "备注已添加", "reply": "回复已提交，将回传来源系统",
          "resolve": "已标记为已解决，结果将回传来源系统", "request_extension": "延期申请已提交，待组长审批",
          "approve_extension": "延期审批已记录",
-         "reclassify": "改判已记录", "rerouted": "改判后工单已转至其他团队", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
+         "reclassify": "改判已记录", "compensate": "补偿已记录（超出权限的待组长审批）",
+         "approve_compensation": "补偿审批已记录", "rerouted": "改判后工单已转至其他团队", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
 ACTIONS: dict[str, tuple[ActionName, type[BaseModel]]] = {
     "accept": ("accept", AcceptBody), "note": ("note", NoteBody), "reply": ("reply", ReplyBody),
     "resolve": ("resolve", ResolveBody), "transfer": ("transfer", TransferBody),
     "extension": ("request_extension", ExtensionBody), "approve": ("approve_extension", ApproveBody),
     "reclassify": ("reclassify", ReclassifyBody),
+    "compensate": ("compensate", CompensateBody), "approve_compensation": ("approve_compensation", ApproveCompensationBody),
 }
 
 
@@ -209,7 +214,8 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "pending": pending_extension(events), "is_open": t.handling.status.is_open,
         "choices": reclassify_choices(), "clock_rows": clock_rows(t), "explain_rows": explanation_rows(t),
         "history": history, "templates": offered, "chosen": chosen,
-        "reply_text": fill(chosen, t) if chosen else "", "limit": limit_for(t)}, status=status)
+        "reply_text": fill(chosen, t) if chosen else "", "limit": limit_for(t),
+        "comp_pending": pending_compensation(events), "comp_limit": get_compensation().limit(t)}, status=status)
 
 
 @router.get("/tickets/{ticket_id}")
@@ -232,7 +238,7 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
         return render(request, "error.html", {"title": "未知操作", "message": "不支持的操作"}, status=404)
     name, model = ACTIONS[action]
     fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
-    if name == "approve_extension":
+    if name in ("approve_extension", "approve_compensation"):
         fields["approve"] = fields.get("approve", "true")
     if name == "resolve" and fields.get("settled") in ("", None):
         fields.pop("settled", None)
@@ -244,8 +250,10 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
               if not (v == "" and k in ("handler", "reply", "method", "business_line", "urgency"))}
     try:
         body = model.model_validate(typed_form(fields))
-    except ValidationError:
-        return _detail(request, p, ticket_id, error="输入不完整或格式不正确，请检查后重试", status=422)
+    except ValidationError as exc:  # name the field, never echo the value
+        loc = exc.errors()[0].get("loc") or ("",)
+        return _detail(request, p, ticket_id, error=action_error(422, "", str(loc[0])) if loc[0] else
+                       "输入不完整或格式不正确，请检查后重试", status=422)
     try:
         t = run_action(_app_store(request), p, ticket_id, name, body)
     except ActionError as exc:
