@@ -36,7 +36,7 @@ EVENT = {"created": "创建", "updated": "来源更新", "routed": "分派", "st
          "survey_sent": "已发送满意度回访", "survey_answered": "客户已回复回访", "survey_skipped": "未发送回访",
          "survey_unclear": "回访回复无法识别", "push_failed": "回传来源失败", "closed": "已关闭",
          "compensated": "已补偿", "compensation_requested": "补偿待审批",
-         "compensation_denied": "补偿未批准"}
+         "compensation_denied": "补偿未批准", "incident_notice": "群体事件统一答复"}
 #: chase levels of config/chase.yaml (warn_N and escalate_N are numbered)
 REMINDER_LEVEL = {"warn": "预警", "breach": "已超时", "escalate": "升级"}
 #: SLA policy ids of config/sla.yaml → what a person reads

@@ -37,6 +37,7 @@ MATRIX: dict[str, dict[str, Scope | None]] = {
     "reclassify":        {"handler": "free_or_own", "lead": "any", "compliance": None, "admin": None},
     "compensate":        {"handler": "own", "lead": "any", "compliance": None, "admin": None},
     "approve_compensation": {"handler": None, "lead": "any", "compliance": None, "admin": None},
+    "incident_reply":    {"handler": None, "lead": "any", "compliance": None, "admin": None},
     "manage_users":      {"handler": None, "lead": None, "compliance": None, "admin": "any"},
 }
 

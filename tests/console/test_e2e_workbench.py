@@ -7,12 +7,15 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
+
 from core.schema import utcnow
 from hub.backoffice.replies import get_replies, templates_for
 from hub.outbox.worker import drain_outbox
 from hub.reports import period_window
 from hub.reports.metrics import compute
-from hub.store.tickets import get_events
+from hub.store.tables import incidents, outbox
+from hub.store.tickets import get_events, get_ticket
 from sandbox import Sandbox
 from tests.api.seed import make_ticket, seed
 from tests.console.test_console import _sign_in
@@ -126,3 +129,62 @@ async def test_compensation_above_the_limit_waits_for_another_lead(browser, cons
                      ("compensation_requested", "lead:lead.cards", "800")]
     comp = tables["compensation"]  # every grant appears in the reports
     assert comp["count"] >= 1 and comp["approved_above_limit"] >= 1 and Decimal(comp["total"]) >= 900
+
+
+async def test_incident_page_one_notice_for_all_and_close(browser, console_app, artifacts_dir: Path) -> None:  # noqa: ANN001
+    inc_id = "I-SMSDOWN-1"
+    items = [make_ticket(f"INC-{i}", team="cards", source=src, title=f"短信验证码收不到 {i}")
+             for i, src in enumerate(("app", "blackcat", "callcenter"))]
+    for t in items:
+        t.judgement.incident_id = inc_id
+    ids = seed(console_app.store, items)
+    now = utcnow()
+    with console_app.store.begin() as conn:
+        conn.execute(incidents.insert().values(incident_id=inc_id, signature="sms-down", title="短信验证码故障",
+                                               first_at=now - timedelta(hours=2), last_at=now, ticket_count=3,
+                                               team="cards", state="open", data={}))
+    ctx, page, _ = await _sign_in(browser, console_app.url, "zhang.wei")
+    try:  # a handler sees the incident and its tickets, but only a lead answers them all
+        await page.wait_for_selector("table.queue")
+        await page.goto(f"{console_app.url}/console/tickets/{ids[0]}")
+        await page.click("#incident-link")
+        await page.wait_for_selector("#incident-meta")
+        listed = await page.inner_text("table.queue")
+        assert all(tid in listed for tid in ids)
+        assert await page.locator("#incident-actions").count() == 0
+        csrf = await page.get_attribute("form[action='/console/logout'] input[name=csrf]", "value")
+        r = await page.request.post(f"{console_app.url}/console/incidents/{inc_id}/notice",
+                                    form={"text": "故障已修复", "csrf": csrf or ""})
+        assert r.status == 403
+    finally:
+        await ctx.close()
+    for name, vp in (("1366", {"width": 1366, "height": 768}), ("390", {"width": 390, "height": 844})):
+        ctx, page, _ = await _sign_in(browser, console_app.url, "lead.cards")
+        await page.set_viewport_size(vp)
+        await page.wait_for_selector("table.queue")
+        await page.goto(f"{console_app.url}/console/incidents/{inc_id}")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= vp["width"]
+        await page.screenshot(path=str(artifacts_dir / f"workbench-incident-{name}.png"), full_page=True)
+        if name == "390":
+            await ctx.close()
+            continue
+        notice = "您好，短信验证码故障已于今日修复，给您带来不便深表歉意。"
+        for _ in range(2):  # the same notice twice: one push per ticket
+            await page.fill("#incident-actions textarea[name=text]", notice)
+            await page.click("#btn-incident-notice")
+            await page.wait_for_selector("p.alert.info")
+        with console_app.store.begin() as conn:
+            rows = conn.execute(select(outbox.c.ticket_id, outbox.c.payload).where(outbox.c.ticket_id.in_(ids))).all()
+        pushed = [r.ticket_id for r in rows if notice in str(r.payload)]
+        assert sorted(pushed) == sorted(ids)  # exactly one each, through the outbox
+        await page.fill("#incident-actions textarea[name=text]", "故障已修复，本次投诉办结。")
+        await page.check("#incident-actions input[name=close]")
+        await page.click("#btn-incident-notice")
+        await page.wait_for_selector("p.alert.info")
+        assert "已关闭" in await page.inner_text("#incident-meta")
+        assert await page.locator("#incident-actions").count() == 0
+        await ctx.close()
+    with console_app.store.begin() as conn:
+        states = {get_ticket(conn, tid).handling.status.value for tid in ids}
+        kinds = [e.kind for e in get_events(conn, ids[1])]
+    assert states == {"resolved"} and kinds.count("incident_notice") == 2

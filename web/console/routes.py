@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from core.errors import ActionError, LoginRequired, NotFound
+from core.errors import ActionError, HubError, LoginRequired, NotFound
 from core.logs import get_logger
 from core.schema import utcnow
 from hub.backoffice.audit import audit
@@ -34,6 +34,7 @@ from hub.backoffice.commands import (
     TransferBody,
     run_action,
 )
+from hub.backoffice.incidents import incident_view, notify_incident
 from hub.backoffice.queries import (
     audit_reveal,
     deadline_state,
@@ -73,7 +74,8 @@ FLASH = {"accept": "已受理", "note": "备注已添加", "reply": "回复已�
          "resolve": "已标记为已解决，结果将回传来源系统", "request_extension": "延期申请已提交，待组长审批",
          "approve_extension": "延期审批已记录",
          "reclassify": "改判已记录", "compensate": "补偿已记录（超出权限的待组长审批）",
-         "approve_compensation": "补偿审批已记录", "rerouted": "改判后工单已转至其他团队", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
+         "approve_compensation": "补偿审批已记录",
+         "incident_notice": "统一答复已发送，将逐件回传来源系统", "incident_closed": "事件已关闭，相关工单已办结", "rerouted": "改判后工单已转至其他团队", "transferred": "工单已转办至其他团队", "signed_out": "已退出登录"}
 ACTIONS: dict[str, tuple[ActionName, type[BaseModel]]] = {
     "accept": ("accept", AcceptBody), "note": ("note", NoteBody), "reply": ("reply", ReplyBody),
     "resolve": ("resolve", ResolveBody), "transfer": ("transfer", TransferBody),
@@ -266,3 +268,49 @@ async def act(request: Request, ticket_id: str, action: str) -> Response:
         return RedirectResponse(f"/console/?msg={'rerouted' if name == 'reclassify' else 'transferred'}",
                                 status_code=303)
     return RedirectResponse(f"/console/tickets/{ticket_id}?msg={name}", status_code=303)
+
+
+# --- mass-fault incidents -----------------------------------------------------------------------
+
+
+def _incident(request: Request, p: Principal, incident_id: str, *, flash: str | None = None,
+              error: str | None = None, status: int = 200) -> Response:
+    with _app_store(request).begin() as conn:
+        try:
+            inc = incident_view(conn, p, incident_id)
+        except NotFound:
+            return render(request, "error.html", {"title": "事件不存在", "message": "没有找到该群体事件，或本团队没有相关工单。"},
+                          status=404)
+    return render(request, "incident.html", {"inc": inc, "flash": flash, "error": error, "principal": p,
+                                             "may_reply": p.role == "lead"}, status=status)
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: str, msg: str | None = None) -> Response:
+    """A mass-fault incident: the team's tickets in it and (for a lead) one notice for all of them."""
+    _, p = require_user(request)
+    return _incident(request, p, incident_id, flash=FLASH.get(msg or ""))
+
+
+@router.post("/incidents/{incident_id}/notice")
+async def incident_notice(request: Request, incident_id: str) -> Response:
+    """Send the standard notice to every open ticket of the incident (CSRF-checked); `close=1` also resolves them."""
+    s, p = require_user(request)
+    form = await request.form()
+    if not csrf_ok(s, str(form.get("csrf") or "")):
+        return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
+                      status=403)
+    close = form.get("close") == "1"
+    try:
+        with _app_store(request).begin() as conn:
+            notify_incident(conn, p, incident_id, str(form.get("text") or ""), close=close)
+    except NotFound:
+        return render(request, "error.html", {"title": "事件不存在", "message": "没有找到该群体事件，或本团队没有相关工单。"},
+                      status=404)
+    except ActionError as exc:
+        message = "您的角色无权执行此操作" if exc.status == 403 else action_error(exc.status, exc.message, exc.field)
+        return _incident(request, p, incident_id, error=message, status=exc.status)
+    except HubError as exc:  # a ticket refused the change: nothing of the notice was written
+        return _incident(request, p, incident_id, error=action_error(409, exc.message), status=409)
+    return RedirectResponse(f"/console/incidents/{incident_id}?msg={'incident_closed' if close else 'incident_notice'}",
+                            status_code=303)
