@@ -5,6 +5,7 @@ Screenshots at 1366 px and 390 px of the queue, a ticket and the search page go 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,17 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 from sqlalchemy import select
 
 from core.pii import get_vault
 from core.schema import Attachment, EscalationTarget, Explanation, Status, TicketEvent, Urgency, utcnow
 from hub import labels
+from hub.backoffice.export import xlsx_bytes
 from hub.backoffice.users import add_user
 from hub.outbox.dispatch import dispatch_message, reminder_message
 from hub.sla.config import get_sla
 from hub.store.db import Store
-from hub.store.tables import tickets
+from hub.store.tables import audit_log, tickets
 from hub.store.tickets import add_events
 from tests.api.seed import PHONE, make_ticket, seed
 from tests.console.conftest import PASSWORD
@@ -290,3 +293,51 @@ def test_notifications_and_refusals_are_chinese() -> None:
         "延期申请不能由申请人本人审批"
     assert labels.action_error(422, "something new", "to_team") == "「转办团队」填写有误，请检查后重试"
     assert labels.action_error(409, "some future refusal") == "当前状态下无法执行此操作"  # never English
+
+
+async def test_excel_export_of_the_filtered_queue_and_the_report(browser, bench) -> None:  # noqa: ANN001
+    with bench.store.begin() as conn:
+        add_user(conn, "lead.x", PASSWORD, team="cards", role="lead")
+    ctx, page = await _page(browser, bench.url, WIDE)
+    try:
+        await page.goto(f"{bench.url}/console/?due=overdue")
+        assert await page.locator("#btn-report").count() == 0  # a handler exports the queue, not the reports
+        async with page.expect_download() as dl:
+            await page.click("#btn-export")
+        path = await (await dl.value).path()
+        ws = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes())).active
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        assert rows[0][:3] == ["时限", "到期时间", "工单号"] and len(rows) == 2  # the filter holds: overdue only
+        assert rows[1][2] == bench.ids["late"] and rows[1][0] == "已超时" and rows[1][11] == "张**"
+        assert PHONE not in str(rows) and "张三丰" not in str(rows)  # masked
+        r = await page.request.get(f"{bench.url}/console/report.xlsx")
+        assert r.status == 403
+    finally:
+        await ctx.close()
+    ctx = await browser.new_context(viewport=WIDE, locale="zh-CN")
+    page = await ctx.new_page()
+    try:
+        await page.goto(f"{bench.url}/console/login")
+        await page.fill("input[name=username]", "lead.x")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("table.queue")
+        r = await page.request.get(f"{bench.url}/console/report.xlsx?period=weekly")
+        assert r.status == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        wb = openpyxl.load_workbook(io.BytesIO(await r.body()))
+        assert wb.sheetnames == ["核心指标", "分类统计", "超时未结"]
+        assert [c.value for c in wb["核心指标"]["A"]][:2] == ["指标", "受理"]
+        bad = await page.request.get(f"{bench.url}/console/report.xlsx?period=<b>x</b>")
+        assert bad.status == 422 and "<b>x" not in await bad.text()
+    finally:
+        await ctx.close()
+    with bench.store.begin() as conn:  # every export is audited
+        kinds = conn.execute(select(audit_log.c.actor, audit_log.c.subject).where(audit_log.c.kind == "export")).all()
+    assert ("handler:li.na", "queue:cards") in [tuple(k) for k in kinds]
+    assert ("lead:lead.x", "report:weekly") in [tuple(k) for k in kinds]
+
+
+def test_xlsx_cells_are_text_never_formulas() -> None:
+    data = xlsx_bytes([("s", ["a"], [["=HYPERLINK(\"http://x\")"], ["@SUM(1)"]])])
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.data_type for c in ws["A"]][1:] == ["s", "s"]

@@ -8,6 +8,7 @@ carries the session's CSRF token; pages send the strict CSP of `web.api.security
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -34,6 +35,7 @@ from hub.backoffice.commands import (
     TransferBody,
     run_action,
 )
+from hub.backoffice.export import queue_sheet, report_sheets, xlsx_bytes
 from hub.backoffice.incidents import incident_view, notify_incident
 from hub.backoffice.queries import (
     audit_reveal,
@@ -52,6 +54,8 @@ from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.backoffice.views import clock_rows, customer_history, explanation_rows
 from hub.handling.compensation import get_compensation, pending_compensation
 from hub.labels import action_error
+from hub.reports import period_window
+from hub.reports.metrics import compute
 from hub.teams import get_teams
 from web.console.forms import typed_form
 from web.console.pages import (
@@ -166,6 +170,42 @@ def queue_page(request: Request, msg: str | None = None) -> Response:
     return _queue(request, msg=msg, search=False)
 
 
+@router.get("/export.xlsx")
+def export_queue(request: Request) -> Response:
+    """The filtered queue (same query string as the queue and search pages) as xlsx, PII masked; audited."""
+    s, p = require_user(request)
+    params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    try:
+        f, _ = parse_filters(params, limit=500)
+    except FilterError as exc:
+        return render(request, "error.html", {"title": "筛选条件无效",
+                                              "message": f"字段 {exc.field} 的取值无效，请检查后重试"}, status=422)
+    with _app_store(request).begin() as conn:
+        items = team_queue(conn, p.team, f)
+        audit(conn, actor=p.actor, kind="export", subject=f"queue:{p.team}", rows=len(items), masked=True)
+    return _xlsx(xlsx_bytes([queue_sheet(items)]), f"queue-{p.team}.xlsx")
+
+
+@router.get("/report.xlsx")
+def export_report(request: Request, period: str = "daily") -> Response:
+    """The daily or weekly report's tables as xlsx (leads, compliance, admins); audited."""
+    s, p = require_user(request)
+    if p.role == "handler":
+        return render(request, "error.html", {"title": "无权导出", "message": "您的角色无权导出报表"}, status=403)
+    if period not in ("daily", "weekly"):
+        return render(request, "error.html", {"title": "参数无效", "message": "字段 period 的取值无效"}, status=422)
+    with _app_store(request).begin() as conn:
+        tables = compute(conn, period_window("daily" if period == "daily" else "weekly"),
+                         hourly_trend=period == "daily")
+        audit(conn, actor=p.actor, kind="export", subject=f"report:{period}")
+    return _xlsx(xlsx_bytes(report_sheets(tables)), f"report-{period}.xlsx")
+
+
+def _xlsx(data: bytes, filename: str) -> Response:
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @router.get("/search")
 def search_page(request: Request) -> Response:
     """Search the team's tickets in any status: ticket number, source number or phone (keyed hash)."""
@@ -187,7 +227,9 @@ def _queue(request: Request, *, msg: str | None, search: bool) -> Response:
     counts = {k: sum(1 for i in items if i.deadline_state == k) for k in ("breach", "warning", "ok")}
     return render(request, "queue.html", {
         "items": items, "counts": counts, "flash": FLASH.get(msg or ""), "principal": p, "search": search,
-        "filters": form, "lines": business_lines(), "searched": bool(params.get("q"))})
+        "filters": form, "lines": business_lines(), "searched": bool(params.get("q")),
+        # the export link repeats the filters, never the query text (it may be a phone number)
+        "export_qs": urlencode({k: v for k, v in params.items() if k not in ("q", "msg")})})
 
 
 def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = False, flash: str | None = None,
