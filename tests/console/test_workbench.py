@@ -25,7 +25,7 @@ from hub.backoffice.users import add_user
 from hub.outbox.dispatch import dispatch_message, reminder_message
 from hub.sla.config import get_sla
 from hub.store.db import Store
-from hub.store.tables import audit_log, tickets
+from hub.store.tables import audit_log, saved_searches, tickets
 from hub.store.tickets import add_events
 from tests.api.seed import PHONE, make_ticket, seed
 from tests.console.conftest import PASSWORD
@@ -341,3 +341,38 @@ def test_xlsx_cells_are_text_never_formulas() -> None:
     data = xlsx_bytes([("s", ["a"], [["=HYPERLINK(\"http://x\")"], ["@SUM(1)"]])])
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert [c.data_type for c in ws["A"]][1:] == ["s", "s"]
+
+
+async def test_saved_searches_are_per_user_and_never_keep_the_search_text(browser, bench) -> None:  # noqa: ANN001
+    ctx, page = await _page(browser, bench.url, WIDE)
+    try:
+        await page.goto(f"{bench.url}/console/search?q=13812345678&source=gov12315&due=overdue")
+        await page.fill("#form-save-search input[name=name]", "超时12315")
+        await page.click("#btn-save-search")
+        await page.wait_for_selector("#saved-searches a")
+        assert "超时12315" in await page.inner_text("#saved-searches")
+        await page.goto(f"{bench.url}/console/")
+        await page.click("#saved-searches a:has-text('超时12315')")
+        await page.wait_for_selector("table.queue")
+        rows = page.locator("table.queue tbody tr")
+        assert await rows.count() == 1 and bench.ids["late"] in await rows.first.inner_text()
+        assert await page.input_value("select[name=source]") == "gov12315"
+    finally:
+        await ctx.close()
+    with bench.store.begin() as conn:
+        saved = conn.execute(select(saved_searches)).all()
+    assert [(r.username, r.name) for r in saved] == [("li.na", "超时12315")]
+    assert saved[0].params == {"source": "gov12315", "due": "overdue"} and PHONE not in str(saved[0].params)
+    with bench.store.begin() as conn:
+        add_user(conn, "wang.x", PASSWORD, team="cards", role="handler")
+    ctx = await browser.new_context(viewport=WIDE, locale="zh-CN")
+    page = await ctx.new_page()
+    try:  # another user does not see it
+        await page.goto(f"{bench.url}/console/login")
+        await page.fill("input[name=username]", "wang.x")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("table.queue")
+        assert "超时12315" not in await page.inner_text("#saved-searches")
+    finally:
+        await ctx.close()

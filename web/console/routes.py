@@ -49,6 +49,7 @@ from hub.backoffice.queries import (
     timeline,
 )
 from hub.backoffice.replies import fill, limit_for, templates_for
+from hub.backoffice.saved import list_searches, save_search
 from hub.backoffice.throttle import clear, record_failure, throttle_key, wait_seconds
 from hub.backoffice.users import authenticate, end_sessions, session_user
 from hub.backoffice.views import clock_rows, customer_history, explanation_rows
@@ -206,6 +207,32 @@ def _xlsx(data: bytes, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@router.post("/searches")
+async def save_search_page(request: Request) -> Response:
+    """Save the current filters under a name for the signed-in user (CSRF-checked; never the search text)."""
+    s, p = require_user(request)
+    form = await request.form()
+    if not csrf_ok(s, str(form.get("csrf") or "")):
+        return render(request, "error.html", {"title": "请求无效", "message": "页面已过期，请刷新后重试"},
+                      status=403)
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "name", "q")}
+    name = str(form.get("name") or "").strip()
+    if not name or len(name) > 60:
+        return render(request, "error.html", {"title": "参数无效", "message": "字段 name 的取值无效（1–60 字）"},
+                      status=422)
+    try:
+        parse_filters(fields)  # the same checks as the queue: 422 naming the field
+    except FilterError as exc:
+        return render(request, "error.html", {"title": "筛选条件无效",
+                                              "message": f"字段 {exc.field} 的取值无效，请检查后重试"}, status=422)
+    try:
+        with _app_store(request).begin() as conn:
+            kept = save_search(conn, p.name, name, fields)
+    except ValueError:
+        return render(request, "error.html", {"title": "保存失败", "message": "常用筛选最多保存 20 个"}, status=409)
+    return RedirectResponse(f"/console/search?{urlencode(kept)}", status_code=303)
+
+
 @router.get("/search")
 def search_page(request: Request) -> Response:
     """Search the team's tickets in any status: ticket number, source number or phone (keyed hash)."""
@@ -224,12 +251,13 @@ def _queue(request: Request, *, msg: str | None, search: bool) -> Response:
         f.include_closed = True
     with _app_store(request).begin() as conn:
         items = team_queue(conn, p.team, f)
+        saved = [(n, urlencode(q)) for n, q in list_searches(conn, p.name)]
     counts = {k: sum(1 for i in items if i.deadline_state == k) for k in ("breach", "warning", "ok")}
     return render(request, "queue.html", {
         "items": items, "counts": counts, "flash": FLASH.get(msg or ""), "principal": p, "search": search,
         "filters": form, "lines": business_lines(), "searched": bool(params.get("q")),
         # the export link repeats the filters, never the query text (it may be a phone number)
-        "export_qs": urlencode({k: v for k, v in params.items() if k not in ("q", "msg")})})
+        "export_qs": urlencode({k: v for k, v in params.items() if k not in ("q", "msg")}), "saved": saved})
 
 
 def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = False, flash: str | None = None,
