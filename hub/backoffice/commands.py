@@ -8,6 +8,7 @@ code so both front ends answer the same way.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
@@ -19,6 +20,7 @@ from hub.backoffice.auth import Principal
 from hub.backoffice.queries import pending_extension, team_ticket
 from hub.backoffice.roles import authorize
 from hub.handling import actions as h
+from hub.handling import compensation
 from hub.handling.actions import lock_ticket
 from hub.handling.reclassify import Correction, reclassify
 from hub.store.db import Store
@@ -26,7 +28,7 @@ from hub.store.tickets import get_events
 from hub.teams import get_teams
 
 ActionName = Literal["accept", "note", "reply", "resolve", "transfer", "request_extension", "approve_extension",
-                     "reclassify"]
+                     "reclassify", "compensate", "approve_compensation"]
 
 
 class _Body(BaseModel):
@@ -93,6 +95,20 @@ class ReclassifyBody(_Body):
     note: str = Field(min_length=1, max_length=2000, description="Why: kept on the timeline (internal).")
 
 
+class CompensateBody(_Body):
+    """Body of `compensate`: the amount in 元 and why (within the limit granted at once, above it requested)."""
+
+    amount: Decimal = Field(gt=0, le=Decimal(100000), max_digits=9, decimal_places=2,
+                            description="元, e.g. 300 or 300.50.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ApproveCompensationBody(_Body):
+    """Body of `approve_compensation`: true grants the pending request, false denies it."""
+
+    approve: StrictBool = True
+
+
 def _matrix_action(principal: Principal, action: ActionName, body: BaseModel) -> str:
     """The row of the role matrix: `accept` that names another handler is `assign`."""
     if action == "accept" and isinstance(body, AcceptBody) and body.handler not in (None, principal.name):
@@ -124,6 +140,13 @@ def run_action(store: Store, principal: Principal, ticket_id: str, action: Actio
                     # four eyes: whoever asked for more time does not grant it
                     raise ActionError(409, "an extension cannot be decided by the one who requested it")
                 return h.approve_extension(conn, ticket_id, approver=actor, approve=body.approve)
+            if action == "compensate":
+                assert isinstance(body, CompensateBody)
+                compensation.compensate(conn, ticket_id, actor=actor, amount=body.amount, reason=body.reason)
+                return team_ticket(conn, principal, ticket_id)
+            if action == "approve_compensation":
+                assert isinstance(body, ApproveCompensationBody)
+                return compensation.decide_compensation(conn, ticket_id, approver=actor, approve=body.approve)
             if action == "accept":
                 assert isinstance(body, AcceptBody)
                 handler = body.handler or (principal.name if principal.role == "handler" else None)

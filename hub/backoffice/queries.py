@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from core.errors import NotFound
 from core.pii import mask_name, scrub_text
@@ -39,6 +39,14 @@ class QueueFilters:
     overdue: bool = False
     include_closed: bool = False
     limit: int = 100
+    #: search (any of them matches): a ticket number, the source's own number, the keyed hash of a phone
+    ticket_id: str | None = None
+    external_id: str | None = None
+    phone_hash: str | None = None
+    business_line: str | None = None
+    #: received on or after / before (UTC)
+    received_from: datetime | None = None
+    received_to: datetime | None = None
 
 
 @dataclass
@@ -97,6 +105,16 @@ def team_queue(conn: Connection, team: str, filters: QueueFilters | None = None,
         q = q.where(tickets.c.urgency == f.urgency)
     if f.source:
         q = q.where(tickets.c.source == f.source)
+    if f.business_line:
+        q = q.where(tickets.c.business_line == f.business_line)
+    found = [col == v for col, v in ((tickets.c.ticket_id, f.ticket_id), (tickets.c.external_id, f.external_id),
+                                     (tickets.c.phone_hash, f.phone_hash)) if v]
+    if found:  # a search: any of the numbers it was taken for
+        q = q.where(or_(*found))
+    if f.received_from:
+        q = q.where(tickets.c.received_at >= f.received_from)
+    if f.received_to:
+        q = q.where(tickets.c.received_at < f.received_to)
     if f.overdue and f.due_soon:
         q = q.where(tickets.c.next_due_at < now + DUE_SOON, tickets.c.status.in_(open_values))
     elif f.overdue:

@@ -35,6 +35,9 @@ MATRIX: dict[str, dict[str, Scope | None]] = {
     "transfer":          {"handler": None, "lead": "any", "compliance": None, "admin": None},
     "approve_extension": {"handler": None, "lead": "any", "compliance": None, "admin": None},
     "reclassify":        {"handler": "free_or_own", "lead": "any", "compliance": None, "admin": None},
+    "compensate":        {"handler": "own", "lead": "any", "compliance": None, "admin": None},
+    "approve_compensation": {"handler": None, "lead": "any", "compliance": None, "admin": None},
+    "incident_reply":    {"handler": None, "lead": "any", "compliance": None, "admin": None},
     "manage_users":      {"handler": None, "lead": None, "compliance": None, "admin": "any"},
 }
 

@@ -28,7 +28,8 @@ from core.pii import scrub_text
 from core.schema import Ticket, to_local
 from core.secrets import resolve_plain, resolve_secret
 from core.settings import get_settings
-from hub.teams import Destination
+from hub import labels
+from hub.teams import Destination, handler_name
 
 log = get_logger(__name__)
 
@@ -66,9 +67,11 @@ def ticket_summary(t: Ticket) -> dict[str, Any]:
 def dispatch_message(t: Ticket) -> Message:
     """New ticket for a team."""
     s = ticket_summary(t)
-    title = f"[{s['urgency']}] 新投诉 {t.ticket_id}"
-    text = (f"{title}\n标题: {s['title']}\n客户: {s['customer']['name'] or '-'} {s['customer']['phone'] or ''}\n"
-            f"紧急程度: {s['urgency']}  风险: {s['risk']}  处理人: {s['handler'] or '-'}\n"
+    urgency, risk = labels.label(labels.URGENCY, s["urgency"]), labels.label(labels.RISK, s["risk"])
+    title = f"[{urgency}] 新投诉 {t.ticket_id}"
+    text = (f"{title}\n来源: {labels.source_label(s['source'])} {s['external_id']}\n标题: {s['title']}\n"
+            f"客户: {s['customer']['name'] or '-'} {s['customer']['phone'] or ''}\n"
+            f"紧急程度: {urgency}  风险: {risk}  处理人: {handler_name(t.handling.team, s['handler'])}\n"
             f"处理期限: {s['deadline'] or '-'}\n{s['link']}")
     return Message(title=title, text=text, doc={"event": "dispatch", "ticket": s})
 
@@ -79,8 +82,8 @@ def reminder_message(t: Ticket | None, payload: dict[str, Any]) -> Message:
         str(payload.get("ticket_id"))), "title": "", "deadline": payload.get("due_local")}
     level = payload.get("level", "")
     who = ", ".join(payload.get("recipients", []))
-    title = f"[催办 {level}] {s['ticket_id']}"
-    text = (f"{title}\n致: {who}\n标题: {s.get('title', '')}\n时限({payload.get('clock')}): "
+    title = f"[催办 {labels.reminder_level(level)}] {s['ticket_id']}"
+    text = (f"{title}\n致: {who}\n标题: {s.get('title', '')}\n{labels.label(labels.CLOCK_KIND, payload.get('clock'))}时限: "
             f"{payload.get('due_local') or s.get('deadline') or '-'}\n{s['link']}")
     return Message(title=title, text=text, doc={"event": "reminder", **payload, "ticket": s})
 

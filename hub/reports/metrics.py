@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, and_, or_, select
 from core.pii import get_vault, scrub_text
 from core.schema import OPEN_STATUSES, SHANGHAI, to_local
 from hub.judge.matcher import drop_contained, get_matcher
-from hub.store.tables import clocks, incidents, surveys, tickets
+from hub.store.tables import clocks, incidents, surveys, ticket_events, tickets
 from hub.store.tickets import stored_matter
 
 
@@ -160,6 +161,20 @@ def _incidents(conn: Connection, w: Window) -> list[dict[str, Any]]:
              "team": r.team, "state": r.state, "first_at": r.first_at, "last_at": r.last_at} for r in rows]
 
 
+def _compensation(conn: Connection, w: Window) -> dict[str, Any]:
+    """Compensations granted in the window (`compensated` events): count, total 元, by team, how many approved."""
+    q = (select(ticket_events.c.data, tickets.c.team).join(tickets, tickets.c.ticket_id == ticket_events.c.ticket_id)
+         .where(ticket_events.c.kind == "compensated", ticket_events.c.at >= w.start, ticket_events.c.at < w.end))
+    total, by_team, approved, count = Decimal(0), Counter[str](), 0, 0
+    for data, team in conn.execute(q):
+        amount = Decimal(str((data or {}).get("amount") or 0))
+        total += amount
+        count += 1
+        by_team[team or "unrouted"] += 1
+        approved += 1 if (data or {}).get("request") else 0
+    return {"count": count, "total": str(total), "approved_above_limit": approved, "by_team": dict(by_team)}
+
+
 def compute(conn: Connection, w: Window, *, hourly_trend: bool) -> dict[str, Any]:
     """All report tables for window `w` as plain dicts/lists (JSON-friendly after str() of datetimes)."""
     rows = _complaints(conn, w)
@@ -195,4 +210,5 @@ def compute(conn: Connection, w: Window, *, hourly_trend: bool) -> dict[str, Any
         "trend_previous": _trend(rows, w.previous, hourly_trend),
         "keywords": keywords, "rising": rising,
         "overdue": _overdue(conn, w.end), "incidents": _incidents(conn, w),
+        "compensation": _compensation(conn, w),
     }

@@ -74,6 +74,9 @@ def markdown(tables: dict[str, Any], title: str, images: list[Path]) -> str:
                 f" {i['state']} |" for i in tables["incidents"]]
     else:
         out.append("无。")
+    comp = tables.get("compensation") or {"count": 0, "total": "0", "approved_above_limit": 0}
+    out += ["", "## 补偿发放", "", f"本期发放补偿 {comp['count']} 笔，合计 {comp['total']} 元"
+            f"（其中超出处理人权限、经组长审批 {comp['approved_above_limit']} 笔）。"]
     return "\n".join(out) + "\n"
 
 

@@ -315,6 +315,15 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# A console user's saved queue filters (issue 18): filter keys only, never the search text.
+saved_searches = Table(
+    "saved_searches", metadata,
+    Column("username", String(80), primary_key=True),
+    Column("name", String(60), primary_key=True),
+    Column("params", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 # Failed sign-ins per key (`user:<name>|client:<addr>`), shared by every API process.
 login_throttle = Table(
     "login_throttle", metadata,

@@ -58,7 +58,7 @@ async def test_queue_detail_accept_resolve(browser, console_app, artifacts_dir: 
         await page.click(f"a[href='/console/tickets/{ids['act']}'] >> nth=0")
         await page.wait_for_selector("ol.timeline")
         text = await page.inner_text("main")
-        assert "研判说明" in text and "keyword weight 3" in text and "年费、乱收费" in text
+        assert "研判说明" in text and "关键词权重 3" in text and "keyword weight" not in text and "年费、乱收费" in text
         assert "创建" in await page.inner_text("ol.timeline")
         assert PHONE not in text and "138****5678" in text  # masked for a handler
         await page.click("#btn-accept")
@@ -155,13 +155,13 @@ async def test_lead_reveal_is_audited(browser, console_app) -> None:  # noqa: AN
         await page.wait_for_selector("#btn-approve")
         await page.click("#btn-approve")
         await page.wait_for_selector("p.alert.error")
-        assert "当前状态下无法执行" in await page.inner_text("p.alert.error")
+        assert "延期申请不能由申请人本人审批" in await page.inner_text("p.alert.error")  # in Chinese
         # ...but approves a handler's request; the resolution deadline moves
         with app.store.begin() as conn:
             due_before = get_ticket(conn, app.ids["ok"]).clock(ClockKind.RESOLUTION).due_at
             request_extension(conn, app.ids["ok"], actor="handler:zhang.wei", days=15, reason="客户材料未齐")
         await page.goto(f"{app.url}/console/tickets/{app.ids['ok']}")
-        assert "handler:zhang.wei 申请延期 15 天" in await page.inner_text("main")
+        assert "处理人 zhang.wei 申请延期 15 天" in await page.inner_text("main")
         await page.click("#btn-approve")
         await page.wait_for_selector("p.alert.info")
         assert "延期审批已记录" in await page.inner_text("p.alert.info")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from hub.backoffice.auth import create_token
 from hub.backoffice.roles import MATRIX
 from hub.backoffice.users import add_user
 from hub.handling.actions import request_extension
+from hub.handling.compensation import compensate
 from hub.store.db import Store
 from hub.store.tickets import get_ticket
 from tests.api.seed import make_ticket, seed
@@ -48,6 +50,10 @@ CALLS: dict[str, tuple[tuple[str, str, dict[str, Any] | None], tuple[str, dict[s
     "reclassify": (("POST", "/reclassify", {"category": "service", "sub_category": "fees", "urgency": "urgent",
                                             "note": "改判"}),
                    ("reclassify", {"reason": "service/fees", "urgency": "urgent", "note": "改判"})),
+    "compensate": (("POST", "/compensate", {"amount": "100", "reason": "退还年费"}),
+                   ("compensate", {"amount": "100", "reason": "退还年费"})),
+    "approve_compensation": (("POST", "/compensation/approve", {"approve": True}),
+                             ("approve_compensation", {"approve": "true"})),
 }
 
 
@@ -102,6 +108,8 @@ def _tickets(env: Env, prefix: str) -> dict[tuple[str, str, str], str]:
         for (action, _r, _s), tid in made.items():
             if action == "approve_extension":
                 request_extension(conn, tid, actor="handler:li.na", days=10, reason="复杂")
+            if action == "approve_compensation":  # above the handler's limit: waits for a lead
+                compensate(conn, tid, actor="handler:li.na", amount=Decimal(900), reason="多次扣费")
     return made
 
 

@@ -21,6 +21,8 @@ from hub.backoffice.commands import (
     AcceptBody,
     ActionName,
     ApproveBody,
+    ApproveCompensationBody,
+    CompensateBody,
     ExtensionBody,
     NoteBody,
     ReclassifyBody,
@@ -200,6 +202,18 @@ def request_extension(request: Request, ticket_id: str, body: ExtensionBody, p: 
 def approve_extension(request: Request, ticket_id: str, body: ApproveBody, p: Caller) -> ActionOut:
     """Approve (or refuse, `approve=false`) the pending extension request. Leads only."""
     return _act(request, p, ticket_id, "approve_extension", body)
+
+
+@router.post("/tickets/{ticket_id}/compensate", response_model=ActionOut, responses=ACTION_ERRORS)
+def compensate(request: Request, ticket_id: str, body: CompensateBody, p: Caller) -> ActionOut:
+    """Grant a compensation within the configured limit, or request one above it (a lead approves)."""
+    return _act(request, p, ticket_id, "compensate", body)
+
+
+@router.post("/tickets/{ticket_id}/compensation/approve", response_model=ActionOut, responses=ACTION_ERRORS)
+def approve_compensation(request: Request, ticket_id: str, body: ApproveCompensationBody, p: Caller) -> ActionOut:
+    """Grant (or deny, `approve=false`) the pending compensation request. Leads only, never one's own."""
+    return _act(request, p, ticket_id, "approve_compensation", body)
 
 
 @router.post("/tickets/{ticket_id}/reclassify", response_model=ActionOut, responses=ACTION_ERRORS)

@@ -16,6 +16,7 @@ from core.schema import to_local, utcnow
 from hub import labels
 from hub.backoffice.auth import Principal
 from hub.backoffice.users import session_user
+from hub.backoffice.views import remaining_text, sub_label
 from hub.teams import handler_name, team_name
 from web.console.session import COOKIE, MAX_AGE, Session, dump, load, new_session
 from web.limits import is_https
@@ -30,7 +31,8 @@ def _env() -> Environment:
     env.filters["local"] = lambda v: _fmt(v, "%m-%d %H:%M")
     env.filters["localfull"] = lambda v: _fmt(v, "%Y-%m-%d %H:%M")
     env.filters["remaining"] = remaining
-    env.globals.update(L=labels, label=labels.label, team_name=team_name, handler_name=handler_name)
+    env.globals.update(L=labels, label=labels.label, team_name=team_name, handler_name=handler_name,
+                       actor_label=labels.actor_label, sub_label=sub_label)
     return env
 
 
@@ -44,15 +46,8 @@ def _fmt(value: datetime | str | None, pattern: str) -> str:
 
 
 def remaining(due: datetime | None, now: datetime | None = None) -> str:
-    """`剩余 3小时20分` or `超时 1天2小时` for a due time."""
-    if due is None:
-        return "-"
-    secs = int((due - (now or utcnow())).total_seconds())
-    word = "剩余" if secs >= 0 else "超时"
-    secs = abs(secs)
-    d, h, m = secs // 86400, secs % 86400 // 3600, secs % 3600 // 60
-    text = f"{d}天{h}小时" if d else (f"{h}小时{m}分" if h else f"{m}分")
-    return f"{word} {text}"
+    """`剩余 3小时20分` or `已超时 1天2小时` for a due time."""
+    return remaining_text(due, now)
 
 
 templates = Jinja2Templates(env=_env())
