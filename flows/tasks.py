@@ -18,7 +18,7 @@ from connectors.portal.runtime import PortalRuntime
 from connectors.registry import source_keys
 from flows.concurrency import one_sync_at_a_time, one_sync_at_a_time_sync
 from hub.chase.reminders import ChaseStats, chase
-from hub.handling.replies import SurveyStats, expire_surveys, process_replies
+from hub.handling.replies import SurveyStats, expire_surveys, process_replies, surveys_deadline
 from hub.outbox.worker import DrainStats, drain_outbox
 from hub.pipeline.stranded import StrandedStats, route_stranded
 from hub.pipeline.sync import ReplayResult, SourceResult, backfill_once, finish_sweep, replay_once, sync_once
@@ -108,8 +108,9 @@ def chase_task(now: datetime | None = None) -> ChaseStats:
 @task(name="surveys", cache_policy=NO_CACHE)
 def surveys_task(now: datetime | None = None) -> SurveyStats:
     """Process survey replies and unsubscribes; close surveys nobody answered."""
-    stats = process_replies(get_store(), now=now)
-    stats.expired += expire_surveys(get_store(), now=now)
+    ends = surveys_deadline()  # one deadline for the whole pass (config/recovery.yaml deadlines.surveys)
+    stats = process_replies(get_store(), now=now, deadline=ends)
+    stats.expired += expire_surveys(get_store(), now=now, deadline=ends, stats=stats)
     return stats
 
 
