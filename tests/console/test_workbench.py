@@ -29,6 +29,7 @@ from hub.store.tables import audit_log, saved_searches, tickets
 from hub.store.tickets import add_events, get_events
 from tests.api.seed import PHONE, make_ticket, seed
 from tests.console.conftest import PASSWORD
+from tests.fixtures.hub_config import clear_config_caches
 from web.app import create_app
 from web.server import serve_in_thread
 
@@ -191,6 +192,25 @@ async def test_customer_history_on_the_ticket(browser, bench) -> None:  # noqa: 
         assert "重复投诉 2 次" in await page.inner_text("#owner") and "首接处理人" in await page.inner_text("#owner")
     finally:
         await ctx.close()
+
+
+def test_history_of_other_teams_is_shown_counted_or_hidden_as_configured(bench, hub_config: Path) -> None:  # noqa: ANN001
+    from hub.backoffice.views import customer_history
+    from hub.store.tickets import get_ticket
+
+    path = hub_config / "teams.yaml"
+    text = path.read_text(encoding="utf-8")
+    seen = {}
+    for mode in ("show", "count", "hide"):
+        path.write_text(text.replace("history_other_teams: show", f"history_other_teams: {mode}"), encoding="utf-8")
+        clear_config_caches()
+        with bench.store.begin() as conn:
+            rows, hidden = customer_history(conn, get_ticket(conn, bench.ids["late"]), "cards")
+        seen[mode] = ({r.ticket_id for r in rows}, hidden)
+    own, other = bench.ids["earlier"], bench.ids["elsewhere"]
+    assert seen["show"] == ({own, other}, 0)
+    assert seen["count"] == ({own}, 1)
+    assert seen["hide"] == ({own}, 0)
 
 
 async def test_queue_as_cards_at_390px_and_keyboard(browser, bench, artifacts_dir: Path) -> None:  # noqa: ANN001

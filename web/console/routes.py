@@ -282,7 +282,7 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         if reveal:
             audit_reveal(conn, p, t.ticket_id, channel="console")
         events = timeline(conn, t.ticket_id)
-        history = customer_history(conn, t, p.team)
+        history, history_hidden = customer_history(conn, t, p.team)
     offered = templates_for(t)
     chosen = next((x for x in offered if x.id == tpl), None)
     if tpl and chosen is None:  # not a template of this ticket: say which field, not the value
@@ -295,7 +295,7 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
         "pending": pending_extension(events), "is_open": t.handling.status.is_open,
         "choices": reclassify_choices(), "clock_rows": clock_rows(t), "explain_rows": explanation_rows(t),
-        "history": history, "templates": offered, "chosen": chosen,
+        "history": history, "history_hidden": history_hidden, "templates": offered, "chosen": chosen,
         "reply_text": fill(chosen, t) if chosen else "", "limit": limit_for(t),
         "comp_pending": pending_compensation(events), "comp_limit": get_compensation().limit(t)}, status=status)
 
