@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import resource
 import shutil
 import sys
@@ -27,6 +28,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -190,9 +192,57 @@ def new_batch(count: int, start: datetime, seed: int = 13) -> list[Ticket]:
     return out
 
 
+def warm_up() -> None:
+    """Load what a running worker has loaded once (configs, taxonomy automaton, model, segmenter):
+    the timed batch then measures the per-ticket work, not a process's start."""
+    from hub.pipeline.dedupe import load_config
+    from hub.routing import get_routing
+    from hub.sla import get_sla
+    from hub.sla.calendar import get_calendar
+    from hub.teams import get_teams
+
+    get_teams(), get_routing(), get_sla(), get_calendar(), load_config()
+    judge_text("app", "信用卡年费乱扣，客服态度差，我要投诉到银保监会")
+
+
+def _profiler() -> Any:
+    """A started pyinstrument profiler (dev extras)."""
+    from pyinstrument import Profiler
+
+    prof = Profiler(interval=0.0005)
+    prof.start()
+    return prof
+
+
+def profile_summary(prof: Any, top: int = 16) -> str:
+    """The profile's top costs: project functions by inclusive share (each counted once per stack),
+    then any function by own time (where the CPU actually went)."""
+    root = prof.last_session.root_frame()
+    total = root.time or 1.0
+    incl: dict[str, float] = {}
+    own: dict[str, float] = {}
+
+    def walk(f: Any, seen: frozenset[str]) -> None:
+        name = f"{f.function} ({f.file_path_short}:{f.line_no})" if not f.is_synthetic else f.function
+        if name not in seen and not f.is_synthetic:
+            incl[name] = incl.get(name, 0.0) + f.time
+        for c in f.children:
+            walk(c, seen | {name})
+        if f.is_synthetic_leaf or not f.children or f.total_self_time:
+            key = name if not f.is_synthetic else f"{f.function} ({f.file_path_short})"
+            own[key] = own.get(key, 0.0) + f.total_self_time
+
+    walk(root, frozenset())
+    mine = sorted(((t, n) for n, t in incl.items() if re.search(r"\((hub|core)/", n)), reverse=True)[:top]
+    spent = sorted(((t, n) for n, t in own.items()), reverse=True)[:top]
+    return ("by total time (hub/core functions):\n" + "\n".join(f"{t / total:6.1%}  {n}" for t, n in mine)
+            + "\nby own time:\n" + "\n".join(f"{t / total:6.1%}  {n}" for t, n in spent))
+
+
 def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | None = None,
-                   batch: int = 2000) -> dict[str, float]:
-    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures."""
+                   batch: int = 2000, profile: bool = False) -> dict[str, float]:
+    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures
+    (`profile`: print pyinstrument's top costs of the timed part)."""
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")
     store = Store(db or f"sqlite:///{tmp}/hub.db")
     store.upgrade()
@@ -202,11 +252,16 @@ def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | Non
     with store.begin() as conn:
         upsert_tickets(conn, fresh)
     ids = [t.ticket_id for t in fresh]
+    warm_up()
+    prof = _profiler() if profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     linked = 0
     for i in range(0, len(ids), batch):
         linked += enrich_and_route(store, ids[i:i + batch], now=start + timedelta(hours=1)).linked
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if prof is not None:
+        prof.stop()
+        print(f"--- profile, {stored:,} stored ---\n{profile_summary(prof)}", flush=True)
     store.dispose()
     if db is None:
         shutil.rmtree(tmp, ignore_errors=True)  # a 1M-ticket store is gigabytes
@@ -224,10 +279,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="store-size mode: pre-fill N tickets (several N: one run each), time --new fresh ones")
     ap.add_argument("--new", type=int, default=2000, help="fresh tickets timed in --stored mode")
     ap.add_argument("--days", type=float, default=60, help="span of the pre-filled tickets in --stored mode")
+    ap.add_argument("--profile", action="store_true", help="--stored mode: print pyinstrument's top costs")
     args = ap.parse_args(argv)
     if args.stored:
         for n in args.stored:
-            m = measure_stored(n, args.new, args.days, args.db, args.batch)
+            m = measure_stored(n, args.new, args.days, args.db, args.batch, args.profile)
             print(f"stored {n:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new: "
                   f"{m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, {m['per_cpu_s']:,.0f} per CPU-s; "
                   f"linked {m['linked']}", flush=True)
