@@ -175,7 +175,8 @@ def _snapshot(t: Ticket) -> tuple[Any, ...]:
 
 def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConfig, routing: RoutingConfig,
            stats: EnrichStats, per_team: Counter[str], per_cat: Counter[str]) -> None:
-    loaded = get_tickets(conn, ids)
+    stored: dict[str, Any] = {}  # the rows as loaded: saved back without a round trip of the source's parts
+    loaded = get_tickets(conn, ids, keep=stored)
     stats.loaded += len(loaded)
     stats.missing += len(ids) - len(loaded)
     batch = sorted(loaded.values(), key=lambda t: (t.received_at, t.ticket_id))
@@ -244,12 +245,12 @@ def _chunk(conn: Connection, ids: Sequence[str], now: datetime, teams: TeamsConf
                 "business_line": j.business_line, "confidence": j.confidence, "needs_review": j.needs_review,
                 "model_version": j.model_version}))
     # 5. earlier routed tickets that turned out to be part of an incident
-    linked = _link_prior(conn, plan, now, events)
+    linked = _link_prior(conn, plan, now, events, stored)
     stats.incidents_created += len(plan.created)
     stats.incident_tickets += len(plan.by_ticket) + len(linked)
     save_incidents(conn, plan, now)
     assigner.save_state(conn)
-    save_tickets(conn, batch + linked, events)
+    save_tickets(conn, batch + linked, events, stored)
 
 
 def _link(conn: Connection, batch: list[Ticket], now: datetime, stats: EnrichStats) -> list[TicketEvent]:
@@ -351,11 +352,12 @@ def _route_one(conn: Connection, t: Ticket, now: datetime, teams: TeamsConfig, r
         stats.dispatched += 1
 
 
-def _link_prior(conn: Connection, plan: IncidentPlan, now: datetime, events: list[TicketEvent]) -> list[Ticket]:
+def _link_prior(conn: Connection, plan: IncidentPlan, now: datetime, events: list[TicketEvent],
+                stored: dict[str, Any]) -> list[Ticket]:
     """Earlier routed tickets that belong to a new incident: linked (their handler is kept)."""
     if not plan.linked_prior:
         return []
-    found = get_tickets(conn, list(plan.linked_prior))
+    found = get_tickets(conn, list(plan.linked_prior), keep=stored)
     out = []
     for tid, t in found.items():
         inc = plan.linked_prior[tid]

@@ -113,3 +113,47 @@ def test_recent_rows_bounds_each_key(store) -> None:  # noqa: ANN001
                           [tickets.c.ticket_id], L(2026, 11, 1, 1), None, 3)
     assert sorted(r.ticket_id for r in got) == sorted([t.ticket_id for t in heavy[-3:]]
                                                       + [light[1].ticket_id])
+
+
+def test_saving_with_the_stored_rows_writes_what_a_full_save_writes(store) -> None:  # noqa: ANN001
+    """The enrich save (customer and matter kept as stored, PII not re-encrypted) leaves the same row."""
+    from core.pii import get_vault
+    from hub.store.tickets import save_tickets
+
+    ids = store_tickets(store, make(TEXT, phone="13600000077", amount="300"), make(TEXT, phone="13600000078"))
+    enrich_and_route(store, ids, now=NOW)  # routed: judgement, handling, clocks and explanations set
+    with store.begin() as conn:
+        kept: dict = {}
+        loaded = get_tickets(conn, ids, keep=kept)
+        before = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+        for t in loaded.values():
+            t.judgement.tags.append("checked")  # a hub-owned change, so the save has something to write
+            t.updated_at = NOW + timedelta(minutes=1)
+        save_tickets(conn, list(loaded.values()), [], kept)  # the fast path
+        fast = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+        save_tickets(conn, list(loaded.values()), [])  # the full path (model dump, PII sealed again)
+        full = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+    vault = get_vault()
+    for tid in ids:
+        a, b = fast[tid]._asdict(), full[tid]._asdict()
+        assert a["pii_enc"] == before[tid].pii_enc  # not re-encrypted
+        assert vault.decrypt_bytes(a.pop("pii_enc")) == vault.decrypt_bytes(b.pop("pii_enc"))
+        assert a.pop("version") + 1 == b.pop("version")
+        assert a == b
+        assert "checked" in a["data"]["judgement"]["tags"] and a["data"]["matter"]["content"] == ""
+
+
+def test_a_row_with_unsealed_free_text_takes_the_full_save(store) -> None:  # noqa: ANN001
+    """A row of an older version (content in clear in `data`) is sealed by the save, not kept as it was."""
+    from hub.store.tickets import save_tickets
+
+    ids = store_tickets(store, make(TEXT, phone="13600000079"))
+    with store.begin() as conn:
+        row = conn.execute(select(tickets.c.data).where(tickets.c.ticket_id == ids[0])).one()
+        legacy = {**row.data, "matter": {**row.data["matter"], "content": TEXT}}
+        conn.execute(update(tickets).where(tickets.c.ticket_id == ids[0]).values(data=legacy))
+        kept: dict = {}
+        loaded = get_tickets(conn, ids, keep=kept)
+        save_tickets(conn, list(loaded.values()), [], kept)
+        data = conn.execute(select(tickets.c.data).where(tickets.c.ticket_id == ids[0])).scalar_one()
+    assert data["matter"]["content"] == ""
