@@ -222,17 +222,16 @@ def profile_summary(prof: Any, top: int = 16) -> str:
     incl: dict[str, float] = {}
     own: dict[str, float] = {}
 
-    def walk(f: Any, seen: frozenset[str]) -> None:
-        name = f"{f.function} ({f.file_path_short}:{f.line_no})" if not f.is_synthetic else f.function
-        if name not in seen and not f.is_synthetic:
+    def walk(f: Any, seen: frozenset[str], parent: str) -> None:
+        name = parent if f.is_synthetic else f"{f.function} ({f.file_path_short}:{f.line_no})"
+        if name not in seen:
             incl[name] = incl.get(name, 0.0) + f.time
+        if not f.is_synthetic:  # total_self_time already holds its [self] children
+            own[name] = own.get(name, 0.0) + f.total_self_time
         for c in f.children:
-            walk(c, seen | {name})
-        if f.is_synthetic_leaf or not f.children or f.total_self_time:
-            key = name if not f.is_synthetic else f"{f.function} ({f.file_path_short})"
-            own[key] = own.get(key, 0.0) + f.total_self_time
+            walk(c, seen | {name}, name)
 
-    walk(root, frozenset())
+    walk(root, frozenset(), "-")
     mine = sorted(((t, n) for n, t in incl.items() if re.search(r"\((hub|core)/", n)), reverse=True)[:top]
     spent = sorted(((t, n) for n, t in own.items()), reverse=True)[:top]
     return ("by total time (hub/core functions):\n" + "\n".join(f"{t / total:6.1%}  {n}" for t, n in mine)

@@ -14,7 +14,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, literal_column, select, update
 
 from core import jsonutil
 from core.errors import HubError
@@ -325,8 +325,9 @@ def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[Tic
     for part in (rows, fast):
         if part:
             cols: dict[str, Any] = {k: bindparam(k) for k in part[0] if k != "b_id"}
+            # `+ 1` as SQL text: a bound 1 would be a parameter the rows do not carry (bulk's fast path needs all)
             bulk.executemany(conn, update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
-                             .values(**cols, version=tickets.c.version + 1), part)
+                             .values(**cols, version=tickets.c.version + literal_column("1")), part)
     _write_clocks(conn, items, replace=True)
     add_events(conn, events)
 
