@@ -10,8 +10,11 @@ Reruns are safe: a ticket that already has a team is re-judged, not re-routed
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import partial
@@ -100,8 +103,9 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     for i in range(0, len(ids), CHUNK):
         part = ids[i:i + CHUNK]
         # counts go in only once the chunk committed: a chunk the database aborted runs again
-        chunk_stats, team_n, cat_n = store.run_transaction(partial(_counted_chunk, ids=part, now=now, teams=teams,
-                                                                   routing=routing))
+        with _collector_paused():
+            chunk_stats, team_n, cat_n = store.run_transaction(partial(_counted_chunk, ids=part, now=now,
+                                                                       teams=teams, routing=routing))
         stats.add(chunk_stats)
         per_team.update(team_n)
         per_cat.update(cat_n)
@@ -109,6 +113,37 @@ def enrich_and_route(store: Store, ticket_ids: list[str], now: datetime | None =
     log.info("enriched %d tickets: %d routed, %d urgent, %d incidents", stats.judged, stats.routed, stats.urgent,
              stats.incidents_created)
     return stats
+
+
+class _Collector:
+    """Who holds the cyclic garbage collector off (`_collector_paused`), and whether it was on before."""
+
+    lock = threading.Lock()
+    holders = 0
+    was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a chunk runs, back on (as it was) afterwards.
+
+    A chunk's few hundred thousand objects (tickets, explanations, rows) all live until it
+    commits and are freed by reference counting; the collector's full passes would scan them
+    again and again for nothing (measured: a fifth of the chunk's time at 2,000 tickets).
+    Counted, so overlapping chunks of several threads turn it back on only when the last ends.
+    """
+    with _Collector.lock:
+        if _Collector.holders == 0:
+            _Collector.was_enabled = gc.isenabled()
+            gc.disable()
+        _Collector.holders += 1
+    try:
+        yield
+    finally:
+        with _Collector.lock:
+            _Collector.holders -= 1
+            if _Collector.holders == 0 and _Collector.was_enabled:
+                gc.enable()
 
 
 def _fault_words(t: Ticket) -> str:

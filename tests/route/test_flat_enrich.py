@@ -157,3 +157,38 @@ def test_a_row_with_unsealed_free_text_takes_the_full_save(store) -> None:  # no
         save_tickets(conn, list(loaded.values()), [], kept)
         data = conn.execute(select(tickets.c.data).where(tickets.c.ticket_id == ids[0])).scalar_one()
     assert data["matter"]["content"] == ""
+
+
+def test_the_collector_is_paused_during_a_chunk_and_restored_after(store, monkeypatch) -> None:  # noqa: ANN001
+    """Enrich turns the cyclic collector off for a chunk and back on afterwards, also when the chunk fails."""
+    import gc
+
+    from hub.pipeline import enrich
+
+    seen: list[bool] = []
+    real = enrich._chunk
+
+    def spy(*a, **k) -> None:  # noqa: ANN002, ANN003
+        seen.append(gc.isenabled())
+        real(*a, **k)
+
+    monkeypatch.setattr(enrich, "_chunk", spy)
+    ids = store_tickets(store, make(TEXT, phone="13600000080"))
+    assert gc.isenabled()
+    enrich_and_route(store, ids, now=NOW)
+    assert seen == [False] and gc.isenabled()
+
+    def boom(*a, **k) -> None:  # noqa: ANN002, ANN003
+        raise ValueError("chunk failed")
+
+    monkeypatch.setattr(enrich, "_chunk", boom)
+    with pytest.raises(ValueError, match="chunk failed"):
+        enrich_and_route(store, ids, now=NOW)
+    assert gc.isenabled()
+    gc.disable()  # a process that runs without the collector keeps it off
+    try:
+        monkeypatch.setattr(enrich, "_chunk", real)
+        enrich_and_route(store, ids, now=NOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
