@@ -147,18 +147,20 @@ class JudgeModel:
             rows = np.repeat(np.arange(x.shape[0]), np.diff(indptr))
             contrib = x.data * h.coef[best[rows], indices]
         out = []
-        probs = p.tolist()
-        for i in range(x.shape[0]):
-            k = int(best[i])
+        probs, ptr, vocab, classes = p.tolist(), indptr.tolist(), self.vocabulary, h.classes
+        for i, k in enumerate(best.tolist()):
             top: list[tuple[str, float]] = []
-            if explain and indptr[i + 1] > indptr[i]:
-                a, b = indptr[i], indptr[i + 1]
+            a, b = ptr[i], ptr[i + 1]
+            if explain and b > a:
                 seg = contrib[a:b]
                 n = min(explain, b - a)
                 pick = np.argpartition(-seg, n - 1)[:n]
                 pick = pick[np.argsort(-seg[pick])]
-                top = [(self.vocabulary[indices[a + j]], round(float(seg[j]), 3)) for j in pick if seg[j] > 0]
-            out.append(Prediction(h.classes[k], probs[i][k], dict(zip(h.classes, probs[i], strict=True)), top))
+                # as Python numbers at once (the same doubles float() gives one numpy scalar at a time)
+                top = [(vocab[c], round(v, 3)) for c, v in zip(indices[a + pick].tolist(), seg[pick].tolist())
+                       if v > 0]
+            row = probs[i]
+            out.append(Prediction(classes[k], row[k], dict(zip(classes, row, strict=True)), top))
         return out
 
 
