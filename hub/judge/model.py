@@ -157,8 +157,8 @@ class JudgeModel:
                 pick = np.argpartition(-seg, n - 1)[:n]
                 pick = pick[np.argsort(-seg[pick])]
                 # as Python numbers at once (the same doubles float() gives one numpy scalar at a time)
-                top = [(vocab[c], round(v, 3)) for c, v in zip(indices[a + pick].tolist(), seg[pick].tolist())
-                       if v > 0]
+                cols, pushes = indices[a + pick].tolist(), seg[pick].tolist()
+                top = [(vocab[c], round(v, 3)) for c, v in zip(cols, pushes, strict=True) if v > 0]
             row = probs[i]
             out.append(Prediction(classes[k], row[k], dict(zip(classes, row, strict=True)), top))
         return out

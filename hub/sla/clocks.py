@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from core.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
 from hub.sla.calendar import BusinessCalendar, TimeMode, get_calendar
-from hub.sla.config import ClockSpec, SlaConfig, get_sla
+from hub.sla.config import SlaConfig, get_sla
 
 #: the sla.yaml `extensions` entry an approved extension runs under
 EXTENSION_POLICY = "banking_extension"

@@ -192,3 +192,42 @@ def test_the_collector_is_paused_during_a_chunk_and_restored_after(store, monkey
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_large_group_is_linked_in_numpy_exactly_as_pair_by_pair(monkeypatch) -> None:  # noqa: ANN001
+    """A customer with hundreds of tickets in the window: the numpy comparison plans the same cases,
+    links and repeat counts as scoring each pair (texts, amounts, topics, the time window and ties)."""
+    import random
+    from datetime import datetime
+
+    from core.schema import SHANGHAI
+
+    cfg = dedupe.load_config()
+    hasher = dedupe.MinHasher(cfg.num_perm)
+    rnd = random.Random(5)
+    phrases = ["信用卡年费被乱扣", "手机银行登录闪退", "理财亏损要求赔偿", "转账一直不到账", "客服态度很差",
+               "贷款利率太高", "账户被冻结", "个人信息泄露", "推销电话骚扰", "保险理赔被拒",
+               "我很不满意", "请尽快给个说法", "事情过了很久没人管"]  # the last three: no topic
+    docs = []
+    for i in range(260):
+        text = "，".join(rnd.sample(phrases, rnd.randint(1, 3))) + ("金额300元" if rnd.random() < 0.2 else "")
+        d = dedupe._Doc(f"T{i:04d}", rnd.choice(["app", "sms", "wechat"]),
+                        datetime(2026, 11, 1, tzinfo=SHANGHAI) + timedelta(hours=rnd.uniform(0, 24 * 12)),
+                        None, True, 0, ("phone_hash:h1",))
+        d.describe(text, None, cfg, hasher)
+        docs.append(d)
+    fresh = {d.ticket_id for d in rnd.sample(docs, 60)}
+    rows_per_band = cfg.num_perm // cfg.bands
+    by_pair: dict = {}
+    monkeypatch.setattr(dedupe, "VECTOR_FROM", 10**6)
+    dedupe._plan_group(list(docs), cfg, rows_per_band, by_pair, fresh)
+    by_numpy: dict = {}
+    monkeypatch.setattr(dedupe, "VECTOR_FROM", 8)
+    monkeypatch.setattr(dedupe, "_CELLS", 64 * 260 * 7)  # several blocks of batch tickets
+    dedupe._plan_group(list(docs), cfg, rows_per_band, by_numpy, fresh)
+    import re
+
+    why = {m.group(1) for _, link, _ in by_pair.values() if (m := re.search(r"similar matter \(([^)]*)\)", link.reason))}
+    assert len(by_pair) > 100 and {"text", "same amount 300.00"} <= why  # every signal decided some links
+    assert any(w.startswith("same topic") for w in why)
+    assert by_numpy == by_pair
