@@ -481,7 +481,7 @@ def _scored_pairs(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int, fresh: 
     amounts = sorted({a for d in ds for a in d.amounts})
     tmat = np.array([[t in d.topics for t in topics] for d in ds], dtype=np.int64).reshape(m, len(topics))
     amat = np.array([[a in d.amounts for a in amounts] for d in ds], dtype=np.int64).reshape(m, len(amounts))
-    has_topic = tmat.any(axis=1)
+    has_topic: np.ndarray = np.asarray(tmat.any(axis=1))
     micros = np.array([(d.received_at - _EPOCH) // _MICRO for d in ds], dtype=np.int64)
     window = cfg.window // _MICRO
     out: set[tuple[int, int]] = set()

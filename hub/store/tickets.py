@@ -333,7 +333,7 @@ def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[Tic
 
 
 #: the parts of a Ticket the hub changes after ingest (the rest is the source's: `SOURCE_OWNED` and ids)
-HUB_OWNED = frozenset(("case_id", "case_link", "updated_at", "judgement", "handling", "explanations"))
+HUB_OWNED = {"case_id", "case_link", "updated_at", "judgement", "handling", "explanations"}
 
 
 def _sealed(data: dict[str, Any]) -> bool:
