@@ -252,6 +252,7 @@ def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | Non
         upsert_tickets(conn, fresh)
     ids = [t.ticket_id for t in fresh]
     warm_up()
+    before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     prof = _profiler() if profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     linked = 0
@@ -261,11 +262,37 @@ def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | Non
     if prof is not None:
         prof.stop()
         print(f"--- profile, {stored:,} stored ---\n{profile_summary(prof)}", flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     store.dispose()
     if db is None:
         shutil.rmtree(tmp, ignore_errors=True)  # a 1M-ticket store is gigabytes
     return {"stored": stored, "new": new, "prefill_s": fill_s, "seconds": secs, "cpu_s": cpu,
-            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked}
+            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked, "peak_mb": peak_mb, "before_mb": before_mb,
+            "judge_per_cpu_s": judge_alone(fresh)}
+
+
+def judge_alone(batch: list[Ticket]) -> float:
+    """The judge by itself (`judge_batch`: normalise, match, model) over the same tickets' texts, per
+    CPU-second: the ceiling of enrich + route, which judges every ticket and then does the rest."""
+    from hub.judge import JudgeInput, judge_batch
+    from hub.judge.core import ticket_text
+
+    items = [JudgeInput(t.source, ticket_text(t)) for t in batch]
+    c0 = time.process_time()
+    judge_batch(items)
+    return len(items) / (time.process_time() - c0)
+
+
+def table(rows: list[dict[str, float]]) -> str:
+    """The store-size runs as one markdown table (rates per CPU-second: the machine is shared), each
+    beside the first (smallest) store's rate and the judge's own rate on the same texts."""
+    head = ("| stored | enrich+route /s wall | enrich+route /CPU-s | × first row | judge alone /CPU-s | "
+            "enrich ÷ judge | linked | peak RSS MB (so far) |\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base = rows[0]["per_cpu_s"] if rows else 1.0
+    lines = [f"| {m['stored']:,} | {m['per_s']:,.0f} | {m['per_cpu_s']:,.0f} | {m['per_cpu_s'] / base:.2f} | "
+             f"{m['judge_per_cpu_s']:,.0f} | {m['per_cpu_s'] / m['judge_per_cpu_s']:.2f} | {m['linked']:,} | "
+             f"{m['peak_mb']:,.0f} |" for m in rows]
+    return "\n".join([head, *lines])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -281,11 +308,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true", help="--stored mode: print pyinstrument's top costs")
     args = ap.parse_args(argv)
     if args.stored:
+        rows = []
         for n in args.stored:
             m = measure_stored(n, args.new, args.days, args.db, args.batch, args.profile)
+            rows.append(m)
             print(f"stored {n:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new: "
                   f"{m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, {m['per_cpu_s']:,.0f} per CPU-s; "
-                  f"linked {m['linked']}", flush=True)
+                  f"linked {m['linked']}; peak RSS {m['before_mb']:,.0f} MB before the batch, "
+                  f"{m['peak_mb']:,.0f} MB after", flush=True)
+        print(table(rows))
         return
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")
     store = Store(args.db or f"sqlite:///{tmp}/hub.db")
