@@ -174,6 +174,30 @@ def prefill(store: Store, n: int, end: datetime, days: float, seed: int = 11) ->
     return time.perf_counter() - t0
 
 
+def _prefill_child(url: str, n: int, end: datetime, days: float, out: Any) -> None:
+    """`prefill` in a child process (its seconds sent back through `out`)."""
+    store = Store(url)
+    out.send(prefill(store, n, end, days))
+    store.dispose()
+
+
+def _prefill_apart(store: Store, n: int, end: datetime, days: float) -> float:
+    """`prefill` in a child process, so the peak memory of this process is the batch's, not the set-up's."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    store.dispose()  # no connection is shared across the fork
+    child = ctx.Process(target=_prefill_child, args=(store.url, n, end, days, there))
+    child.start()
+    there.close()  # the child holds its end: a child that dies ends recv() with EOFError
+    seconds = float(here.recv())
+    child.join()
+    if child.exitcode:
+        raise RuntimeError(f"pre-fill failed (exit {child.exitcode})")
+    return seconds
+
+
 def new_batch(count: int, start: datetime, seed: int = 13) -> list[Ticket]:
     """`count` fresh tickets over the hour after `start`, customers from the same pool as the store's."""
     rnd = random.Random(seed)
@@ -246,7 +270,7 @@ def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | Non
     store = Store(db or f"sqlite:///{tmp}/hub.db")
     store.upgrade()
     start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
-    fill_s = prefill(store, stored, start, days)
+    fill_s = _prefill_apart(store, stored, start, days)
     fresh = new_batch(new, start)
     with store.begin() as conn:
         upsert_tickets(conn, fresh)
