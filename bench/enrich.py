@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import resource
 import shutil
 import sys
@@ -27,6 +28,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -172,6 +174,30 @@ def prefill(store: Store, n: int, end: datetime, days: float, seed: int = 11) ->
     return time.perf_counter() - t0
 
 
+def _prefill_child(url: str, n: int, end: datetime, days: float, out: Any) -> None:
+    """`prefill` in a child process (its seconds sent back through `out`)."""
+    store = Store(url)
+    out.send(prefill(store, n, end, days))
+    store.dispose()
+
+
+def _prefill_apart(store: Store, n: int, end: datetime, days: float) -> float:
+    """`prefill` in a child process, so the peak memory of this process is the batch's, not the set-up's."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    store.dispose()  # no connection is shared across the fork
+    child = ctx.Process(target=_prefill_child, args=(store.url, n, end, days, there))
+    child.start()
+    there.close()  # the child holds its end: a child that dies ends recv() with EOFError
+    seconds = float(here.recv())
+    child.join()
+    if child.exitcode:
+        raise RuntimeError(f"pre-fill failed (exit {child.exitcode})")
+    return seconds
+
+
 def new_batch(count: int, start: datetime, seed: int = 13) -> list[Ticket]:
     """`count` fresh tickets over the hour after `start`, customers from the same pool as the store's."""
     rnd = random.Random(seed)
@@ -190,28 +216,107 @@ def new_batch(count: int, start: datetime, seed: int = 13) -> list[Ticket]:
     return out
 
 
+def warm_up() -> None:
+    """Load what a running worker has loaded once (configs, taxonomy automaton, model, segmenter):
+    the timed batch then measures the per-ticket work, not a process's start."""
+    from hub.pipeline.dedupe import load_config
+    from hub.routing import get_routing
+    from hub.sla import get_sla
+    from hub.sla.calendar import get_calendar
+    from hub.teams import get_teams
+
+    get_teams(), get_routing(), get_sla(), get_calendar(), load_config()
+    judge_text("app", "信用卡年费乱扣，客服态度差，我要投诉到银保监会")
+
+
+def _profiler() -> Any:
+    """A started pyinstrument profiler (dev extras)."""
+    from pyinstrument import Profiler
+
+    prof = Profiler(interval=0.0005)
+    prof.start()
+    return prof
+
+
+def profile_summary(prof: Any, top: int = 16) -> str:
+    """The profile's top costs: project functions by inclusive share (each counted once per stack),
+    then any function by own time (where the CPU actually went)."""
+    root = prof.last_session.root_frame()
+    total = root.time or 1.0
+    incl: dict[str, float] = {}
+    own: dict[str, float] = {}
+
+    def walk(f: Any, seen: frozenset[str], parent: str) -> None:
+        name = parent if f.is_synthetic else f"{f.function} ({f.file_path_short}:{f.line_no})"
+        if name not in seen:
+            incl[name] = incl.get(name, 0.0) + f.time
+        if not f.is_synthetic:  # total_self_time already holds its [self] children
+            own[name] = own.get(name, 0.0) + f.total_self_time
+        for c in f.children:
+            walk(c, seen | {name}, name)
+
+    walk(root, frozenset(), "-")
+    mine = sorted(((t, n) for n, t in incl.items() if re.search(r"\((hub|core)/", n)), reverse=True)[:top]
+    spent = sorted(((t, n) for n, t in own.items()), reverse=True)[:top]
+    return ("by total time (hub/core functions):\n" + "\n".join(f"{t / total:6.1%}  {n}" for t, n in mine)
+            + "\nby own time:\n" + "\n".join(f"{t / total:6.1%}  {n}" for t, n in spent))
+
+
 def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | None = None,
-                   batch: int = 2000) -> dict[str, float]:
-    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures."""
+                   batch: int = 2000, profile: bool = False) -> dict[str, float]:
+    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures
+    (`profile`: print pyinstrument's top costs of the timed part)."""
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")
     store = Store(db or f"sqlite:///{tmp}/hub.db")
     store.upgrade()
     start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
-    fill_s = prefill(store, stored, start, days)
+    fill_s = _prefill_apart(store, stored, start, days)
     fresh = new_batch(new, start)
     with store.begin() as conn:
         upsert_tickets(conn, fresh)
     ids = [t.ticket_id for t in fresh]
+    warm_up()
+    before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    prof = _profiler() if profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     linked = 0
     for i in range(0, len(ids), batch):
         linked += enrich_and_route(store, ids[i:i + batch], now=start + timedelta(hours=1)).linked
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if prof is not None:
+        prof.stop()
+        print(f"--- profile, {stored:,} stored ---\n{profile_summary(prof)}", flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     store.dispose()
     if db is None:
         shutil.rmtree(tmp, ignore_errors=True)  # a 1M-ticket store is gigabytes
     return {"stored": stored, "new": new, "prefill_s": fill_s, "seconds": secs, "cpu_s": cpu,
-            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked}
+            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked, "peak_mb": peak_mb, "before_mb": before_mb,
+            "judge_per_cpu_s": judge_alone(fresh)}
+
+
+def judge_alone(batch: list[Ticket]) -> float:
+    """The judge by itself (`judge_batch`: normalise, match, model) over the same tickets' texts, per
+    CPU-second: the ceiling of enrich + route, which judges every ticket and then does the rest."""
+    from hub.judge import JudgeInput, judge_batch
+    from hub.judge.core import ticket_text
+
+    items = [JudgeInput(t.source, ticket_text(t)) for t in batch]
+    c0 = time.process_time()
+    judge_batch(items)
+    return len(items) / (time.process_time() - c0)
+
+
+def table(rows: list[dict[str, float]]) -> str:
+    """The store-size runs as one markdown table (rates per CPU-second: the machine is shared), each
+    beside the first (smallest) store's rate and the judge's own rate on the same texts."""
+    head = ("| stored | enrich+route /s wall | enrich+route /CPU-s | × first row | judge alone /CPU-s | "
+            "enrich ÷ judge | linked | peak RSS MB (so far) |\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base = rows[0]["per_cpu_s"] if rows else 1.0
+    lines = [f"| {m['stored']:,} | {m['per_s']:,.0f} | {m['per_cpu_s']:,.0f} | {m['per_cpu_s'] / base:.2f} | "
+             f"{m['judge_per_cpu_s']:,.0f} | {m['per_cpu_s'] / m['judge_per_cpu_s']:.2f} | {m['linked']:,} | "
+             f"{m['peak_mb']:,.0f} |" for m in rows]
+    return "\n".join([head, *lines])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,13 +329,18 @@ def main(argv: list[str] | None = None) -> None:
                     help="store-size mode: pre-fill N tickets (several N: one run each), time --new fresh ones")
     ap.add_argument("--new", type=int, default=2000, help="fresh tickets timed in --stored mode")
     ap.add_argument("--days", type=float, default=60, help="span of the pre-filled tickets in --stored mode")
+    ap.add_argument("--profile", action="store_true", help="--stored mode: print pyinstrument's top costs")
     args = ap.parse_args(argv)
     if args.stored:
+        rows = []
         for n in args.stored:
-            m = measure_stored(n, args.new, args.days, args.db, args.batch)
+            m = measure_stored(n, args.new, args.days, args.db, args.batch, args.profile)
+            rows.append(m)
             print(f"stored {n:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new: "
                   f"{m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, {m['per_cpu_s']:,.0f} per CPU-s; "
-                  f"linked {m['linked']}", flush=True)
+                  f"linked {m['linked']}; peak RSS {m['before_mb']:,.0f} MB before the batch, "
+                  f"{m['peak_mb']:,.0f} MB after", flush=True)
+        print(table(rows))
         return
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")
     store = Store(args.db or f"sqlite:///{tmp}/hub.db")

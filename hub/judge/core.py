@@ -203,6 +203,7 @@ def judge_batch(items: Sequence[JudgeInput], *, matcher: Matcher | None = None,
     results: list[JudgeResult | None] = [None] * len(items)
     todo: list[tuple[int, JudgeInput, str, list[Hit], Decimal | None, Escalation]] = []
     docs: list[list[str]] = []
+    texts: list[str] = []  # the prepared texts: their character n-grams are counted for the batch at once
     for i, it in enumerate(items):
         if it.channel == "sms":
             kind = detect_sms_intent(it.text)
@@ -216,10 +217,11 @@ def judge_batch(items: Sequence[JudgeInput], *, matcher: Matcher | None = None,
         amount = _amount(it.amount) if it.amount not in (None, "") else largest_amount(prepared)
         esc = find_escalations(matcher, it.channel, prepared, hits)
         docs.append(features(matcher, it.channel, it.text, amount=amount, prepared=prepared, words=words,
-                             hits=hits, esc=esc))
+                             hits=hits, esc=esc, grams=False))
+        texts.append(prepared)
         todo.append((i, it, prepared, hits, amount, esc))
     if todo:
-        x = model.matrix(docs)
+        x = model.matrix(docs, texts)
         reasons = model.predict("reason", x, explain=5)
         urgencies = model.predict("urgency", x, explain=3)
         lines = _lines(model, x, [it.profile or tax.profile for _, it, _, _, _, _ in todo])

@@ -56,14 +56,22 @@ def rule_features(matcher: Matcher, channel: str, text: str, hits: list[Hit],
     return out
 
 
+#: the characters `char_ngrams` drops, as code points (the model's batch vectoriser drops them in numpy)
+SKIP_CODES = tuple(sorted(ord(ch) for ch in _SKIP))
+
+
 def features(matcher: Matcher, channel: str, text: str, *, amount: Decimal | None = None,
              prepared: str | None = None, words: list[str] | None = None,
-             hits: list[Hit] | None = None, esc: Escalation | None = None) -> list[str]:
-    """Every feature of one text (`prepared`, `words`, `hits`, `esc` reuse what the caller computed)."""
+             hits: list[Hit] | None = None, esc: Escalation | None = None, grams: bool = True) -> list[str]:
+    """Every feature of one text (`prepared`, `words`, `hits`, `esc` reuse what the caller computed).
+
+    `grams=False` leaves out the character n-grams (`char_ngrams` of the prepared text): the judge
+    counts those for a whole batch at once in `JudgeModel.matrix`, the same features by code point.
+    """
     s = prepared if prepared is not None else matcher.prepare(channel, text)
     ws = words if words is not None else matcher.words(s)
     hs = hits if hits is not None else matcher.scan(s, ws)
-    out = char_ngrams(s)
+    out = char_ngrams(s) if grams else []
     out.extend("w:" + w for w in ws if len(w) > 1 and w[0] not in _SKIP)
     # rule hits repeat: with sublinear tf each counts 1 + ln(RULE_WEIGHT) against a single n-gram
     out.extend(rule_features(matcher, channel, s, hs, esc) * RULE_WEIGHT)

@@ -94,7 +94,10 @@ class Matcher:
         add(esc.complaint_verbs, "esccomplain")
         self._automaton = ahocorasick.Automaton()
         for key, entries in table.items():
-            self._automaton.add_word(key, (key, tuple(entries), frozenset(e.group for e in entries)))
+            groups = frozenset(e.group for e in entries)
+            # what `scan` asks of every hit, answered once per phrase
+            self._automaton.add_word(key, (key, tuple(entries), groups, len(key), bool(_DIGITS.match(key)),
+                                           "block" in groups))
         self._automaton.make_automaton()
         #: phrases that are signals themselves: a shorter phrase inside one of them still counts (盗刷 in 被盗刷)
         self.signal_words = frozenset(k for k, entries in table.items() if any(e.group != "block" for e in entries))
@@ -137,22 +140,24 @@ class Matcher:
         span_of: list[tuple[int, int]] = []
         pos = 0
         for w in words:
-            span_of.extend([(pos, pos + len(w))] * len(w))
-            pos += len(w)
+            k = len(w)
+            span_of.extend([(pos, pos + k)] * k)
+            pos += k
         hits = []
         n = len(text)
+        spans = len(span_of) == n
+        signal_words = self.signal_words
         blocks: list[tuple[int, int]] = []
-        for end, (phrase, entries, groups) in self._automaton.iter(text):
-            start = end - len(phrase) + 1
+        for end, (phrase, entries, groups, size, digits, block) in self._automaton.iter(text):
+            start = end - size + 1
             stop = end + 1
-            if _DIGITS.match(phrase) and ((start > 0 and text[start - 1].isdigit())
-                                         or (stop < n and text[stop].isdigit())):
+            if digits and ((start > 0 and text[start - 1].isdigit()) or (stop < n and text[stop].isdigit())):
                 continue
-            if len(span_of) == n:
+            if spans:
                 ws, we = span_of[start]
-                if ws <= start and stop <= we and we - ws > stop - start and text[ws:we] not in self.signal_words:
+                if ws <= start and stop <= we and we - ws > size and text[ws:we] not in signal_words:
                     continue  # strictly inside a longer word that is no signal of its own
-            if "block" in groups:
+            if block:
                 blocks.append((start, stop))
             hits.append(Hit(start, stop, phrase, entries, groups))
         if blocks:  # a blocker word (防诈骗) also silences the signals inside it when segmentation split it

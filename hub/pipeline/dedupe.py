@@ -24,7 +24,7 @@ import unicodedata
 import zlib
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -433,14 +433,18 @@ def _hasher(num_perm: int) -> MinHasher:
     return MinHasher(num_perm)
 
 
-def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
-                plans: dict[str, tuple[str, CaseLink, int]], fresh: set[str]) -> None:
-    """Cluster one customer's tickets by similar matter; plan case id, link and repeat count.
+#: a customer with more tickets than this in the window is compared in numpy (`_scored_pairs`)
+VECTOR_FROM = 48
 
-    Only pairs with a `fresh` (batch) ticket are scored: pairs of older tickets were
-    scored when the later of them arrived, and their verdict lives on as a shared case_id.
+
+def _candidate_pairs(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int, fresh: set[str]) -> set[tuple[int, int]]:
+    """Index pairs (a < b, at least one a batch ticket) that share an LSH band, a topic or an amount.
+
+    A large group (a customer who complains a lot) goes through `_scored_pairs`, which also drops
+    pairs that cannot reach the threshold; the caller scores what is left either way.
     """
-    ds.sort(key=lambda d: (d.received_at, d.ticket_id))
+    if len(ds) > VECTOR_FROM:
+        return _scored_pairs(ds, cfg, rows_per_band, fresh)
     buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
     width = rows_per_band * 8  # bytes per band of a uint64 signature
     for i, d in enumerate(ds):
@@ -459,6 +463,69 @@ def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
         if len(members) > 1:
             pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:]
                          if is_fresh[a] or is_fresh[b])
+    return pairs
+
+
+def _scored_pairs(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int, fresh: set[str]) -> set[tuple[int, int]]:
+    """`_candidate_pairs` of a large group, with the pairs `_score` would put below the threshold
+    (or outside the window) left out: every batch ticket against every other ticket at once, in numpy.
+
+    The same arithmetic as `text_overlap` and `_score` in float64, so the pairs kept are exactly those
+    the per-pair path would link; the caller scores them again for the reason it explains.
+    """
+    m = len(ds)
+    fresh_rows = np.array([i for i, d in enumerate(ds) if d.ticket_id in fresh], dtype=np.int64)
+    sig = np.stack([d.sig if d.sig is not None else np.zeros(cfg.num_perm, np.uint64) for d in ds])
+    size = np.array([d.size if d.sig is not None else 0 for d in ds], dtype=np.float64)
+    topics = sorted({t for d in ds for t in d.topics})
+    amounts = sorted({a for d in ds for a in d.amounts})
+    tmat = np.array([[t in d.topics for t in topics] for d in ds], dtype=np.int64).reshape(m, len(topics))
+    amat = np.array([[a in d.amounts for a in amounts] for d in ds], dtype=np.int64).reshape(m, len(amounts))
+    has_topic: np.ndarray = np.asarray(tmat.any(axis=1))
+    micros = np.array([(d.received_at - _EPOCH) // _MICRO for d in ds], dtype=np.int64)
+    window = cfg.window // _MICRO
+    out: set[tuple[int, int]] = set()
+    step = max(1, _CELLS // (m * cfg.num_perm))  # batch tickets per block: memory stays bounded
+    for lo in range(0, len(fresh_rows), step):
+        rows = fresh_rows[lo:lo + step]
+        same = sig[rows][:, None, :] == sig[None, :, :]  # batch ticket × ticket × permutation
+        band = same.reshape(len(rows), m, cfg.bands, rows_per_band).all(axis=3).any(axis=2)
+        shared_topic = (tmat[rows] @ tmat.T) > 0
+        shared_amount = (amat[rows] @ amat.T) > 0
+        cand = band | shared_topic | shared_amount
+        cand[np.arange(len(rows)), rows] = False  # not with itself
+        # text_overlap: estimated |A∩B| / min(|A|, |B|) from the MinHash Jaccard and the set sizes
+        j = same.mean(axis=2)
+        sa, sb = size[rows][:, None], size[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            overlap = np.minimum(1.0, (j * (sa + sb) / (1 + j)) / np.minimum(sa, sb))
+        score = np.where((sa > 0) & (sb > 0), overlap, 0.0)
+        score = np.where(shared_amount & (cfg.amount_score > score), cfg.amount_score, score)
+        gap = np.abs(micros[rows][:, None] - micros[None, :])
+        score = np.where(shared_topic & (gap / 1e6 / 3600 <= cfg.close_hours) & (cfg.topic_score > score),
+                         cfg.topic_score, score)
+        score = np.where(has_topic[rows][:, None] & has_topic[None, :] & ~shared_topic,
+                         score * cfg.disjoint_topic_factor, score)
+        fi, oj = np.nonzero(cand & (score >= cfg.threshold) & (gap <= window))
+        a, b = rows[fi], oj
+        out.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+    return out
+
+
+#: boolean cells of one block of `_scored_pairs` (batch tickets × tickets × permutations)
+_CELLS = 4_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
+                plans: dict[str, tuple[str, CaseLink, int]], fresh: set[str]) -> None:
+    """Cluster one customer's tickets by similar matter; plan case id, link and repeat count.
+
+    Only pairs with a `fresh` (batch) ticket are scored: pairs of older tickets were
+    scored when the later of them arrived, and their verdict lives on as a shared case_id.
+    """
+    ds.sort(key=lambda d: (d.received_at, d.ticket_id))
     parent = list(range(len(ds)))
 
     def find(x: int) -> int:
@@ -468,7 +535,8 @@ def _plan_group(ds: list[_Doc], cfg: DedupeConfig, rows_per_band: int,
         return x
 
     best: dict[int, tuple[float, int, str]] = {}  # later ticket → (score, earlier ticket, why)
-    for a, b in pairs:
+    # pairs in order (earlier, later): of equal scores, the earliest matching ticket is the one linked to
+    for a, b in sorted(_candidate_pairs(ds, cfg, rows_per_band, fresh)):
         if abs(ds[b].received_at - ds[a].received_at) > cfg.window:
             continue
         s, why = _score(ds[a], ds[b], cfg)

@@ -214,6 +214,33 @@ class BusinessCalendar:
         self._grow(s, mode, ib)
         return self._counted(s, ib, lb) - self._counted(s, ia, la)
 
+    def fractions(self, start: datetime, due: datetime, mode: TimeMode, fs: list[float]) -> list[datetime]:
+        """`[add(start, int(elapsed(start, due) * f)) for f in fs]` (a clock's warning times), converting
+        `start` and `due` to local time once for all of them."""
+        if mode == "calendar" or due <= start:
+            total = self.elapsed(start, due, mode)
+            return [self.add(start, int(total * f), mode) for f in fs]
+        la, lb = self._local(start), self._local(due)
+        s = self._span(mode, la.date())
+        ia, ib = (la.date() - s.base).days, (lb.date() - s.base).days
+        self._grow(s, mode, ib)
+        c0 = self._counted(s, ia, la)
+        total = self._counted(s, ib, lb) - c0
+        out = []
+        for f in fs:
+            seconds = int(total * f)
+            if seconds <= 0:
+                out.append(start.astimezone(UTC))
+                continue
+            target = c0 + seconds
+            while s.cum[-1] < target:  # pragma: no cover - the target lies before `due`, inside the index
+                self._grow(s, mode, len(s.wins))
+            j = bisect_left(s.cum, target, lo=ia + 1)
+            w = s.wins[j - 1]
+            assert w is not None
+            out.append(self._utc(w[0] + timedelta(seconds=target - s.cum[j - 1])))
+        return out
+
     def add_working_days(self, start: datetime, n: int) -> datetime:
         """End (23:59:59 local) of the n-th working day after `start`'s day; UTC result."""
         d = self._local(start).date()

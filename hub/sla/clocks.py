@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from core.schema import Clock, ClockKind, ClockState, Explanation, Ticket, to_local, to_utc
 from hub.sla.calendar import BusinessCalendar, TimeMode, get_calendar
-from hub.sla.config import ClockSpec, SlaConfig, get_sla
+from hub.sla.config import SlaConfig, get_sla
 
 #: the sla.yaml `extensions` entry an approved extension runs under
 EXTENSION_POLICY = "banking_extension"
@@ -20,39 +20,35 @@ EXTENSION_POLICY = "banking_extension"
 
 def _warnings(start: datetime, due: datetime, mode: TimeMode, cal: BusinessCalendar,
               thresholds: list[float]) -> list[datetime]:
-    total = cal.elapsed(start, due, mode)
-    return [cal.add(start, int(total * f), mode) for f in sorted(thresholds)]
+    return cal.fractions(start, due, mode, sorted(thresholds))
 
 
 def _make_clock(ticket: Ticket, kind: ClockKind, start: datetime, override: str | None,
                 cfg: SlaConfig, cal: BusinessCalendar) -> Clock | None:
     """The clock of `kind` (see sla.yaml: override, source, urgency; earliest due among binding ones)."""
-    candidates: list[tuple[datetime, str, ClockSpec]] = []
-    pids = cfg.applicable(ticket, kind)
-    if override and cfg.policy(override).spec(kind):
-        # the rule's policy replaces the others, except a binding (urgent) one
-        pids = [override] + [p for p in pids if cfg.policies[p].binding and cfg.policies[p].urgency]
-    for pid in pids:
-        spec = cfg.policies[pid].spec(kind)
-        if spec:
-            candidates.append((spec.due(start, cal), pid, spec))
-    if not candidates:
+    specs = cfg.resolve(ticket, kind, override)
+    if not specs:
         return None
-    due, pid, spec = min(candidates, key=lambda c: c[0])
-    clock = Clock(kind=kind, policy=pid, started_at=start, due_at=due,
-                  warn_at=_warnings(start, due, spec.mode, cal, cfg.warn_thresholds))
-    others = [f"{p} {to_local(d):%m-%d %H:%M}" for d, p, _ in candidates if p != pid]
-    ticket.explanations[f"clock.{kind.value}"] = Explanation(
+    candidates = [(spec.due(start, cal), pid, spec, text) for pid, spec, text in specs]
+    due, pid, spec, text = min(candidates, key=lambda c: c[0])
+    # built from the values computed here (aware UTC datetimes): pydantic's validation would re-check them
+    clock = Clock.model_construct(kind=kind, policy=pid, started_at=start, due_at=due, state=ClockState.RUNNING,
+                                  paused_at=None, paused_seconds=0.0, stopped_at=None,
+                                  warn_at=_warnings(start, due, spec.mode, cal, cfg.warn_thresholds))
+    others = [f"{p} {to_local(d):%m-%d %H:%M}" for d, p, _, _ in candidates if p != pid]
+    ticket.explanations[f"clock.{kind.value}"] = Explanation.model_construct(
         value=to_local(due).isoformat(timespec="minutes"),
-        reason=f"policy {pid}: {spec.describe()} from {to_local(start):%Y-%m-%d %H:%M}"
+        reason=f"policy {pid}: {text} from {to_local(start):%Y-%m-%d %H:%M}"
                + (" (routing override)" if pid == override else "")
                + (f"; stricter than {', '.join(others)}" if others else "")
                + _uncovered_note(start, due, cal),
-        matched=[pid])
+        matched=[pid], score=None)
     return clock
 
 
 def _uncovered_note(start: datetime, due: datetime, cal: BusinessCalendar) -> str:
+    if not cal.uncovered:
+        return ""
     years = sorted(y for y in cal.uncovered if start.year <= y <= to_local(due).year)
     if not years:
         return ""

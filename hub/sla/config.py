@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from core.configfile import cached_config, load_model
 from core.errors import ConfigError
@@ -79,6 +79,25 @@ class SlaConfig(BaseModel):
     warn_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.75])
     policies: dict[str, Policy]
     extensions: dict[str, ClockSpec] = Field(default_factory=dict)
+    #: `resolve` answers by (source, urgency, kind, override): a loaded config is never changed in place
+    #: (`reload_config()` builds a new one), and every routed ticket asks one of a handful of questions
+    _resolved: dict[tuple[str, str, ClockKind, str | None], tuple[tuple[str, ClockSpec, str], ...]] = \
+        PrivateAttr(default_factory=dict)
+
+    def resolve(self, ticket: Ticket, kind: ClockKind, override: str | None
+                ) -> tuple[tuple[str, ClockSpec, str], ...]:
+        """(policy id, spec, `spec.describe()`) of the policies whose clock of `kind` the ticket gets,
+        the routing rule's `override` first when it sets that clock (see `hub.sla.clocks._make_clock`)."""
+        key = (ticket.source, ticket.judgement.urgency.value, kind, override)
+        hit = self._resolved.get(key)
+        if hit is None:
+            pids = self.applicable(ticket, kind)
+            if override and self.policy(override).spec(kind):
+                # the rule's policy replaces the others, except a binding (urgent) one
+                pids = [override] + [p for p in pids if self.policies[p].binding and self.policies[p].urgency]
+            specs = ((pid, self.policies[pid].spec(kind)) for pid in pids)
+            hit = self._resolved[key] = tuple((pid, spec, spec.describe()) for pid, spec in specs if spec)
+        return hit
 
     def policy(self, pid: str) -> Policy:
         """The policy with this id; ConfigError naming the known policies otherwise."""

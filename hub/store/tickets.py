@@ -14,7 +14,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, literal_column, select, update
 
 from core import jsonutil
 from core.errors import HubError
@@ -298,24 +298,69 @@ def save_ticket(conn: Connection, t: Ticket, events: Iterable[TicketEvent] = ())
     save_tickets(conn, [t], list(events))
 
 
-def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[TicketEvent] = ()) -> None:
-    """Bulk version of `save_ticket` (used by enrichment/routing batches)."""
+def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[TicketEvent] = (),
+                 stored: dict[str, Any] | None = None) -> None:
+    """Bulk version of `save_ticket` (used by enrichment/routing batches).
+
+    `stored` (filled by `get_tickets(..., keep=...)`) holds the rows the tickets were loaded
+    from: a caller that changed only the hub-owned parts (judgement, handling, clocks,
+    explanations, case) passes it, and those tickets are written without dumping and
+    re-encrypting their customer and matter (see `_hub_row`).
+    """
     if not items:
         if events:
             add_events(conn, events)
         return
     vault = get_vault()
-    rows = []
+    rows, fast = [], []
     for t in items:
+        kept = stored.get(t.ticket_id) if stored is not None else None
+        if kept is not None and _sealed(kept.data):
+            fast.append(_hub_row(t, kept.data))
+            continue
         r = ticket_to_row(t, vault)
         r.pop("version")
         r["b_id"] = r.pop("ticket_id")
         rows.append(r)
-    cols: dict[str, Any] = {k: bindparam(k) for k in rows[0] if k != "b_id"}
-    conn.execute(update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
-                 .values(**cols, version=tickets.c.version + 1), rows)
+    for part in (rows, fast):
+        if part:
+            cols: dict[str, Any] = {k: bindparam(k) for k in part[0] if k != "b_id"}
+            # `+ 1` as SQL text: a bound 1 would be a parameter the rows do not carry (bulk's fast path needs all)
+            bulk.executemany(conn, update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
+                             .values(**cols, version=tickets.c.version + literal_column("1")), part)
     _write_clocks(conn, items, replace=True)
     add_events(conn, events)
+
+
+#: the parts of a Ticket the hub changes after ingest (the rest is the source's: `SOURCE_OWNED` and ids)
+HUB_OWNED = {"case_id", "case_link", "updated_at", "judgement", "handling", "explanations"}
+
+
+def _sealed(data: dict[str, Any]) -> bool:
+    """Whether a stored row's matter has its free text in `pii_enc` already (rows of older versions may not:
+    those take the full path, which seals it)."""
+    m = data.get("matter") or {}
+    return not m.get("content") and not m.get("demands")
+
+
+def _hub_row(t: Ticket, data: dict[str, Any]) -> dict[str, Any]:
+    """The UPDATE row of a ticket whose source-owned parts are as stored: the hub-owned columns and the
+    stored JSON with the hub-owned parts replaced (what `ticket_to_row` would write, without the customer
+    and matter dump and the PII re-encryption; `pii_enc` stays)."""
+    doc = dict(data)
+    doc.update(t.model_dump(mode="json", include=HUB_OWNED))
+    running = [c.due_at for c in t.clocks if c.state in (ClockState.RUNNING, ClockState.BREACHED)]
+    j, h = t.judgement, t.handling
+    return {
+        "b_id": t.ticket_id, "case_id": t.case_id,
+        "is_primary": t.case_link is None or t.case_link.primary_ticket_id == t.ticket_id,
+        "incident_id": j.incident_id, "kind": j.kind.value, "status": h.status.value, "team": h.team,
+        "handler": h.handler, "first_handler": h.first_handler, "business_line": j.business_line,
+        "needs_review": j.needs_review, "category": j.category.value if j.category else None,
+        "sub_category": j.sub_category, "urgency": j.urgency.value, "risk_level": j.risk_level.value,
+        "risk_score": j.risk_score, "repeat_count": j.repeat_count, "updated_at": t.updated_at,
+        "resolved_at": h.resolved_at, "next_due_at": min(running) if running else None, "data": doc,
+    }
 
 
 def get_ticket_data(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -390,8 +435,8 @@ def get_ticket(conn: Connection, ticket_id: str, *, for_update: bool = False) ->
     return row_to_ticket(row, crs)
 
 
-def get_tickets(conn: Connection, ids: Sequence[str]) -> dict[str, Ticket]:
-    """Several tickets with their clocks, by id."""
+def get_tickets(conn: Connection, ids: Sequence[str], keep: dict[str, Any] | None = None) -> dict[str, Ticket]:
+    """Several tickets with their clocks, by id (`keep`: also their stored rows, by id, for `save_tickets`)."""
     out: dict[str, Ticket] = {}
     vault = get_vault()
     for batch in chunks(list(ids), 500):
@@ -400,6 +445,8 @@ def get_tickets(conn: Connection, ids: Sequence[str]) -> dict[str, Ticket]:
             crs.setdefault(c.ticket_id, []).append(c)
         for row in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(batch))):
             out[row.ticket_id] = row_to_ticket(row, crs.get(row.ticket_id, []), vault)
+            if keep is not None:
+                keep[row.ticket_id] = row
     return out
 
 

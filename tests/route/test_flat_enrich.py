@@ -113,3 +113,121 @@ def test_recent_rows_bounds_each_key(store) -> None:  # noqa: ANN001
                           [tickets.c.ticket_id], L(2026, 11, 1, 1), None, 3)
     assert sorted(r.ticket_id for r in got) == sorted([t.ticket_id for t in heavy[-3:]]
                                                       + [light[1].ticket_id])
+
+
+def test_saving_with_the_stored_rows_writes_what_a_full_save_writes(store) -> None:  # noqa: ANN001
+    """The enrich save (customer and matter kept as stored, PII not re-encrypted) leaves the same row."""
+    from core.pii import get_vault
+    from hub.store.tickets import save_tickets
+
+    ids = store_tickets(store, make(TEXT, phone="13600000077", amount="300"), make(TEXT, phone="13600000078"))
+    enrich_and_route(store, ids, now=NOW)  # routed: judgement, handling, clocks and explanations set
+    with store.begin() as conn:
+        kept: dict = {}
+        loaded = get_tickets(conn, ids, keep=kept)
+        before = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+        for t in loaded.values():
+            t.judgement.tags.append("checked")  # a hub-owned change, so the save has something to write
+            t.updated_at = NOW + timedelta(minutes=1)
+        save_tickets(conn, list(loaded.values()), [], kept)  # the fast path
+        fast = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+        save_tickets(conn, list(loaded.values()), [])  # the full path (model dump, PII sealed again)
+        full = {r.ticket_id: r for r in conn.execute(select(tickets).where(tickets.c.ticket_id.in_(ids)))}
+    vault = get_vault()
+    for tid in ids:
+        a, b = fast[tid]._asdict(), full[tid]._asdict()
+        assert a["pii_enc"] == before[tid].pii_enc  # not re-encrypted
+        assert vault.decrypt_bytes(a.pop("pii_enc")) == vault.decrypt_bytes(b.pop("pii_enc"))
+        assert a.pop("version") + 1 == b.pop("version")
+        assert a == b
+        assert "checked" in a["data"]["judgement"]["tags"] and a["data"]["matter"]["content"] == ""
+
+
+def test_a_row_with_unsealed_free_text_takes_the_full_save(store) -> None:  # noqa: ANN001
+    """A row of an older version (content in clear in `data`) is sealed by the save, not kept as it was."""
+    from hub.store.tickets import save_tickets
+
+    ids = store_tickets(store, make(TEXT, phone="13600000079"))
+    with store.begin() as conn:
+        row = conn.execute(select(tickets.c.data).where(tickets.c.ticket_id == ids[0])).one()
+        legacy = {**row.data, "matter": {**row.data["matter"], "content": TEXT}}
+        conn.execute(update(tickets).where(tickets.c.ticket_id == ids[0]).values(data=legacy))
+        kept: dict = {}
+        loaded = get_tickets(conn, ids, keep=kept)
+        save_tickets(conn, list(loaded.values()), [], kept)
+        data = conn.execute(select(tickets.c.data).where(tickets.c.ticket_id == ids[0])).scalar_one()
+    assert data["matter"]["content"] == ""
+
+
+def test_the_collector_is_paused_during_a_chunk_and_restored_after(store, monkeypatch) -> None:  # noqa: ANN001
+    """Enrich turns the cyclic collector off for a chunk and back on afterwards, also when the chunk fails."""
+    import gc
+
+    from hub.pipeline import enrich
+
+    seen: list[bool] = []
+    real = enrich._chunk
+
+    def spy(*a, **k) -> None:  # noqa: ANN002, ANN003
+        seen.append(gc.isenabled())
+        real(*a, **k)
+
+    monkeypatch.setattr(enrich, "_chunk", spy)
+    ids = store_tickets(store, make(TEXT, phone="13600000080"))
+    assert gc.isenabled()
+    enrich_and_route(store, ids, now=NOW)
+    assert seen == [False] and gc.isenabled()
+
+    def boom(*a, **k) -> None:  # noqa: ANN002, ANN003
+        raise ValueError("chunk failed")
+
+    monkeypatch.setattr(enrich, "_chunk", boom)
+    with pytest.raises(ValueError, match="chunk failed"):
+        enrich_and_route(store, ids, now=NOW)
+    assert gc.isenabled()
+    gc.disable()  # a process that runs without the collector keeps it off
+    try:
+        monkeypatch.setattr(enrich, "_chunk", real)
+        enrich_and_route(store, ids, now=NOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_large_group_is_linked_in_numpy_exactly_as_pair_by_pair(monkeypatch) -> None:  # noqa: ANN001
+    """A customer with hundreds of tickets in the window: the numpy comparison plans the same cases,
+    links and repeat counts as scoring each pair (texts, amounts, topics, the time window and ties)."""
+    import random
+    from datetime import datetime
+
+    from core.schema import SHANGHAI
+
+    cfg = dedupe.load_config()
+    hasher = dedupe.MinHasher(cfg.num_perm)
+    rnd = random.Random(5)
+    phrases = ["信用卡年费被乱扣", "手机银行登录闪退", "理财亏损要求赔偿", "转账一直不到账", "客服态度很差",
+               "贷款利率太高", "账户被冻结", "个人信息泄露", "推销电话骚扰", "保险理赔被拒",
+               "我很不满意", "请尽快给个说法", "事情过了很久没人管"]  # the last three: no topic
+    docs = []
+    for i in range(260):
+        text = "，".join(rnd.sample(phrases, rnd.randint(1, 3))) + ("金额300元" if rnd.random() < 0.2 else "")
+        d = dedupe._Doc(f"T{i:04d}", rnd.choice(["app", "sms", "wechat"]),
+                        datetime(2026, 11, 1, tzinfo=SHANGHAI) + timedelta(hours=rnd.uniform(0, 24 * 12)),
+                        None, True, 0, ("phone_hash:h1",))
+        d.describe(text, None, cfg, hasher)
+        docs.append(d)
+    fresh = {d.ticket_id for d in rnd.sample(docs, 60)}
+    rows_per_band = cfg.num_perm // cfg.bands
+    by_pair: dict = {}
+    monkeypatch.setattr(dedupe, "VECTOR_FROM", 10**6)
+    dedupe._plan_group(list(docs), cfg, rows_per_band, by_pair, fresh)
+    by_numpy: dict = {}
+    monkeypatch.setattr(dedupe, "VECTOR_FROM", 8)
+    monkeypatch.setattr(dedupe, "_CELLS", 64 * 260 * 7)  # several blocks of batch tickets
+    dedupe._plan_group(list(docs), cfg, rows_per_band, by_numpy, fresh)
+    import re
+
+    why = {m.group(1) for _, link, _ in by_pair.values() if (m := re.search(r"similar matter \(([^)]*)\)", link.reason))}
+    assert len(by_pair) > 100 and {"text", "same amount 300.00"} <= why  # every signal decided some links
+    assert any(w.startswith("same topic") for w in why)
+    assert by_numpy == by_pair

@@ -194,3 +194,20 @@ def test_routing_override_policy_and_urgent_binding() -> None:
     t = ticket("app", Urgency.URGENT, L(2026, 11, 2, 10))
     res = {c.kind: c for c in start_clocks(t, L(2026, 11, 2, 10), policy="banking")}[ClockKind.RESOLUTION]
     assert (res.policy, res.due_at) == ("urgent", L(2026, 11, 3, 10))  # an urgent first plan still binds
+
+
+def test_fractions_are_the_warnings_add_and_elapsed_give() -> None:
+    """`fractions` (one local conversion for a clock's warnings) answers what add(elapsed × f) answers,
+    across National Day, weekends, nights, zero and negative spans, in every time mode."""
+    import random
+    from datetime import timedelta
+
+    cal = BusinessCalendar(CalendarConfig())
+    rnd = random.Random(19)
+    fs = [0.0, 0.5, 0.75, 1.0]
+    for _ in range(3000):
+        a = datetime(2026, 9, 20, tzinfo=SHANGHAI) + timedelta(seconds=rnd.randrange(40 * 86400))
+        b = a + timedelta(seconds=rnd.randrange(-86400, 15 * 86400))
+        for mode in ("calendar", "working_days", "business_hours"):
+            total = cal.elapsed(a, b, mode)
+            assert cal.fractions(a, b, mode, fs) == [cal.add(a, int(total * f), mode) for f in fs], (a, b, mode)
