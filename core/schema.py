@@ -203,13 +203,15 @@ class Customer(HubModel):
 
 
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: a space (`\s` is exactly str.isspace()) or a control character (C0 or DEL) anywhere in a reference
+_REF_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def safe_attachment_ref(ref: str) -> bool:
     """An http(s) URL, or a path at the source (`/files/1`); never another scheme (`javascript:`,
     `data:`), a protocol-relative `//host`, or one with spaces or control characters (browsers drop
     those inside URLs, so `java\nscript:` would run)."""
-    if not ref or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in ref) or ref.startswith("//"):
+    if not ref or _REF_BAD_CHAR.search(ref) or ref.startswith("//"):
         return False
     if _URI_SCHEME.match(ref):
         low = ref.lower()
