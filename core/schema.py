@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     SerializationInfo,
     field_serializer,
     field_validator,
@@ -177,11 +178,19 @@ class RawRecord(HubModel):
     payload: dict[str, Any]
     fetched_at: AwareDatetime = Field(default_factory=utcnow)
     payload_hash: str = ""
+    #: the canonical bytes `payload_hash` was computed from (landing encrypts these, not a second dump)
+    _canonical: bytes | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: Any) -> None:
         """Compute `payload_hash` from the payload when the connector left it empty."""
         if not self.payload_hash:
-            object.__setattr__(self, "payload_hash", payload_hash(self.payload))
+            blob = canonical(self.payload)
+            self._canonical = blob
+            object.__setattr__(self, "payload_hash", hashlib.sha256(blob).hexdigest())
+
+    def canonical_payload(self) -> bytes:
+        """The payload as sorted-key compact JSON bytes (what is hashed and stored encrypted)."""
+        return self._canonical if self._canonical is not None else canonical(self.payload)
 
 
 # --- the ticket --------------------------------------------------------------------
