@@ -198,10 +198,10 @@ def measure(n: int, db: str = "sqlite", profile: Path | None = None) -> dict[str
 
             prof = Profiler(interval=0.005, async_mode="disabled")
             prof.start()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with RssPeak() as rss:
             doc = asyncio.run(_run(store, clock))
-        secs = time.perf_counter() - t
+        secs, cpu = time.perf_counter() - t, time.process_time() - c
         if prof is not None:
             prof.stop()
             assert profile is not None
@@ -211,6 +211,7 @@ def measure(n: int, db: str = "sqlite", profile: Path | None = None) -> dict[str
     stages["pull+land+normalise"] = doc["sync_s"] - stages.get("enrich+route", 0) - stages.get("sweep", 0)
     return {**doc, "db": db, "n_target": n, "backlog": backlog, "sandbox_counts": sandbox["counts"],
             "sandbox_setup_s": sandbox["seconds"], "seconds": secs, "per_s": doc["pulled"] / secs,
+            "cpu_seconds": cpu, "cpu_per_s": doc["pulled"] / cpu if cpu else 0.0,
             "stages_s": {k: round(v, 2) for k, v in stages.items()}, "peak_mb": rss.mb,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -259,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     m = measure(args.n, args.db, args.profile)
     total = m["seconds"]
-    print(f"pipeline ({m['db']}): {m['pulled']:,} records pulled in {total:.1f}s = {m['per_s']:,.0f} records/s; "
-          f"{m['created']:,} tickets, {m['routed']:,} routed, {m['sent']:,} outbox rows sent; "
+    print(f"pipeline ({m['db']}): {m['pulled']:,} records pulled in {total:.1f}s = {m['per_s']:,.0f} records/s "
+          f"(CPU of the hub process {m['cpu_per_s']:,.0f}/s); {m['created']:,} tickets, {m['routed']:,} routed, "
+          f"{m['sent']:,} outbox rows sent; "
           f"peak RSS {m['peak_mb']:.0f} MB (sandbox setup {m['sandbox_setup_s']:.0f}s, not timed)")
     for stage, s in sorted(m["stages_s"].items(), key=lambda kv: -kv[1]):
         print(f"  {stage:<22} {s:7.1f}s  {100 * s / total:5.1f} %")
