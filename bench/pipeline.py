@@ -15,7 +15,9 @@ empty again:
    destinations (a local signed webhook receiver, in its own process, stands in for
    the cards team's) and the source acknowledgements back to the sandbox.
 
-Prints records/s (records pulled / seconds), the share of each stage (pull + land +
+A source whose pull passes its sync deadline (config/recovery.yaml) resumes from its
+cursor in another pass, as the scheduler's next run would. Prints records/s (new
+raw records landed / seconds), the share of each stage (pull + land +
 normalise, enrich + route, sweep, drain) and the peak resident memory of this
 process (the sandbox and the receiver are other processes). The store is SQLite
 in a temp dir or a throw-away PostgreSQL database (`bench.pgdb`).
@@ -46,6 +48,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 #: the sources pulled over plain HTTP APIs (the portals need a browser: the `portal` row)
 API_SOURCES = ("app", "sms", "callcenter")
+#: sync passes at most (a pass ends a source's pull at its deadline; the next resumes from the cursor)
+MAX_PASSES = 20
 
 
 def serve(backlog: int, urls_q: Any, stop: Any) -> None:
@@ -146,19 +150,31 @@ async def _run(store: Any, clock: StageClock) -> dict[str, Any]:
     from hub.pipeline.sync import sync_sources
 
     t0 = time.perf_counter()
-    results = await sync_sources(store, list(API_SOURCES))
+    results: list[Any] = []
+    todo = list(API_SOURCES)
+    for _ in range(MAX_PASSES):
+        # a pull that passes its deadline (config/recovery.yaml) resumes from its cursor in the next
+        # run, as the scheduler would start it: the backlog is drained by as many passes as it takes
+        passed = await sync_sources(store, todo)
+        results += passed
+        failed = [r for r in passed if r.failed and r.error_kind != "SyncDeadline"]
+        if failed:
+            raise RuntimeError(f"sync failed: {[(r.source, r.error) for r in failed]}")
+        todo = [r.source for r in passed if r.failed]
+        if not todo:
+            break
+    else:
+        raise RuntimeError(f"{todo} still behind after {MAX_PASSES} passes")
     t_sync = time.perf_counter() - t0
-    failed = [r for r in results if r.failed]
-    if failed:
-        raise RuntimeError(f"sync failed: {[(r.source, r.error) for r in failed]}")
     sent = drained = 0
     t1 = time.perf_counter()
     while (d := await drain_outbox(store, "bench-pipeline", limit=500)).claimed:
         sent += d.sent
         drained += d.claimed
     t_drain = time.perf_counter() - t1
-    return {"results": [r.row() for r in results], "sync_s": t_sync, "drain_s": t_drain, "sent": sent,
-            "claimed": drained, "pulled": sum(r.pulled for r in results), "created": sum(r.created for r in results),
+    return {"results": [r.row() for r in results], "source_runs": len(results), "sync_s": t_sync, "drain_s": t_drain, "sent": sent,
+            "claimed": drained, "pulled": sum(r.pulled for r in results), "new": sum(r.new for r in results),
+            "created": sum(r.created for r in results),
             "routed": sum(r.routed for r in results), "quarantined": sum(r.quarantined for r in results)}
 
 
@@ -210,8 +226,8 @@ def measure(n: int, db: str = "sqlite", profile: Path | None = None) -> dict[str
     stages["drain"] = doc["drain_s"]
     stages["pull+land+normalise"] = doc["sync_s"] - stages.get("enrich+route", 0) - stages.get("sweep", 0)
     return {**doc, "db": db, "n_target": n, "backlog": backlog, "sandbox_counts": sandbox["counts"],
-            "sandbox_setup_s": sandbox["seconds"], "seconds": secs, "per_s": doc["pulled"] / secs,
-            "cpu_seconds": cpu, "cpu_per_s": doc["pulled"] / cpu if cpu else 0.0,
+            "sandbox_setup_s": sandbox["seconds"], "seconds": secs, "per_s": doc["new"] / secs,
+            "cpu_seconds": cpu, "cpu_per_s": doc["new"] / cpu if cpu else 0.0,
             "stages_s": {k: round(v, 2) for k, v in stages.items()}, "peak_mb": rss.mb,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -260,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     m = measure(args.n, args.db, args.profile)
     total = m["seconds"]
-    print(f"pipeline ({m['db']}): {m['pulled']:,} records pulled in {total:.1f}s = {m['per_s']:,.0f} records/s "
+    print(f"pipeline ({m['db']}): {m['new']:,} records landed (pulled {m['pulled']:,}, {m['source_runs']} source "
+          f"runs) in {total:.1f}s = {m['per_s']:,.0f} records/s "
           f"(CPU of the hub process {m['cpu_per_s']:,.0f}/s); {m['created']:,} tickets, {m['routed']:,} routed, "
           f"{m['sent']:,} outbox rows sent; "
           f"peak RSS {m['peak_mb']:.0f} MB (sandbox setup {m['sandbox_setup_s']:.0f}s, not timed)")

@@ -45,6 +45,6 @@ def test_pipeline_small_run_dispatches_what_it_pulled(capsys: pytest.CaptureFixt
     assert main(["--n", "150"]) == 0
     out = capsys.readouterr().out
     doc = json.loads(next(ln for ln in out.splitlines() if ln.startswith("PIPELINE-RESULT "))[16:])
-    assert doc["pulled"] >= 100 and doc["created"] > 0.8 * doc["pulled"] and doc["routed"] == doc["created"]
+    assert doc["new"] >= 100 and doc["pulled"] >= doc["new"] and doc["created"] > 0.8 * doc["new"] and doc["routed"] == doc["created"]
     assert doc["sent"] > 0 and doc["peak_mb"] > 0 and "records/s" in out
     assert set(doc["stages_s"]) >= {"pull+land+normalise", "enrich+route", "drain"}
