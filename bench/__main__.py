@@ -10,6 +10,11 @@ Rows (full size; `--quick` shrinks them ~10x for a smoke run):
 | row          | measured                                             | baseline (same run)                         |
 |--------------|------------------------------------------------------|---------------------------------------------|
 | ingest       | land + normalise 100k sandbox records, records/s     | raw floor: json.loads+pydantic+SQLite       |
+| ingest-dlt   | the hub's ingest of 20k sandbox records, records/s;  | dlt merge-loading the same records into     |
+|              | the note adds hub / store-only floor (target ≥ 0.5)  | SQLite from its own venv (target ≥ 1.5)     |
+| pipeline-*   | 100k backlog pulled, landed, normalised, enriched,   | the pull+land+normalise stage alone, rec/s  |
+|              | routed, dispatched (sync path, no Prefect), rec/s;   |                                             |
+|              | SQLite and PostgreSQL                                |                                             |
 | enrich       | enrich + route 2,000 new tickets, 1M stored, rec/s   | the same with 10k stored (flat: ratio ~1)   |
 | judge        | judge in batches (normalise+match+model), texts/s    | the rule pass alone (normalise+match)       |
 | chase-sqlite | one chase run over 1M open tickets, ms               | the idle scan (nothing due), ms             |
@@ -21,8 +26,8 @@ Rows (full size; `--quick` shrinks them ~10x for a smoke run):
 | startup      | empty sync-source run in a fresh process against a   | a bare `@flow` run the same way, s          |
 |              | real `prefect server` (what a worker runs), s        |                                             |
 
-The code of each measurement lives in bench/ingest.py, enrich.py, chase.py,
-portal.py and cycle.py; this runner only imports and tabulates them.
+The code of each measurement lives in bench/ingest.py, dlt_compare.py, pipeline.py,
+enrich.py, chase.py, portal.py and cycle.py; this runner only imports and tabulates them.
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ os.environ.setdefault("HUB_SANDBOX", "1")  # benchmarks run against the sandbox
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 SIZES = {"full": {"ingest": 100_000, "enrich": 1_000_000, "chase": 1_000_000, "drain": 5000, "portal": 200,
-                 "judge": 50_000},
-         "quick": {"ingest": 10_000, "enrich": 100_000, "chase": 50_000, "drain": 1000, "portal": 40, "judge": 5000}}
+                 "judge": 50_000, "dlt": 20_000, "pipeline": 100_000},
+         "quick": {"ingest": 10_000, "enrich": 100_000, "chase": 50_000, "drain": 1000, "portal": 40, "judge": 5000,
+                   "dlt": 5000, "pipeline": 10_000}}
 
 
 def _peak_mb() -> float:
@@ -87,6 +93,41 @@ def row_ingest(size: dict[str, int]) -> dict[str, Any]:
     return {"label": f"ingest: land+normalise {n:,} records", "value": n / secs, "unit": "rec/s",
             "baseline_label": "raw floor json+pydantic+SQLite", "baseline": n / fsecs, "peak_mb": peak,
             "higher_is_better": True}
+
+
+def row_ingest_dlt(size: dict[str, int]) -> dict[str, Any]:
+    """The hub's ingest beside dlt on the same records (bench/dlt_compare.py); fails if dlt cannot be installed."""
+    from bench.dlt_compare import measure
+
+    m = measure(size["dlt"])
+    return {"label": f"ingest vs dlt {m['dlt_version']}→SQLite, {m['n']:,} rec", "value": m["hub_per_s"],
+            "unit": "rec/s", "baseline_label": "dlt merge-load, same records", "baseline": m["dlt_per_s"],
+            "peak_mb": m["hub_peak_mb"], "higher_is_better": True,
+            "note": f"hub/dlt {m['hub_vs_dlt']:.2f} (CPU {m['hub_vs_dlt_cpu']:.2f}); hub/store floor "
+                    f"{m['hub_vs_store_floor']:.2f} (CPU {m['hub_vs_store_floor_cpu']:.2f})", "extra": m}
+
+
+def _pipeline_row(size: dict[str, int], db: str) -> dict[str, Any]:
+    from bench.pipeline import measure
+
+    _tmp_home()
+    m = measure(size["pipeline"], db)
+    front = m["stages_s"]["pull+land+normalise"]
+    return {"label": f"pipeline {m['new']:,} rec → dispatched ({'SQLite' if db == 'sqlite' else 'PostgreSQL'})",
+            "value": m["per_s"], "unit": "rec/s", "baseline_label": "pull+land+normalise stage alone",
+            "baseline": m["new"] / front if front else 0.0, "peak_mb": m["max_rss_mb"], "higher_is_better": True,
+            "note": f"CPU of the hub process {m['cpu_per_s']:,.0f} rec/s; stages (s): "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in m["stages_s"].items()), "extra": m}
+
+
+def row_pipeline_sqlite(size: dict[str, int]) -> dict[str, Any]:
+    """The full pipeline on SQLite (bench/pipeline.py)."""
+    return _pipeline_row(size, "sqlite")
+
+
+def row_pipeline_pg(size: dict[str, int]) -> dict[str, Any]:
+    """The full pipeline on a throw-away PostgreSQL database (bench/pipeline.py)."""
+    return _pipeline_row(size, "postgres")
 
 
 def row_enrich(size: dict[str, int]) -> dict[str, Any]:
@@ -220,7 +261,8 @@ def row_startup(size: dict[str, int]) -> dict[str, Any]:
             "peak_mb": _peak_mb(), "higher_is_better": False, "extra": doc}
 
 
-ROWS = {"ingest": row_ingest, "enrich": row_enrich, "judge": row_judge, "chase-sqlite": row_chase_sqlite,
+ROWS = {"ingest": row_ingest, "ingest-dlt": row_ingest_dlt, "pipeline-sqlite": row_pipeline_sqlite,
+        "pipeline-pg": row_pipeline_pg, "enrich": row_enrich, "judge": row_judge, "chase-sqlite": row_chase_sqlite,
         "chase-pg": row_chase_pg,
         "drain": row_drain, "portal": _portal_rows, "cycle": row_cycle, "startup": row_startup}
 
@@ -266,6 +308,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                      f"{r['baseline_label'][:32]:<32} {ratio:>6.2f} {r['peak_mb']:>8.0f} {r['row_seconds']:>5.0f}s")
     lines.append("ratio = value / baseline (rec/s, rows/s: higher is better; ms, s: lower is better). "
                  "peak MB = max RSS of the row's process.")
+    lines += [f"  {r['label'][:52]}: {r['note']}" for r in rows if r.get("note") and "error" not in r]
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     SerializationInfo,
     field_serializer,
     field_validator,
@@ -177,11 +178,19 @@ class RawRecord(HubModel):
     payload: dict[str, Any]
     fetched_at: AwareDatetime = Field(default_factory=utcnow)
     payload_hash: str = ""
+    #: the canonical bytes `payload_hash` was computed from (landing encrypts these, not a second dump)
+    _canonical: bytes | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: Any) -> None:
         """Compute `payload_hash` from the payload when the connector left it empty."""
         if not self.payload_hash:
-            object.__setattr__(self, "payload_hash", payload_hash(self.payload))
+            blob = canonical(self.payload)
+            self._canonical = blob
+            object.__setattr__(self, "payload_hash", hashlib.sha256(blob).hexdigest())
+
+    def canonical_payload(self) -> bytes:
+        """The payload as sorted-key compact JSON bytes (what is hashed and stored encrypted)."""
+        return self._canonical if self._canonical is not None else canonical(self.payload)
 
 
 # --- the ticket --------------------------------------------------------------------
@@ -203,13 +212,15 @@ class Customer(HubModel):
 
 
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: a space (`\s` is exactly str.isspace()) or a control character (C0 or DEL) anywhere in a reference
+_REF_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def safe_attachment_ref(ref: str) -> bool:
     """An http(s) URL, or a path at the source (`/files/1`); never another scheme (`javascript:`,
     `data:`), a protocol-relative `//host`, or one with spaces or control characters (browsers drop
     those inside URLs, so `java\nscript:` would run)."""
-    if not ref or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in ref) or ref.startswith("//"):
+    if not ref or _REF_BAD_CHAR.search(ref) or ref.startswith("//"):
         return False
     if _URI_SCHEME.match(ref):
         low = ref.lower()

@@ -39,6 +39,18 @@ def iso_utc(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+#: (now, iso_utc(now)) of the last call: a batch maps every record with the same `now`
+_LAST_STAMP: tuple[datetime | None, str] = (None, "")
+
+
+def _stamp(now: datetime) -> str:
+    global _LAST_STAMP
+    last = _LAST_STAMP  # one tuple read and one write: safe when threads map at once
+    if last[0] is not now:
+        last = _LAST_STAMP = (now, iso_utc(now))
+    return last[1]
+
+
 def _text(v: Any) -> bool:
     return v is None or type(v) is _STR
 
@@ -78,7 +90,7 @@ def fresh_row(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bytes
             or not matter.keys() <= _MATTER_KEYS or not handling.keys() <= {"source_status"}):
         return None  # a key the fast path does not know: let the model decide
     m_json, pii["matter"] = split_matter_text(m_json)  # free text: encrypted with the PII (issue 16)
-    stamp = iso_utc(now)
+    stamp = _stamp(now)
     ticket_id = doc["ticket_id"]
     data = {
         "ticket_id": ticket_id, "source": str(doc["source"]), "external_id": doc["external_id"],

@@ -40,7 +40,6 @@ def _short(value: Any) -> str:
 
 _FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"．": ".", "，": ",", "－": "-",
                                                                            "＋": "+", "　": " "})
-_WS = re.compile(r"\s+")
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]{0,2000}>", re.S | re.I)
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|p|div|li)\b[^>]*>", re.I)
 
@@ -72,7 +71,9 @@ def t_strip() -> Fn:
 
 def t_whitespace() -> Fn:
     """Fold runs of whitespace (incl. full-width spaces, newlines) into one space."""
-    return lambda v: None if v is None else _WS.sub(" ", _as_text(v).replace("\u3000", " ")).strip()
+    # str.split() splits on exactly the characters `\s` matches (str.isspace(): full-width space,
+    # line breaks, U+001C-1F …) and drops the ends: the regex fold and strip, several times cheaper
+    return lambda v: None if v is None else " ".join(_as_text(v).split())
 
 
 def t_html() -> Fn:

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from core import jsonutil
-from core.jsonutil import canonical
 from core.pii import PiiVault, get_vault
 from core.schema import RawRecord, Source, utcnow
 from hub.store import bulk
@@ -38,7 +37,7 @@ def raw_rows(records: Sequence[RawRecord], now: Any, vault: PiiVault,
     `states`: (state, ticket id) per record when it is normalised in the same
     transaction (`hub.pipeline.ingest`); else every row is `landed`, waiting for NORMALISE.
     """
-    blobs = [canonical(r.payload) for r in records]
+    blobs = [r.canonical_payload() for r in records]
     rows = []
     for i, (r, token) in enumerate(zip(records, vault.encrypt_many(blobs), strict=True)):
         state, ticket_id = states[i] if states is not None else ("landed", None)

@@ -17,8 +17,10 @@ def test_table_has_every_row_with_baseline_and_memory() -> None:
     assert "baseline" in out[0] and "peak MB" in out[0] and "ratio" in out[0]
     assert "0.50" in out[2] and "123" in out[2] and "raw floor" in out[2]
     assert "FAILED: timed out" in out[3]
-    assert set(ROWS) == {"ingest", "enrich", "judge", "chase-sqlite", "chase-pg", "drain", "portal", "cycle",
-                         "startup"}
+    noted = render([{**rows[0], "note": "hub/dlt 1.62"}]).splitlines()
+    assert noted[-1].strip() == "ingest: land+normalise 10 records: hub/dlt 1.62"
+    assert set(ROWS) == {"ingest", "ingest-dlt", "pipeline-sqlite", "pipeline-pg", "enrich", "judge", "chase-sqlite",
+                         "chase-pg", "drain", "portal", "cycle", "startup"}
 
 
 def test_runner_child_mode_reports_a_row_as_json() -> None:

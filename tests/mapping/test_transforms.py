@@ -71,6 +71,19 @@ def test_datetime_zone_default_and_formats():
         t({"datetime": {"tz": "Mars/Olympus"}})
 
 
+def test_whitespace_folds_every_character_the_regex_fold_did():
+    """`whitespace` splits on str.isspace(): exactly what `\\s+` folded, every code point checked."""
+    import re
+    import sys
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if re.fullmatch(r"\s", c)]
+    assert spaces == [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    fold = t("whitespace")
+    for c in spaces:
+        assert fold(f"{c}a{c}{c}中 b{c}") == "a 中 b", hex(ord(c))
+    assert fold("") == "" and fold(" \u3000 ") == "" and fold(None) is None
+
+
 def test_text_transforms():
     assert t("html")("<p>a&amp;b</p><script>x()</script><br>c") == "\na&b\n\nc"
     assert t("whitespace")("  a \n\t b\u3000c  ") == "a b c"
