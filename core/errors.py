@@ -204,6 +204,12 @@ class SyncDeadline(HubError):
     """A source's pull ran past its deadline (config/recovery.yaml): it is reported failed, its cursor kept."""
 
 
+class SyncBusy(HubError):
+    """Another sync of the source held its store lease for longer than this one would wait (hub.store.sync_lease)."""
+
+    retryable = True
+
+
 class StoreUnavailable(HubError):
     """The store cannot take the run's writes (disk full, database unreachable); the message names which."""
 
