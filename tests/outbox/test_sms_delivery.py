@@ -37,8 +37,8 @@ def _undelivered_events(store, ticket_id: str) -> list:  # noqa: ANN001
         return [e for e in get_events(conn, ticket_id) if e.kind == "sms_undelivered"]
 
 
-async def test_delivery_reports_are_recorded_flagged_and_resent_only_when_it_can_help(sb, sqlite_store, monkeypatch):  # noqa: ANN001, F811
-    store = sqlite_store
+async def test_delivery_reports_are_recorded_flagged_and_resent_only_when_it_can_help(sb, store):  # noqa: ANN001, F811
+    """On SQLite and PostgreSQL."""
     (ext_ok, phone_ok), (ext_td, phone_td), (ext_off, phone_off) = (pick(sb, "sms", TAKEN) for _ in range(3))
     sb.inject("sms", {"mobile": phone_td, "content": "TD"})  # unsubscribed at the gateway; the hub has not pulled it
     sb.state.powered_off.add(phone_off)
