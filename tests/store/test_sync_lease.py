@@ -86,15 +86,17 @@ async def test_two_syncs_of_one_source_without_prefect_never_overlap(sqlite_stor
 
 
 def test_hub_pull_in_another_process_waits_for_the_lease(sqlite_store, hub_sources, tmp_path: Path) -> None:  # noqa: ANN001
-    env = {**os.environ, "HUB_DATABASE_URL": str(sqlite_store.engine.url), "HUB_LOG_LEVEL": "INFO"}
+    env = {**os.environ, "HUB_DATABASE_URL": str(sqlite_store.engine.url), "HUB_LOG_LEVEL": "INFO",
+           "HUB_SANDBOX": "1"}  # the sandbox's demo credentials, whatever an earlier test left in os.environ
     hub = str(Path(sys.executable).parent / "hub")
     with hold_sync(sqlite_store, ["app"]):  # a sync of app is running here
         proc = subprocess.Popen([hub, "pull", "app", "--json"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
         waiting = ""
         deadline = time.monotonic() + 120
         while "another sync holds the store lease of app" not in waiting and time.monotonic() < deadline:
-            line = proc.stderr.readline()  # type: ignore[union-attr]
+            line = proc.stderr.readline()
             if not line and proc.poll() is not None:
                 break
             waiting += line
