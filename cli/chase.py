@@ -9,6 +9,7 @@ import typer
 from cli.common import console, emit_json, operator_errors
 from hub.chase.reminders import chase
 from hub.handling.replies import expire_surveys, process_replies
+from hub.pipeline.stranded import route_stranded
 from hub.store import get_store
 
 app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.", no_args_is_help=True)
@@ -17,9 +18,11 @@ app = typer.Typer(help="Chase (催办) overdue handlers; apply survey replies.",
 @app.command("run")
 @operator_errors
 def run_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """Warn, remind and escalate due clocks; apply survey replies/unsubscribes; expire old surveys."""
+    """Route complaints a dead run left without a team, then warn, remind and escalate due clocks;
+    apply survey replies/unsubscribes; expire old surveys (what the chase-overdue flow does)."""
     store = get_store()
-    doc = {"chase": dataclasses.asdict(chase(store)), "survey": dataclasses.asdict(process_replies(store)),
+    stranded = dataclasses.asdict(route_stranded(store))  # first: they get clocks and are chased in this run
+    doc = {"stranded": stranded, "chase": dataclasses.asdict(chase(store)), "survey": dataclasses.asdict(process_replies(store)),
            "surveys_expired": expire_surveys(store)}
     if as_json:
         emit_json(doc)

@@ -13,11 +13,12 @@ from core.settings import get_settings
 from flows.artifacts import markdown
 from flows.hooks import notify_ops_on_failure
 from flows.params import LocalTime, OutboxKind, Period, SourceKey
-from flows.tasks import chase_task, drain_task, replay_task, surveys_task
+from flows.tasks import chase_task, drain_task, replay_task, route_stranded_task, surveys_task
 from hub.chase.reminders import ChaseStats
 from hub.handling.replies import SurveyStats
 from hub.outbox.leases import local_worker_id
 from hub.outbox.worker import DrainStats
+from hub.pipeline.stranded import StrandedStats
 from hub.pipeline.sync import ReplayResult
 from hub.store import get_store
 
@@ -36,6 +37,7 @@ class ChaseResult:
 
     chase: ChaseStats
     surveys: SurveyStats
+    stranded: StrandedStats
 
 
 @flow(name="push-updates", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])
@@ -43,12 +45,14 @@ async def push_updates(kinds: list[OutboxKind] | None = None,
                        limit: Annotated[int, Field(ge=1, le=10000)] = 500) -> DrainStats:
     """Send due outbox rows: push-backs to sources, dispatch to teams, reminders, SMS.
 
-    Safe to run on several workers at once (claims never overlap).
+    Safe to run on several workers at once (claims never overlap). Complaints a dead
+    run left without a team are routed first, so their dispatches go out in this run.
 
     Args:
         kinds: Only these message kinds; empty means all of them.
         limit: At most this many rows in this run (1–10000).
     """
+    route_stranded_task()
     return await drain_task(worker_id(), kinds=list(kinds) if kinds else None, limit=limit)
 
 
@@ -56,10 +60,14 @@ async def push_updates(kinds: list[OutboxKind] | None = None,
 def chase_overdue(now: LocalTime | None = None) -> ChaseResult:
     """Warn, remind and escalate on clocks near or past due; handle survey replies.
 
+    Complaints a dead run left without a team are routed first: they get their clocks
+    (and are chased) in this run instead of waiting for the next sync of their source.
+
     Args:
         now: The "as of" time (local unless it carries an offset); empty means the real clock.
     """
-    return ChaseResult(chase=chase_task(now=now), surveys=surveys_task(now=now))
+    stranded = route_stranded_task(now=now)
+    return ChaseResult(chase=chase_task(now=now), surveys=surveys_task(now=now), stranded=stranded)
 
 
 @flow(name="replay-quarantine", on_failure=[notify_ops_on_failure], on_crashed=[notify_ops_on_failure])

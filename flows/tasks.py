@@ -18,8 +18,9 @@ from connectors.portal.runtime import PortalRuntime
 from connectors.registry import source_keys
 from flows.concurrency import one_sync_at_a_time, one_sync_at_a_time_sync
 from hub.chase.reminders import ChaseStats, chase
-from hub.handling.replies import SurveyStats, expire_surveys, process_replies
+from hub.handling.replies import SurveyStats, expire_surveys, process_replies, surveys_deadline
 from hub.outbox.worker import DrainStats, drain_outbox
+from hub.pipeline.stranded import StrandedStats, route_stranded
 from hub.pipeline.sync import ReplayResult, SourceResult, backfill_once, finish_sweep, replay_once, sync_once
 from hub.store import get_store
 
@@ -47,6 +48,22 @@ def sweep_task(results: list[SourceResult], now: datetime | None = None) -> list
         get_run_logger().error("%d complaint(s) without a team past %.0f min: %s", rep.count,
                                rep.bound_seconds / 60, rep.per_source)
     return results
+
+
+@task(name="route-stranded-any", cache_policy=NO_CACHE)
+def route_stranded_task(now: datetime | None = None) -> StrandedStats:
+    """Route the complaints a dead run left without a team (any source), so push and chase runs finish them too.
+
+    A push or chase run may be the first to start after a sync died between
+    normalising and routing; waiting for the next sync of that source would leave
+    those tickets with no team, no dispatch and no clock in the meantime.
+    """
+    stats = route_stranded(get_store(), now=now)
+    if stats.routed or stats.left:
+        (get_run_logger().warning if stats.left else get_run_logger().info)(
+            "stranded complaints: %d routed (%s), %d still without a team", stats.routed,
+            ", ".join(f"{k}={v}" for k, v in sorted(stats.per_source.items())) or "-", stats.left)
+    return stats
 
 
 @task(name="backfill-source", cache_policy=NO_CACHE, retries=0)
@@ -92,8 +109,9 @@ def chase_task(now: datetime | None = None) -> ChaseStats:
 @task(name="surveys", cache_policy=NO_CACHE)
 def surveys_task(now: datetime | None = None) -> SurveyStats:
     """Process survey replies and unsubscribes; close surveys nobody answered."""
-    stats = process_replies(get_store(), now=now)
-    stats.expired += expire_surveys(get_store(), now=now)
+    ends = surveys_deadline()  # one deadline for the whole pass (config/recovery.yaml deadlines.surveys)
+    stats = process_replies(get_store(), now=now, deadline=ends)
+    stats.expired += expire_surveys(get_store(), now=now, deadline=ends, stats=stats)
     return stats
 
 

@@ -97,6 +97,10 @@ class TeamsConfig(_Model):
 
     escalation_defaults: EscalationDefaults
     teams: dict[str, Team]
+    #: what a ticket's customer history shows of the customer's tickets held by *other* teams:
+    #: `show` (number, status, team, first handler — "one customer, one owner" visible),
+    #: `count` (only how many there are) or `hide` (nothing: strict team isolation)
+    history_other_teams: Literal["show", "count", "hide"] = "show"
 
     def model_post_init(self, __context: object) -> None:
         """Give each team its key under `teams` as its id."""

@@ -1,8 +1,10 @@
-"""Excel (xlsx, openpyxl) exports of a filtered queue and of the report tables, PII masked.
+"""Excel (xlsx, openpyxl) exports of a filtered queue and of the report tables, PII masked unless revealed.
 
 Every text cell is written as a string (never a formula), so a complaint that starts with `=`
-cannot run in the reader's spreadsheet. The queue rows are the masked `QueueItem`s; the report
-tables hold no personal data. Who exported what is written to the audit log by the caller.
+cannot run in the reader's spreadsheet. The queue rows are the masked `QueueItem`s; a role that
+may reveal personal data (lead, compliance) can ask for the customers' name, phone and ID number
+in clear (`revealed_columns`), and then every ticket in the file gets its `pii_revealed` event.
+The report tables hold no personal data. Who exported what is written to the audit log by the caller.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import Connection
 
 from core.schema import to_local
 from hub import labels
-from hub.backoffice.queries import QueueItem
+from hub.backoffice.auth import Principal
+from hub.backoffice.queries import QueueItem, audit_reveal
+from hub.store.tickets import get_ticket
 from hub.teams import handler_name, team_name
 
 Sheet = tuple[str, list[str], list[list[Any]]]
@@ -54,8 +59,33 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     return buf.getvalue()
 
 
-def queue_sheet(items: Sequence[QueueItem]) -> Sheet:
-    """The queue as one sheet, in Chinese, PII masked."""
+REVEALED_HEADER = ["客户姓名（明文）", "手机号（明文）", "证件号（明文）"]
+
+
+def reveal_queue(conn: Connection, principal: Principal, items: Sequence[QueueItem]) -> dict[str, list[str]]:
+    """Per ticket id of `items`: the customer's name, phone and ID number in clear (empty where unknown).
+
+    Each ticket read this way gets its `pii_revealed` event (channel `xlsx`), as a reveal on
+    screen does; the caller has checked that the principal may reveal.
+    """
+    out: dict[str, list[str]] = {}
+    for item in items:
+        t = get_ticket(conn, item.ticket_id)
+        if t is None:
+            continue
+        c = t.customer.model_dump(mode="json", context={"reveal_pii": True}, include={"name", "phone", "id_number"})
+        out[t.ticket_id] = [str(c.get(k) or "") for k in ("name", "phone", "id_number")]
+        audit_reveal(conn, principal, t.ticket_id, channel="xlsx",
+                     fields=["customer.name", "customer.phone", "customer.id_number"])
+    return out
+
+
+def queue_sheet(items: Sequence[QueueItem], revealed: dict[str, list[str]] | None = None) -> Sheet:
+    """The queue as one sheet, in Chinese, PII masked; with `revealed`, clear customer columns appended."""
+    if revealed is not None:
+        name, header, rows = queue_sheet(items)
+        return (name, header + REVEALED_HEADER,
+                [row + revealed.get(i.ticket_id, ["", "", ""]) for row, i in zip(rows, items, strict=True)])
     rows = [[labels.label(labels.DEADLINE, i.deadline_state), i.next_due_at, i.ticket_id, labels.source_label(i.source),
              i.external_id, i.title, labels.label(labels.URGENCY, i.urgency), labels.label(labels.RISK, i.risk_level),
              labels.label(labels.STATUS, i.status), team_name(i.team), handler_name(i.team, i.handler),

@@ -18,7 +18,7 @@ from hub.judge.config import get_taxonomy
 from hub.sla.calendar import get_calendar
 from hub.sla.config import get_sla
 from hub.store.tables import tickets
-from hub.teams import handler_name, team_name
+from hub.teams import get_teams, handler_name, team_name
 
 
 def span_zh(seconds: float) -> str:
@@ -168,8 +168,14 @@ class HistoryRow:
     linkable: bool
 
 
-def customer_history(conn: Connection, t: Ticket, team: str | None, limit: int = 20) -> list[HistoryRow]:
-    """The customer's other tickets (same keyed phone/id hash) and the case's other tickets, newest first."""
+def customer_history(conn: Connection, t: Ticket, team: str | None, limit: int = 20) -> tuple[list[HistoryRow], int]:
+    """The customer's other tickets (same keyed phone/id hash) and the case's other tickets, newest first.
+
+    Returns the rows shown and how many of other teams were left out: teams.yaml
+    `history_other_teams` decides whether another team's tickets are listed (`show`),
+    only counted (`count`) or not mentioned at all (`hide`; then the count is 0 too).
+    """
+    mode = get_teams().history_other_teams
     c = t.customer
     conds: list[Any] = []
     if t.case_id:
@@ -179,13 +185,16 @@ def customer_history(conn: Connection, t: Ticket, team: str | None, limit: int =
     if c.id_hash:
         conds.append(tickets.c.id_hash == c.id_hash)
     if not conds:
-        return []
+        return [], 0
     q = (select(tickets.c.ticket_id, tickets.c.source, tickets.c.received_at, tickets.c.status, tickets.c.team,
                 tickets.c.first_handler, tickets.c.case_id, tickets.c.data)
          .where(or_(*conds), tickets.c.ticket_id != t.ticket_id)
          .order_by(tickets.c.received_at.desc()).limit(limit))
-    out = []
+    out, hidden = [], 0
     for r in conn.execute(q):
+        if mode != "show" and r.team != team:
+            hidden += mode == "count"
+            continue
         data = r.data or {}
         h, j = data.get("handling") or {}, data.get("judgement") or {}
         sat = h.get("satisfied")
@@ -196,4 +205,4 @@ def customer_history(conn: Connection, t: Ticket, team: str | None, limit: int =
             same_case=bool(t.case_id and r.case_id == t.case_id),
             satisfied="满意" if sat is True else "不满意" if sat is False else "-",
             escalated=bool(j.get("escalation_intent")), linkable=r.team == team))
-    return out
+    return out, hidden

@@ -15,6 +15,7 @@ hours: their look is moved to the end of the quiet period (deferred, not dropped
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 from core.logs import get_logger
 from core.schema import OPEN_STATUSES, Status, TicketEvent, to_local, utcnow
 from hub.chase.config import ChaseSection, get_chase_config
+from hub.recovery.config import get_recovery_config
 from hub.store.db import Store
 from hub.store.sql import insert_ignore
 from hub.store.tables import clocks, outbox, reminders, tickets
@@ -45,6 +47,8 @@ class ChaseStats:
     cleared: int = 0
     rounds: int = 0
     by_level: dict[str, int] = field(default_factory=dict)
+    #: the run stopped at `deadlines.chase` (config/recovery.yaml) with clocks still due: the next run goes on
+    cut_short: bool = False
 
 
 def _recipients(spec: list[str], row: Any) -> list[str]:
@@ -175,12 +179,21 @@ def _process(conn: Connection, rows: list[Any], now: datetime, cfg: ChaseSection
 
 
 def chase(store: Store, now: datetime | None = None, *, max_rounds: int = 50) -> ChaseStats:
-    """One chase run: look at every clock due for a look, in batches, until none is left."""
+    """One chase run: look at every clock due for a look, in batches, until none is left or the deadline passes.
+
+    The deadline (`deadlines.chase`) is checked between batches: each batch commits on
+    its own, so a run cut short loses nothing and the next run takes the rest.
+    """
     now = now or utcnow()
     cfg = get_chase_config().chase
+    limit = get_recovery_config().deadlines.chase.total_seconds()
+    ends = time.monotonic() + limit
     stats = ChaseStats()
     for state in ("running", "breached"):
         for _ in range(max_rounds):
+            if time.monotonic() >= ends:
+                stats.cut_short = True
+                break
             with store.begin() as conn:
                 rows = _pick(conn, state, now, cfg.batch)
                 if rows:
@@ -188,6 +201,9 @@ def chase(store: Store, now: datetime | None = None, *, max_rounds: int = 50) ->
             stats.rounds += 1
             if len(rows) < cfg.batch:
                 break
+    if stats.cut_short:
+        log.warning("chase stopped at its deadline of %.0f s (config/recovery.yaml deadlines.chase) after %s clocks;"
+                    " the clocks still due are taken by the next run", limit, stats.scanned)
     if stats.reminders or stats.breached:
         log.info("chase: %s clocks looked at, %s reminders, %s breached, %s deferred",
                  stats.scanned, stats.reminders, stats.breached, stats.deferred)

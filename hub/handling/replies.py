@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from hub.handling.actions import change_status, reopen
 from hub.judge import judge_text
 from hub.judge.intents import Grade, grade_reply
 from hub.labels import ESCALATION as ESCALATION_ZH
+from hub.recovery.config import get_recovery_config
 from hub.store.db import Store
 from hub.store.landing import decode_payload
 from hub.store.sql import insert_ignore
@@ -46,6 +48,8 @@ class SurveyStats:
     unmatched: int = 0
     optouts: int = 0
     expired: int = 0
+    #: the pass stopped at `deadlines.surveys` (config/recovery.yaml) with work left: the next run goes on
+    cut_short: bool = False
 
 
 def _pending_for(conn: Connection, phone_hash: str, at: datetime) -> Row[Any] | None:
@@ -106,9 +110,26 @@ def _mark_threat(conn: Connection, t: Ticket, remark: str, now: datetime) -> Non
                                       note=remark, data={"targets": [x.value for x in threat]})])
 
 
-def process_replies(store: Store, now: datetime | None = None, limit: int = 1000) -> SurveyStats:
-    """Apply survey replies and unsubscribes that the SMS normaliser set aside."""
+def surveys_deadline() -> float:
+    """The `time.monotonic()` by which a survey pass must end (`deadlines.surveys`, config/recovery.yaml)."""
+    return time.monotonic() + get_recovery_config().deadlines.surveys.total_seconds()
+
+
+def _cut(stats: SurveyStats, what: str) -> None:
+    stats.cut_short = True
+    log.warning("survey pass stopped at its deadline (config/recovery.yaml deadlines.surveys) while %s;"
+                " what is left is taken by the next run", what)
+
+
+def process_replies(store: Store, now: datetime | None = None, limit: int = 1000, *,
+                    deadline: float | None = None) -> SurveyStats:
+    """Apply survey replies and unsubscribes that the SMS normaliser set aside.
+
+    `deadline` (a `time.monotonic()` value, default `surveys_deadline()`) is checked
+    between replies: each reply commits on its own, so a pass cut short loses nothing.
+    """
     now = now or utcnow()
+    ends = surveys_deadline() if deadline is None else deadline
     stats = SurveyStats()
     vault = get_vault()
     with store.begin() as conn:
@@ -117,6 +138,9 @@ def process_replies(store: Store, now: datetime | None = None, limit: int = 1000
                             .where(raw_records.c.state.in_(["survey_reply", "unsubscribe"]))
                             .order_by(raw_records.c.id).limit(limit)).all()
     for r in rows:
+        if time.monotonic() >= ends:
+            _cut(stats, "applying replies")
+            break
         # One transaction per reply: a bad one does not hold the others back.
         with store.begin() as conn:
             p = decode_payload(r.payload_enc, vault)
@@ -140,15 +164,24 @@ def process_replies(store: Store, now: datetime | None = None, limit: int = 1000
     return stats
 
 
-def expire_surveys(store: Store, now: datetime | None = None) -> int:
-    """Close tickets whose survey got no reply within `expire_after`."""
+def expire_surveys(store: Store, now: datetime | None = None, *, deadline: float | None = None,
+                   stats: SurveyStats | None = None) -> int:
+    """Close tickets whose survey got no reply within `expire_after`; returns how many.
+
+    Stops at `deadline` (as in `process_replies`; what it expired so far commits) and
+    then sets `stats.cut_short` when given.
+    """
     now = now or utcnow()
+    ends = surveys_deadline() if deadline is None else deadline
     cutoff = now - get_chase_config().survey.expire_after
     n = 0
     with store.begin() as conn:
         rows = conn.execute(select(surveys.c.id, surveys.c.ticket_id).where(
             surveys.c.state == "pending", surveys.c.sent_at <= cutoff)).all()
         for s in rows:
+            if time.monotonic() >= ends:
+                _cut(stats if stats is not None else SurveyStats(), "expiring surveys")
+                break
             conn.execute(update(surveys).where(surveys.c.id == s.id).values(state="expired"))
             t = get_ticket(conn, s.ticket_id)
             if t is not None and t.handling.status == Status.RESOLVED:

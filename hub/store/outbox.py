@@ -3,6 +3,11 @@
 Claiming is safe under concurrency: PostgreSQL uses `FOR UPDATE SKIP LOCKED`;
 SQLite serialises writers (BEGIN IMMEDIATE), so its single UPDATE … RETURNING
 is atomic. A row stuck in `sending` (worker died) is re-claimable after a lease.
+
+Free text in a payload — the customer reply (`reply`), an SMS text (`text`, and the
+`result` it puts in the template's `params`), a reason — may quote phone and ID
+numbers, so it is stored sealed with the PII vault (`hub.store.textcrypt`) and opened
+only when a worker claims the row (`open_payload`); rows written before stay readable.
 """
 
 from __future__ import annotations
@@ -21,8 +26,31 @@ from core.schema import utcnow
 from hub.store.db import Store
 from hub.store.sql import insert_ignore
 from hub.store.tables import outbox
+from hub.store.textcrypt import seal_data, unseal_data
 
 LEASE = timedelta(minutes=5)
+#: payload keys whose values hold a dict of template parameters (their free text is sealed too)
+_NESTED = ("params",)
+
+
+def seal_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload as stored: its free-text values sealed (`hub.store.textcrypt.TEXT_KEYS`, and `result`)."""
+    vault = get_vault()
+    out = seal_data(payload, vault)
+    for k in _NESTED:
+        if isinstance(out.get(k), dict):
+            out = {**out, k: seal_data(out[k], vault, extra=("result",))}
+    return out
+
+
+def open_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload with its sealed values opened (plain values of older rows pass as they are)."""
+    vault = get_vault()
+    out = unseal_data(payload or {}, vault)
+    for k in _NESTED:
+        if isinstance(out.get(k), dict):
+            out = {**out, k: unseal_data(out[k], vault, extra=("result",))}
+    return out
 
 
 @dataclass
@@ -60,7 +88,7 @@ def enqueue_many(conn: Connection, messages: list[dict[str, Any]]) -> set[str]:
     now = utcnow()
     vault = get_vault()
     rows = [{"idempotency_key": m["key"], "kind": m["kind"], "target": m["target"], "ticket_id": m.get("ticket_id"),
-             "payload": jsonutil.plain(m["payload"]),
+             "payload": seal_payload(jsonutil.plain(m["payload"])),
              "secret_enc": vault.encrypt_bytes(json.dumps(m["secret"], ensure_ascii=False).encode())
              if m.get("secret") else None,
              "state": "pending", "attempts": 0, "next_attempt_at": m.get("not_before") or now, "created_at": now}
@@ -88,7 +116,7 @@ def claim(store: Store, worker: str, limit: int = 50, now: datetime | None = Non
     with store.begin() as conn:
         rows = conn.execute(stmt).all()
     return [OutboxMessage(id=r.id, idempotency_key=r.idempotency_key, kind=r.kind, target=r.target,
-                          ticket_id=r.ticket_id, payload=r.payload,
+                          ticket_id=r.ticket_id, payload=open_payload(r.payload),
                           secret=json.loads(vault.decrypt_bytes(r.secret_enc)) if r.secret_enc else None,
                           attempts=r.attempts) for r in sorted(rows, key=lambda r: r.id)]
 

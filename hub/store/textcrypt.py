@@ -33,15 +33,17 @@ def unseal(value: str | None, vault: PiiVault) -> str | None:
     return vault.decrypt_bytes(base64.b64decode(value[len(PREFIX):])).decode("utf-8")
 
 
-def seal_data(data: dict[str, Any], vault: PiiVault) -> dict[str, Any]:
-    """Event data with its free-text values sealed (other values untouched)."""
-    if not TEXT_KEYS & data.keys():
+def seal_data(data: dict[str, Any], vault: PiiVault, *, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Event data with its free-text values sealed (other values untouched); `extra`: more free-text keys."""
+    keys = TEXT_KEYS.union(extra) if extra else TEXT_KEYS
+    if not keys & data.keys():
         return data
-    return {k: seal(v, vault) if k in TEXT_KEYS and isinstance(v, str) else v for k, v in data.items()}
+    return {k: seal(v, vault) if k in keys and isinstance(v, str) else v for k, v in data.items()}
 
 
-def unseal_data(data: dict[str, Any], vault: PiiVault) -> dict[str, Any]:
+def unseal_data(data: dict[str, Any], vault: PiiVault, *, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Event data with its sealed values opened."""
-    if not TEXT_KEYS & data.keys():
+    keys = TEXT_KEYS.union(extra) if extra else TEXT_KEYS
+    if not keys & data.keys():
         return data
-    return {k: unseal(v, vault) if k in TEXT_KEYS and isinstance(v, str) else v for k, v in data.items()}
+    return {k: unseal(v, vault) if k in keys and isinstance(v, str) else v for k, v in data.items()}

@@ -27,7 +27,7 @@ def test_update_then_chase_and_list(use_store) -> None:  # noqa: ANN001
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, ["chase", "run", "--json"])
     assert r.exit_code == 0, r.output
-    assert set(json.loads(r.output)) == {"chase", "survey", "surveys_expired"}
+    assert set(json.loads(r.output)) == {"stranded", "chase", "survey", "surveys_expired"}
     r = CliRunner().invoke(app, ["outbox", "list", "--json"])
     rows = json.loads(r.output)
     assert {x["kind"] for x in rows} == {"status_update", "sms"} and "13812345678" not in r.output

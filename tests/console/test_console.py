@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.schema import ClockKind
 from hub.handling.actions import request_extension
+from hub.store.outbox import open_payload
 from hub.store.tables import outbox
 from hub.store.tickets import get_events, get_ticket
 from tests.api.seed import PHONE
@@ -81,7 +82,9 @@ async def test_queue_detail_accept_resolve(browser, console_app, artifacts_dir: 
             kinds = [e.kind for e in get_events(conn, ids["act"])]
         assert t.handling.status.value == "resolved" and t.handling.handler == "zhang.wei"
         assert "accepted" in kinds and "status_changed" in kinds
-        assert any(p.payload["status"] == "resolved" and "重新发货" in (p.payload["reply"] or "") for p in pushes)
+        assert any(p.payload["status"] == "resolved" and "重新发货" in (open_payload(p.payload)["reply"] or "")
+                   for p in pushes)
+        assert not any("重新发货" in str(p.payload) for p in pushes)  # the reply is sealed at rest
         # back on the queue the resolved ticket is gone (open tickets only)
         await page.click("text=← 返回队列")
         await page.wait_for_selector("table.queue")

@@ -14,6 +14,7 @@ from hub.backoffice.replies import get_replies, templates_for
 from hub.outbox.worker import drain_outbox
 from hub.reports import period_window
 from hub.reports.metrics import compute
+from hub.store.outbox import open_payload
 from hub.store.tables import incidents, outbox
 from hub.store.tickets import get_events, get_ticket
 from sandbox import Sandbox
@@ -175,7 +176,7 @@ async def test_incident_page_one_notice_for_all_and_close(browser, console_app, 
             await page.wait_for_selector("p.alert.info")
         with console_app.store.begin() as conn:
             rows = conn.execute(select(outbox.c.ticket_id, outbox.c.payload).where(outbox.c.ticket_id.in_(ids))).all()
-        pushed = [r.ticket_id for r in rows if notice in str(r.payload)]
+        pushed = [r.ticket_id for r in rows if notice in str(open_payload(r.payload))]
         assert sorted(pushed) == sorted(ids)  # exactly one each, through the outbox
         await page.fill("#incident-actions textarea[name=text]", "故障已修复，本次投诉办结。")
         await page.check("#incident-actions input[name=close]")

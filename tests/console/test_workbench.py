@@ -26,9 +26,10 @@ from hub.outbox.dispatch import dispatch_message, reminder_message
 from hub.sla.config import get_sla
 from hub.store.db import Store
 from hub.store.tables import audit_log, saved_searches, tickets
-from hub.store.tickets import add_events
+from hub.store.tickets import add_events, get_events
 from tests.api.seed import PHONE, make_ticket, seed
 from tests.console.conftest import PASSWORD
+from tests.fixtures.hub_config import clear_config_caches
 from web.app import create_app
 from web.server import serve_in_thread
 
@@ -193,6 +194,25 @@ async def test_customer_history_on_the_ticket(browser, bench) -> None:  # noqa: 
         await ctx.close()
 
 
+def test_history_of_other_teams_is_shown_counted_or_hidden_as_configured(bench, hub_config: Path) -> None:  # noqa: ANN001
+    from hub.backoffice.views import customer_history
+    from hub.store.tickets import get_ticket
+
+    path = hub_config / "teams.yaml"
+    text = path.read_text(encoding="utf-8")
+    seen = {}
+    for mode in ("show", "count", "hide"):
+        path.write_text(text.replace("history_other_teams: show", f"history_other_teams: {mode}"), encoding="utf-8")
+        clear_config_caches()
+        with bench.store.begin() as conn:
+            rows, hidden = customer_history(conn, get_ticket(conn, bench.ids["late"]), "cards")
+        seen[mode] = ({r.ticket_id for r in rows}, hidden)
+    own, other = bench.ids["earlier"], bench.ids["elsewhere"]
+    assert seen["show"] == ({own, other}, 0)
+    assert seen["count"] == ({own}, 1)
+    assert seen["hide"] == ({own}, 0)
+
+
 async def test_queue_as_cards_at_390px_and_keyboard(browser, bench, artifacts_dir: Path) -> None:  # noqa: ANN001
     for name, vp in (("1366", WIDE), ("390", PHONE_VIEW)):
         ctx, page = await _page(browser, bench.url, vp)
@@ -312,6 +332,9 @@ async def test_excel_export_of_the_filtered_queue_and_the_report(browser, bench)
         assert PHONE not in str(rows) and "张三丰" not in str(rows)  # masked
         r = await page.request.get(f"{bench.url}/console/report.xlsx")
         assert r.status == 403
+        assert await page.locator("#btn-export-reveal").count() == 0  # a handler may not reveal
+        r = await page.request.get(f"{bench.url}/console/export.xlsx?reveal=1")
+        assert r.status == 403 and PHONE not in await r.text()
     finally:
         await ctx.close()
     ctx = await browser.new_context(viewport=WIDE, locale="zh-CN")
@@ -329,12 +352,30 @@ async def test_excel_export_of_the_filtered_queue_and_the_report(browser, bench)
         assert [c.value for c in wb["核心指标"]["A"]][:2] == ["指标", "受理"]
         bad = await page.request.get(f"{bench.url}/console/report.xlsx?period=<b>x</b>")
         assert bad.status == 422 and "<b>x" not in await bad.text()
+        # a lead may export in clear: the same filtered rows with the customer's name and phone, audited
+        await page.goto(f"{bench.url}/console/?due=overdue")
+        async with page.expect_download() as dl:
+            await page.click("#btn-export-reveal")
+        ws = openpyxl.load_workbook(io.BytesIO(Path(await (await dl.value).path()).read_bytes())).active
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        assert rows[0][-3:] == ["客户姓名（明文）", "手机号（明文）", "证件号（明文）"] and len(rows) == 2
+        assert rows[1][2] == bench.ids["late"] and rows[1][11] == "张**" and rows[1][-3] == "张三丰"
+        assert PHONE in str(rows[1])
     finally:
         await ctx.close()
     with bench.store.begin() as conn:  # every export is audited
         kinds = conn.execute(select(audit_log.c.actor, audit_log.c.subject).where(audit_log.c.kind == "export")).all()
     assert ("handler:li.na", "queue:cards") in [tuple(k) for k in kinds]
     assert ("lead:lead.x", "report:weekly") in [tuple(k) for k in kinds]
+    with bench.store.begin() as conn:  # the clear export: masked=False on the audit row, a reveal event per ticket
+        clear = conn.execute(select(audit_log.c.data).where(audit_log.c.kind == "export",
+                                                            audit_log.c.actor == "lead:lead.x",
+                                                            audit_log.c.subject == "queue:cards")).scalars().all()
+        reveals = [e for e in get_events(conn, bench.ids["late"])
+                   if e.kind == "pii_revealed" and e.data.get("channel") == "xlsx"]
+    assert [d["masked"] for d in clear] == [False] and clear[0]["tickets"] == [bench.ids["late"]]
+    assert [(e.actor, e.data["fields"]) for e in reveals] == [
+        ("lead:lead.x", ["customer.name", "customer.phone", "customer.id_number"])]
 
 
 def test_xlsx_cells_are_text_never_formulas() -> None:

@@ -123,5 +123,7 @@ async def test_fault_soak_all_sources(sandbox_factory, sqlite_store, prefect_har
     assert not any(r.get("failed") for r in rows[-1]), f"sources still failing after the faults stopped ({len(rows)} cycles): {rows[-1]}"
     assert not lost, f"{len(lost)} complaints never landed: {lost[:10]}"
     assert left == 0 and not dup
-    assert sum(counter.by_source.values()) > 10, "the faults should have forced retries"
+    # How many retries a 30 % error rate forces is chance (9 in one CI run, 40 in another):
+    # the property is that faults were met and retried, and everything still landed.
+    assert sum(counter.by_source.values()) > 0, "the faults should have forced retries"
     assert n_quar > 0, "malformed records should be quarantined"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.schema import ClockKind, ClockState, Status, utcnow
 from hub.handling import actions as handling
+from hub.store.outbox import open_payload
 from hub.store.tables import outbox, surveys
 from hub.store.tickets import get_events, get_ticket
 from tests.outbox.helpers import make_ticket, put_ticket
@@ -34,7 +35,9 @@ def test_accept_resolve_push_and_survey(store) -> None:  # noqa: ANN001
     rows = _rows(store, t.ticket_id)
     su = [x for x in rows if x.kind == "status_update"]
     assert len(su) == 1 and su[0].target == "app" and su[0].payload["status"] == "resolved"
-    assert su[0].payload["reply"] == "已为您退还年费" and su[0].idempotency_key.startswith(f"status:{t.ticket_id}:")
+    assert su[0].idempotency_key.startswith(f"status:{t.ticket_id}:")
+    assert "已为您退还年费" not in str(su[0].payload)  # the reply is free text: sealed at rest ...
+    assert open_payload(su[0].payload)["reply"] == "已为您退还年费"  # ... and opened for the push
     sms = [x for x in rows if x.kind == "sms"]
     assert len(sms) == 1 and sms[0].payload["template"] == "SMS_SURVEY"
     assert "13812345678" not in str(sms[0].payload)  # the phone only travels encrypted
@@ -61,7 +64,9 @@ def test_sms_source_gets_sms_not_status_update(store) -> None:  # noqa: ANN001
                                reply="原因：系统故障；已修复；建议重新登录")
     rows = _rows(store, t.ticket_id)
     assert [r.kind for r in rows] == ["sms", "sms"]  # the result, then the survey
-    assert rows[0].payload["purpose"] == "result" and "系统故障" in rows[0].payload["text"]
+    assert rows[0].payload["purpose"] == "result" and "系统故障" not in str(rows[0].payload)
+    opened = open_payload(rows[0].payload)
+    assert "系统故障" in opened["text"] and "系统故障" in opened["params"]["result"]
     assert "运维工单" not in str(rows[0].payload)  # the internal note is not the customer's text
     assert rows[0].secret_enc is not None
 

@@ -24,6 +24,7 @@ from core.schema import Source, Status
 from hub.backoffice.auth import create_token
 from hub.handling import actions as handling
 from hub.outbox.worker import drain_outbox
+from hub.store.outbox import open_payload
 from hub.store.tables import outbox
 from hub.store.tickets import get_events, get_ticket
 from tests.outbox.sandbox_helpers import pick
@@ -54,9 +55,10 @@ def all_writes(sb: Any) -> str:
 
 
 def outbox_text(store: Any) -> str:
+    """Every outbox payload as a worker would send it (sealed free text opened: the note must not be in it)."""
     with store.begin() as conn:
         rows = conn.execute(select(outbox.c.payload)).scalars().all()
-    return json.dumps(rows, ensure_ascii=False, default=str)
+    return json.dumps([open_payload(r) for r in rows], ensure_ascii=False, default=str)
 
 
 @pytest.mark.parametrize("source", ["app", "sms", "callcenter"])
@@ -133,7 +135,7 @@ def test_configured_template_is_used_instead_of_the_note(use_store, hub_config) 
         handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="handler:li.na", note=NOTE)
     with use_store.begin() as conn:
         rows = conn.execute(select(outbox.c.payload).where(outbox.c.kind == "status_update")).scalars().all()
-    assert [r["reply"] for r in rows] == ["您好，您的投诉已处理完毕，感谢您的耐心。"]
+    assert [open_payload(r)["reply"] for r in rows] == ["您好，您的投诉已处理完毕，感谢您的耐心。"]
     assert MARK not in outbox_text(use_store)
 
 

@@ -78,3 +78,25 @@ def test_complaint_text_is_stored_only_encrypted_on_both_write_paths(store) -> N
     assert mine["matter"]["title"].startswith("年费争议") and mine["matter"]["content"] == ""
     assert back.matter.content == t.matter.content and back.matter.demands == t.matter.demands
     assert back.matter.title == t.matter.title
+
+
+def test_outbox_replies_and_sms_texts_are_sealed_until_a_worker_claims_them(store) -> None:  # noqa: ANN001
+    from hub.store import outbox as ob
+    from hub.store.tables import outbox
+
+    t = put_ticket(store, make_ticket("TXT-OB", received=utcnow(), handler="li.na"))
+    with store.begin() as conn:  # the reply a handler wrote, quoting a phone number
+        handling.change_status(conn, t.ticket_id, Status.RESOLVED, actor="handler:li.na", note="内部",
+                               reply=f"已处理，回电{PHONE}")
+        ob.enqueue(conn, key="legacy:1", kind="status_update", target="app", ticket_id="TLEG",
+                   payload={"ticket_id": "TLEG", "external_id": "X", "status": "resolved", "reply": "旧行"})
+        conn.execute(outbox.update().where(outbox.c.idempotency_key == "legacy:1")  # as written before sealing
+                     .values(payload={"ticket_id": "TLEG", "external_id": "X", "status": "resolved", "reply": "旧行"}))
+    with store.begin() as conn:
+        stored = conn.execute(select(outbox.c.payload).where(outbox.c.ticket_id == t.ticket_id)).scalars().all()
+    dump = json.dumps(stored, ensure_ascii=False)
+    assert stored and PHONE not in dump and "aesgcm1:" in dump
+    claimed = {m.idempotency_key: m.payload for m in ob.claim(store, "w", limit=50)}
+    replies = [p["reply"] for k, p in claimed.items() if k.startswith(f"status:{t.ticket_id}:")]
+    assert replies == [f"已处理，回电{PHONE}"]
+    assert claimed["legacy:1"]["reply"] == "旧行"  # a row written before still reads

@@ -35,7 +35,7 @@ from hub.backoffice.commands import (
     TransferBody,
     run_action,
 )
-from hub.backoffice.export import queue_sheet, report_sheets, xlsx_bytes
+from hub.backoffice.export import queue_sheet, report_sheets, reveal_queue, xlsx_bytes
 from hub.backoffice.incidents import incident_view, notify_incident
 from hub.backoffice.queries import (
     audit_reveal,
@@ -172,10 +172,17 @@ def queue_page(request: Request, msg: str | None = None) -> Response:
 
 
 @router.get("/export.xlsx")
-def export_queue(request: Request) -> Response:
-    """The filtered queue (same query string as the queue and search pages) as xlsx, PII masked; audited."""
+def export_queue(request: Request, reveal: int = 0) -> Response:
+    """The filtered queue (same query string as the queue and search pages) as xlsx; audited.
+
+    PII masked; `reveal=1` adds the customers' name, phone and ID number in clear for roles
+    that may reveal (lead, compliance), with a `pii_revealed` event on every ticket exported.
+    """
     s, p = require_user(request)
-    params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    if reveal and not p.may_reveal:
+        return render(request, "error.html", {"title": "无权导出明文", "message": "您的角色无权导出明文个人信息"},
+                      status=403)
+    params = {k: v for k, v in request.query_params.items() if isinstance(v, str) and k != "reveal"}
     try:
         f, _ = parse_filters(params, limit=500)
     except FilterError as exc:
@@ -183,8 +190,11 @@ def export_queue(request: Request) -> Response:
                                               "message": f"字段 {exc.field} 的取值无效，请检查后重试"}, status=422)
     with _app_store(request).begin() as conn:
         items = team_queue(conn, p.team, f)
-        audit(conn, actor=p.actor, kind="export", subject=f"queue:{p.team}", rows=len(items), masked=True)
-    return _xlsx(xlsx_bytes([queue_sheet(items)]), f"queue-{p.team}.xlsx")
+        revealed = reveal_queue(conn, p, items) if reveal else None
+        audit(conn, actor=p.actor, kind="export", subject=f"queue:{p.team}", rows=len(items), masked=not reveal,
+              **({"tickets": [i.ticket_id for i in items]} if reveal else {}))
+    return _xlsx(xlsx_bytes([queue_sheet(items, revealed)]),
+                 f"queue-{p.team}{'-revealed' if reveal else ''}.xlsx")
 
 
 @router.get("/report.xlsx")
@@ -272,7 +282,7 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         if reveal:
             audit_reveal(conn, p, t.ticket_id, channel="console")
         events = timeline(conn, t.ticket_id)
-        history = customer_history(conn, t, p.team)
+        history, history_hidden = customer_history(conn, t, p.team)
     offered = templates_for(t)
     chosen = next((x for x in offered if x.id == tpl), None)
     if tpl and chosen is None:  # not a template of this ticket: say which field, not the value
@@ -285,7 +295,7 @@ def _detail(request: Request, p: Principal, ticket_id: str, *, reveal: bool = Fa
         "principal": p, "flash": flash, "error": error, "other_teams": other_teams, "handlers": handlers,
         "pending": pending_extension(events), "is_open": t.handling.status.is_open,
         "choices": reclassify_choices(), "clock_rows": clock_rows(t), "explain_rows": explanation_rows(t),
-        "history": history, "templates": offered, "chosen": chosen,
+        "history": history, "history_hidden": history_hidden, "templates": offered, "chosen": chosen,
         "reply_text": fill(chosen, t) if chosen else "", "limit": limit_for(t),
         "comp_pending": pending_compensation(events), "comp_limit": get_compensation().limit(t)}, status=status)
 
