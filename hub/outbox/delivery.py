@@ -182,7 +182,7 @@ def record_reports(conn: Connection, source: str, reports: list[dict[str, Any]])
 
 def _resend(conn: Connection, row: Any) -> str | None:
     """Queue the same SMS again under a new key (a resend of a resend counts); None when none are left."""
-    payload = dict(row.payload or {})
+    payload = ob.open_payload(dict(row.payload or {}))  # enqueue seals its free text again, once
     n = int(payload.get("resend") or 0) + 1
     if n > MAX_RESENDS:
         return None

@@ -107,6 +107,8 @@ async def test_delivery_reports_are_recorded_flagged_and_resent_only_when_it_can
     sixth = await drain_outbox(store, "w", kinds=["sms"], connector_factory=factory(sb), now=later)
     assert sixth.delivered == len(resends) and sixth.undelivered == 0
     assert {r["delivery"] for k, r in _rows(store).items() if k in resends} == {"delivered"}
+    results = [w["data"]["params"]["result"] for w in sms_sends_to(sb, phone_off) if "result" in w["data"]["params"]]
+    assert len(results) == 2 and results[0] == results[1] and "您好，问题已处理" in results[1], results  # same text, opened
     assert len(sms_sends_to(sb, phone_off)) == 2 * len(by_ticket["off"])
     assert len(sms_sends_to(sb, phone_td)) == len(by_ticket["td"])  # never resent
 
