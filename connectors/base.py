@@ -87,6 +87,14 @@ class TextSender(Protocol):
         """Send one message at most once per `out_id`."""
 
 
+@runtime_checkable
+class DeliveryReporter(Protocol):
+    """A connector whose gateway reports, per message sent, whether it reached the phone (SMS)."""
+
+    def delivery_reports(self, cursor: str | None = None) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+        """Pages of delivery reports after `cursor`, each with the cursor after it."""
+
+
 class Connector:
     """Base class: subclasses declare the class variables below and implement the three operations."""
 

@@ -77,6 +77,25 @@ def delivered(report: dict[str, Any] | None) -> bool | None:
     return str(report.get("status", "")).upper() == "DELIVRD"
 
 
+#: report codes after which the same text may still arrive if sent again later: handset off,
+#: out of coverage, validity expired while it was off, or the carrier does not know. Anything
+#: else (UNSUBSCRIBED, blacklisted, empty number, rejected …) is final: a resend cannot help.
+TRANSIENT_REPORT_CODES = frozenset({"IS_CLOSE", "HANDSET_OFF", "OUT_OF_SERVICE", "EXPIRED", "UNKNOWN"})
+
+
+def report_code(report: dict[str, Any]) -> str:
+    """`STATUS/ERR_CODE` of a report as stored on the outbox row (`DELIVRD` alone when delivered)."""
+    status = str(report.get("status") or "").upper() or "UNKNOWN"
+    err = str(report.get("err_code") or "").upper()
+    return status if not err or err == status else f"{status}/{err}"[:80]
+
+
+def transient_failure(report: dict[str, Any]) -> bool:
+    """Whether a failed report says "not now" (a later resend may arrive) rather than "never"."""
+    codes = {str(report.get("status") or "").upper(), str(report.get("err_code") or "").upper()}
+    return delivered(report) is False and bool(codes & TRANSIENT_REPORT_CODES) and "UNSUBSCRIBED" not in codes
+
+
 # --- the connector -----------------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ worker backs a row off on a retryable error and marks it dead on any other.
 | SourcesFailed      | HubError       | no        | a multi-source run ends failed after the others finished     | hub.pipeline.sync          |
 | SyncDeadline       | HubError       | no        | a source's pull passed its deadline: reported failed, the    | hub.pipeline.sync          |
 |                    |                |           | next run resumes from the cursor                             |                            |
+| SyncBusy           | HubError       | no        | another sync held the source's store lease past the wait:    | hub.store.sync_lease       |
+|                    |                |           | reported failed for this source, the next run tries again    |                            |
 | StoreUnavailable   | HubError       | no        | the store cannot take writes (disk full, database down): the | hub.store.faults           |
 |                    |                |           | run fails with the cause named; ops alert goes direct        |                            |
 | HandlingError      | HubError       | no        | a handling action cannot apply: HTTP 409 / CLI exit 2        | hub.handling               |
@@ -202,6 +204,10 @@ class SourcesFailed(HubError):
 
 class SyncDeadline(HubError):
     """A source's pull ran past its deadline (config/recovery.yaml): it is reported failed, its cursor kept."""
+
+
+class SyncBusy(HubError):
+    """Another sync of the source held its store lease for longer than this one would wait (hub.store.sync_lease)."""
 
 
 class StoreUnavailable(HubError):

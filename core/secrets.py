@@ -7,14 +7,23 @@ reference with a published default whose variable is unset, or set to that very
 default, raises `InsecureSecret` naming the variable (`env:NAME|` with an empty
 default stays optional). `prefect-secret:BLOCK` reads a Prefect Secret block
 (only imported when used, so connectors stay Prefect-free otherwise).
+
+`env_references` is the one walker of the operator config files' references: `hub doctor`
+judges every one of them, `hub.secret_check` those under secret-named keys.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
+from core.configfile import read_yaml
 from core.errors import ConfigError, InsecureSecret
 from core.security_settings import sandbox_mode
 
@@ -69,3 +78,55 @@ def secret_problem(ref: str) -> str | None:
     if value == default:
         return f"{name} equals the published demo default; set a secret of your own"
     return None
+
+
+#: a key whose name contains one of these holds a secret (the connectors' redactor uses the same words)
+SECRET_WORDS = ("secret", "password", "token", "key")
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """One `env:NAME[|default]` value of an operator config file."""
+
+    #: the file's name (e.g. `sources.yaml`)
+    file: str
+    #: the mapping key it is the value of (a list item: its list's key)
+    key: str
+    name: str
+    #: after `|`: None without one, "" for an optional reference, else a published (demo) default
+    default: str | None
+    ref: str
+
+    @property
+    def secret_named(self) -> bool:
+        """Whether its key names a secret (`SECRET_WORDS`)."""
+        return any(w in self.key.lower() for w in SECRET_WORDS)
+
+
+def _walk(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """(key, value) of every `env:` string under `node`, depth first in document order."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v, key)
+    elif isinstance(node, str) and node.startswith("env:"):
+        yield key, node
+
+
+def env_references(config_dir: Path, files: Iterable[str] | None = None) -> list[EnvRef]:
+    """Every `env:` reference of the operator config files (`files`, else every `*.yaml`), in file order.
+
+    Comments are not read (the files are parsed); a value that is no well-formed reference
+    (`env:lower-case`) is skipped. Invalid YAML raises `ConfigError` naming the file.
+    """
+    paths = [config_dir / f for f in files] if files is not None else sorted(config_dir.glob("*.yaml"))
+    out: list[EnvRef] = []
+    for path in paths:
+        for key, ref in _walk(read_yaml(path, missing_ok=True)):
+            name, bar, default = ref[4:].partition("|")
+            if _NAME.fullmatch(name):
+                out.append(EnvRef(path.name, key, name, default if bar else None, ref))
+    return out

@@ -47,7 +47,15 @@ def markdown(key: str, text: str, description: str = "", *, scrub: bool = True) 
     create_markdown_artifact(key=key, markdown=scrub_text(text) if scrub else text, description=description)
 
 
-async def outbox_table(backlog: Sequence[dict[str, object]], key: str) -> None:
-    """What the outbox still holds per kind after a cycle (highest priority first) and its oldest's age."""
+async def outbox_table(backlog: Sequence[dict[str, object]], key: str, *, undelivered: int = 0,
+                       resent: int = 0) -> None:
+    """What the outbox still holds per kind after a cycle (highest priority first) and its oldest's age.
+
+    `undelivered` / `resent`: SMS the gateway reported undelivered in this cycle (`hub.outbox.delivery`).
+    """
     table = [dict(b) for b in backlog] or [{"kind": "-", "waiting": 0, "oldest_minutes": 0}]
-    await acreate_table_artifact(key=key, table=table, description="outbox: waiting per kind after the cycle")
+    description = "outbox: waiting per kind after the cycle"
+    if undelivered:
+        description += (f". ⚠ {undelivered} SMS undelivered (gateway reports), {resent} resent — "
+                        "`hub outbox list --delivery failed`")
+    await acreate_table_artifact(key=key, table=table, description=description)

@@ -7,6 +7,16 @@ concurrency limit `hub-sync-<source>` (limit 1) for its whole body: a second one
 its turn (and says so in its log), it is neither run beside nor cancelled. The limits
 are created on first use (and by `hub prefect setup`); a crashed holder's slot is freed
 when its lease runs out (Prefect renews leases while the task runs).
+
+When Prefect is absent, this limit does not apply, and several entry points run a source's
+sync there: `hub pull` (`hub.pipeline.pull.pull_source`) and `hub quarantine replay`
+(`replay_once`) call the pipeline directly; `bench` calls `sync_once` and `pull_source`; `hub
+sync`, `hub cycle` and `make demo` without `PREFECT_API_URL` run these flows on a temporary
+server of their own (`cli.prefect_server`), whose limits no worker sees. So the pipeline takes a
+second lock itself: a store lease per source (`hub.store.sync_lease`, table `sync_leases`:
+holder + expiry, renewed while running, taken over once expired). Every sync holds it — inside
+a flow after this limit, so it is then normally free — and a sync outside Prefect waits for one
+inside it and vice versa.
 """
 
 from __future__ import annotations

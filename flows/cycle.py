@@ -54,7 +54,8 @@ async def run_cycle(sources: list[str] | None = None, now: datetime | None = Non
     await sync_table(results, key="hub-cycle", description="one hub cycle, per source")
     out = CycleResult(sources=results, push=[pushed, pushed2], chase=chased, surveys=surveyed,
                       backlog=pushed2.backlog)
-    await outbox_table(out.backlog, key="hub-cycle-outbox")
+    await outbox_table(out.backlog, key="hub-cycle-outbox", undelivered=sum(p.undelivered for p in out.push),
+                       resent=sum(p.resent for p in out.push))
     out.alert = alert_failed_sources(results)
     return out
 

@@ -92,9 +92,10 @@ async def drain_task(worker_id: str, kinds: list[str] | None = None, limit: int 
     t0 = time.monotonic()
     s = await drain_outbox(get_store(), worker_id, limit=limit, kinds=kinds, now=now)
     log = get_run_logger()
-    (log.error if s.dead or s.undeliverable else log.info)(
-        "outbox: %d claimed, %d sent, %d failed, %d dead, %d undeliverable (%s) in %.1f s", s.claimed, s.sent,
-        s.failed, s.dead, s.undeliverable, ", ".join(f"{k}={v}" for k, v in sorted(s.by_kind.items())) or "-",
+    (log.error if s.dead or s.undeliverable else log.warning if s.undelivered else log.info)(
+        "outbox: %d claimed, %d sent, %d failed, %d dead, %d undeliverable (%s); SMS delivery reports: "
+        "%d delivered, %d undelivered (%d resent) in %.1f s", s.claimed, s.sent, s.failed, s.dead, s.undeliverable,
+        ", ".join(f"{k}={v}" for k, v in sorted(s.by_kind.items())) or "-", s.delivered, s.undelivered, s.resent,
         time.monotonic() - t0)
     return s
 

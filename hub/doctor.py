@@ -8,20 +8,19 @@ says what to do. Prefect's API is checked by the CLI (Prefect stays above `hub`)
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
+from core.errors import ConfigError
+from core.secrets import env_references as walk_env_references
 from core.secrets import resolve_plain
 from core.security_settings import sandbox_mode
 from core.settings import get_settings
 
 Level = Literal["ok", "warn", "error"]
-#: `env:NAME|default` (default may be empty) or `env:NAME` in an operator config file
-ENV_REF = re.compile(r"env:([A-Z][A-Z0-9_]*)(?:\|([^\"'\s,}\]]*))?")
 HOLIDAY_HORIZON = timedelta(days=90)
 
 
@@ -62,15 +61,12 @@ def check_store() -> Iterator[Finding]:
 
 
 def env_references(config_dir: Path) -> list[tuple[str, str, str | None]]:
-    """Every `env:` reference of the operator config files: (file, variable, published default or None)."""
-    out: list[tuple[str, str, str | None]] = []
-    for path in sorted(config_dir.glob("*.yaml")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.lstrip().startswith("#"):
-                continue
-            for m in ENV_REF.finditer(line):
-                out.append((path.name, m.group(1), m.group(2)))
-    return out
+    """Every `env:` reference of the operator config files: (file, variable, published default or None).
+
+    The walk is `core.secrets.env_references` (the one `hub.secret_check` uses too); the doctor
+    judges every reference, not only those under secret-named keys.
+    """
+    return [(r.file, r.name, r.default) for r in walk_env_references(config_dir)]
 
 
 def check_secrets(*, sandbox: bool | None = None) -> Iterator[Finding]:
@@ -85,7 +81,12 @@ def check_secrets(*, sandbox: bool | None = None) -> Iterator[Finding]:
         return
     bad = 0
     seen: set[str] = set()
-    for file, name, default in env_references(get_settings().config_dir):
+    try:
+        refs = env_references(get_settings().config_dir)
+    except ConfigError as exc:  # an unreadable file: say which, judge nothing else of it
+        yield Finding("secrets", "error", f"{exc}; fix the file")
+        return
+    for file, name, default in refs:
         if name in seen or default == "":
             continue
         seen.add(name)

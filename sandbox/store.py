@@ -90,6 +90,8 @@ class Store:
         self.sends: list[dict[str, Any]] = []
         self.reports: list[dict[str, Any]] = []
         self.unsubscribed: set[str] = set()
+        #: mobiles whose handset is off: their reports say UNDELIV/IS_CLOSE (a resend later may arrive)
+        self.powered_off: set[str] = set()
         self.sms_code: dict[str, Any] | None = None
         self.events: list[tuple[datetime, int, str, dict[str, Any]]] = []
         self._ev_seq = itertools.count(1)

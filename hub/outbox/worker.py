@@ -9,6 +9,8 @@ after `max_attempts` (or at once for a non-retryable error) the row is `dead` an
 operator is told (ERROR log + an `ops` outbox row). An ops notice with no destination
 that delivers it (none configured, or every URL unset) is `undeliverable`, never `sent`:
 an ERROR line names the variable to set, and the next sync's artifact counts such rows.
+After a drain that may concern SMS, the gateways' delivery reports are read and recorded on
+the rows (`hub.outbox.delivery`): delivered, or failed (flagged; resent when a resend can help).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy import bindparam, select, update
 
-from connectors.base import Connector, PushLedger, TextSender
+from connectors.base import Connector, DeliveryReporter, PushLedger, TextSender
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import make_connector
 from core.errors import HubError, TransientError, Undeliverable
@@ -31,6 +33,7 @@ from core.logs import get_logger
 from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
 from hub.chase.config import get_chase_config
+from hub.outbox.delivery import DeliveryStats, awaiting_sources, consume_reports
 from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
 from hub.outbox.leases import release_dead_claims
 from hub.outbox.pacing import Pace, release_untried
@@ -69,6 +72,11 @@ class DrainStats:
     errors: list[str] = field(default_factory=list)
     #: after the pass: per kind what still waits and its oldest's age (`hub.outbox.priority.backlog`)
     backlog: list[dict[str, Any]] = field(default_factory=list)
+    #: SMS delivery reports recorded after the pass (`hub.outbox.delivery`)
+    delivered: int = 0
+    #: SMS the gateway reported undelivered (flagged on the ticket; `resent` of them queued again)
+    undelivered: int = 0
+    resent: int = 0
 
 
 def _mark_sent(store: Store, msg_id: int, receipt: dict[str, Any]) -> None:
@@ -269,9 +277,32 @@ async def drain_outbox(store: Store, worker_id: str, *, limit: int = 200, kinds:
     try:
         await _drain(store, worker_id, stats, limit=limit, kinds=kinds, now=now, connector_factory=connector_factory,
                      portal_runtime=portal_runtime, http_client=http_client)
+        if kinds is None or "sms" in kinds:
+            await _delivery_reports(store, stats, connector_factory)
     finally:
         stats.backlog = [b.as_dict() for b in backlog(store, now=now)]
     return stats
+
+
+async def _delivery_reports(store: Store, stats: DrainStats, factory: ConnectorFactory | None) -> None:
+    """Record the delivery reports of every SMS source with sends still unreported; one failing source is logged."""
+    sources = awaiting_sources(store)
+    if not sources:
+        return
+    connectors = _Connectors(store, factory, None)
+    total = DeliveryStats()
+    try:
+        for source in sources:
+            try:
+                conn = await connectors.get(source)
+                if isinstance(conn, DeliveryReporter):
+                    total.add(await consume_reports(store, source, conn))
+            except Exception as exc:  # noqa: BLE001 - the sends are recorded; reports are read next drain
+                log.warning("reading %s delivery reports failed: %s: %s", source, type(exc).__name__, exc)
+                stats.errors.append(f"delivery reports of {source}: {type(exc).__name__}: {exc}"[:300])
+    finally:
+        await connectors.aclose()
+    stats.delivered, stats.undelivered, stats.resent = total.delivered, total.undelivered, total.resent
 
 
 async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int, kinds: list[str] | None,

@@ -28,6 +28,7 @@ from hub.pipeline.normalise import NormaliseStats
 from hub.store import Store
 from hub.store.faults import store_fault
 from hub.store.landing import LandResult, get_cursor, land_in, set_cursor
+from hub.store.sync_lease import hold_sync_async
 
 log = get_logger(__name__)
 
@@ -101,9 +102,22 @@ async def pull_source(store: Store, source: str, *, config: SourceConfig | Sourc
     transaction (`hub.pipeline.ingest.ingest_in`), its ticket ids on `report.normalised`.
     `on_page(report, entry)`: called after each landed page (the CLI prints).
     A HubError stops the pull as `PullFailed` (its report attached) after the error is put on
-    the source's `sync_state.last_error`; pages landed before it stay landed.
+    the source's `sync_state.last_error`; pages landed before it stay landed. The source's store
+    lease (`hub.store.sync_lease`) is held throughout: another pull of it waits its turn.
     """
     key = Source(source)
+    # one sync of a source at a time, whoever runs it (Prefect's limit or not: hub.store.sync_lease)
+    async with hold_sync_async(store, [key]):
+        return await _pull(store, key, config=config, connector=connector, cursor=cursor, move_cursor=move_cursor,
+                           max_pages=max_pages, portal_runtime=portal_runtime, ledger=ledger, normalise=normalise,
+                           on_page=on_page)
+
+
+async def _pull(store: Store, key: Source, *, config: SourceConfig | SourcesConfig | None,
+                connector: Connector | None, cursor: CursorModel | dict[str, Any] | None, move_cursor: bool,
+                max_pages: int | None, portal_runtime: PortalRuntime | None, ledger: PushLedger | None,
+                normalise: bool, on_page: Callable[[PullReport, PageEntry], None] | None) -> PullReport:
+    """`pull_source`'s body, under the source's store lease."""
     if cursor is COMMITTED:
         try:
             with store.begin() as conn:

@@ -7,7 +7,8 @@ run left landed, then enrich and route the tickets this run made or changed and
 those an earlier run normalised but never routed. A source that fails is reported
 in its `SourceResult` (the pages it landed before failing are still routed); the
 other sources carry on. `replay_once` re-maps quarantined records after a mapping
-fix and routes the tickets it makes.
+fix and routes the tickets it makes. Both hold the store lease of their sources
+(`hub.store.sync_lease`): one sync of a source at a time, also where no Prefect limit applies.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from connectors.base import CursorModel
 from connectors.portal.runtime import PortalRuntime
 from connectors.registry import backfill_cursor, check_source, is_portal, source_keys
-from core.errors import SourcesFailed, SyncDeadline
+from core.errors import SourcesFailed, StoreUnavailable, SyncBusy, SyncDeadline
 from core.logs import get_logger
 from core.schema import to_utc, utcnow
 from hub.outbox.ops_alert import raise_ops_alert
@@ -34,6 +35,7 @@ from hub.recovery.config import get_recovery_config
 from hub.store import Store
 from hub.store.faults import is_store_fault, store_fault
 from hub.store.ledger import StorePushLedger
+from hub.store.sync_lease import hold_sync, hold_sync_async
 
 log = get_logger(__name__)
 
@@ -127,6 +129,24 @@ async def sync_once(store: Store, source: str, *, portal_runtime: PortalRuntime 
     """
     check_source(source)
     result = SourceResult(source=source)
+    try:  # one sync of a source at a time, whoever runs it (hub.store.sync_lease); held for the routing too
+        async with hold_sync_async(store, [source]):
+            return await _sync_held(store, source, result, portal_runtime=portal_runtime, now=now, cursor=cursor,
+                                    move_cursor=move_cursor, sweep=sweep)
+    except SyncBusy as exc:
+        _failed(result, exc)
+        return result
+    except Exception as exc:
+        if not is_store_fault(exc) and not isinstance(exc, StoreUnavailable):
+            raise
+        _failed(result, store_fault(exc, f"syncing {source}"))
+        return result
+
+
+async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_runtime: PortalRuntime | None,
+                     now: datetime | None, cursor: CursorModel | dict[str, Any] | None, move_cursor: bool,
+                     sweep: bool) -> SourceResult:
+    """`sync_once`'s body, under the source's store lease."""
     limit = get_recovery_config().deadlines.sync.total_seconds()
     try:
         report = await asyncio.wait_for(pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
@@ -224,9 +244,11 @@ def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] |
     """Re-map open quarantined records (all, one source's, or the given ids) and route the new tickets."""
     if source is not None:
         check_source(source)
-    stats = replay_quarantine(store, ids=list(ids) if ids else None, source=source)
-    routed = enrich_and_route(store, stats.changed_ids, now=now) if stats.changed_ids else EnrichStats()
-    swept = route_stranded(store, now=now)
+    # the replay writes tickets of every source it re-maps: no sync of those may run beside it
+    with hold_sync(store, [source] if source else source_keys(enabled_only=False)):
+        stats = replay_quarantine(store, ids=list(ids) if ids else None, source=source)
+        routed = enrich_and_route(store, stats.changed_ids, now=now) if stats.changed_ids else EnrichStats()
+        swept = route_stranded(store, now=now)
     return ReplayResult(normalised=stats, routed=routed.routed + swept.routed)
 
 

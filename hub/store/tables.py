@@ -212,8 +212,30 @@ outbox = Table(
     Column("last_error", Text),
     Column("receipt", JSON),
     Column("created_at", TS, nullable=False),
+    # SMS: what the gateway's delivery report said (migration 0013_sms_delivery; hub/outbox/delivery.py)
+    Column("delivery", String(20)),  # delivered | failed; NULL while no report came
+    Column("delivery_at", TS),
+    Column("delivery_status", String(80)),  # the gateway's status/error code, e.g. UNDELIV/UNSUBSCRIBED
     Index("ix_outbox_due", "state", "next_attempt_at"),
     Index("ix_outbox_ticket", "ticket_id"),
+    Index("ix_outbox_delivery", "kind", "state", "delivery"),
+)
+
+#: per SMS source: the gateway's position in its delivery-report feed (migration 0013_sms_delivery)
+delivery_cursors = Table(
+    "delivery_cursors", metadata,
+    Column("source", String(20), primary_key=True),
+    Column("cursor", JSON),
+    Column("updated_at", TS, nullable=False),
+)
+
+#: one sync of a source at a time where no shared Prefect limit applies (migration 0016_sync_leases)
+sync_leases = Table(
+    "sync_leases", metadata,
+    Column("source", String(20), primary_key=True),
+    Column("holder", String(120)),  # host:pid:token; NULL when free
+    Column("acquired_at", TS),
+    Column("expires_at", TS),
 )
 
 # Connectors' memory of what they pushed (e.g. SMS out_ids), so a retry after an

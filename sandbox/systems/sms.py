@@ -243,13 +243,20 @@ def sms_mo(at: datetime, seq: int, mobile: str, content: str, reply_to_out_id: s
 
 
 def report(store: Store, data: dict[str, Any]) -> None:
-    """Event "report": a send's delivery report, one simulated minute later (undelivered once unsubscribed)."""
+    """Event "report": a send's delivery report, one simulated minute later.
+
+    UNDELIV/UNSUBSCRIBED once the number unsubscribed; UNDELIV/IS_CLOSE while its handset is off
+    (`Store.powered_off`); DELIVRD otherwise.
+    """
     send = data["send"]
-    bad = send["mobile"] in store.unsubscribed
+    unsubscribed = send["mobile"] in store.unsubscribed
+    off = not unsubscribed and send["mobile"] in store.powered_off
+    bad = unsubscribed or off
     send["status"] = "FAILED" if bad else "DELIVERED"
     store.reports.append({"biz_id": send["biz_id"], "out_id": send["out_id"], "mobile": send["mobile"],
                           "status": "UNDELIV" if bad else "DELIVRD",
-                          "err_code": "UNSUBSCRIBED" if bad else "DELIVRD", "report_at": fmt_sec(store.now)})
+                          "err_code": "UNSUBSCRIBED" if unsubscribed else "IS_CLOSE" if off else "DELIVRD",
+                          "report_at": fmt_sec(store.now)})
 
 
 SYSTEM = SimulatedSystem(

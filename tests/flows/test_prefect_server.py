@@ -186,3 +186,62 @@ def test_a_worker_started_from_another_directory_runs_the_deployment(hub: Prefec
     assert _wait_state(hub, run_id, {"COMPLETED", "FAILED", "CRASHED"}) == "COMPLETED"
     run = _api(hub, "GET", f"/flow_runs/{run_id}").json()
     assert run["work_pool_name"] == "hub-pool" and run_id in log.read_text()
+
+
+def _sync_spans(srv: PrefectServer, run_id: str) -> tuple[list[tuple[float, float]], list[str]]:
+    """(start, end) of each sync of app in a run, from its flow-run logs, and all its messages.
+
+    The task's line "app: … routed in X s" is logged when it left the source's slot; the X seconds
+    before it were spent holding the slot (flows.tasks.sync_source_task).
+    """
+    import re
+    from datetime import datetime
+
+    logs = _api(srv, "POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()
+    spans = []
+    for entry in logs:
+        m = re.match(r"app: \d+ page\(s\).* routed in ([\d.]+) s", entry["message"])
+        if m:
+            end = datetime.fromisoformat(entry["timestamp"]).timestamp()
+            spans.append((end - float(m.group(1)), end))
+    return spans, [e["message"] for e in logs]
+
+
+def test_two_workers_never_sync_one_source_at_once(hub: PrefectServer, module_sandbox, tmp_path) -> None:  # noqa: ANN001
+    """A sync-all and a sync-source of app, created at once on two workers: one waits for the other."""
+    from tests.fixtures.prefect_server import stop
+
+    deploy = hub.run("prefect", "--no-prompt", "deploy", "--name", "all-sources")
+    assert deploy.returncode == 0, deploy.stdout[-2000:] + deploy.stderr[-2000:]
+    for p in list(hub.procs):
+        stop(p)
+        hub.procs.remove(p)
+    logs = {name: tmp_path / f"{name}.log" for name in ("w-one", "w-two")}
+    for name, log in logs.items():  # one run at a time each: the two runs go to two workers
+        hub.start("prefect", "worker", "start", "--pool", "hub-pool", "--name", name, "--limit", "1", log=log)
+    module_sandbox.generate(600, source="app")  # several pages …
+    module_sandbox.set_faults("app", latency_ms=1500)  # … each slow: an overlap could not hide
+    try:
+        runs = []
+        for name, params in (("sync-source/app", {"source": "app"}), ("sync-all/all-sources", {"sources": ["app"]})):
+            dep = _api(hub, "GET", f"/deployments/name/{name}").json()
+            made = _api(hub, "POST", f"/deployments/{dep['id']}/create_flow_run", json={"parameters": params})
+            assert made.status_code < 300, made.text
+            runs.append(made.json()["id"])
+        states = [_wait_state(hub, r, {"COMPLETED", "FAILED", "CRASHED"}, timeout=300) for r in runs]
+    finally:
+        module_sandbox.set_faults("app", latency_ms=0)
+    assert states == ["COMPLETED", "COMPLETED"], states
+    text = {n: log.read_text() for n, log in logs.items()}  # a worker may try a run another one took first
+    ran_on = {r: [n for n, t in text.items() if r in t and f"Aborted submission of flow run '{r}'" not in t]
+              for r in runs}
+    assert sorted(n for names in ran_on.values() for n in names) == ["w-one", "w-two"], ran_on
+    time.sleep(2)  # the last log batch reaches the API (PREFECT_LOGGING_TO_API_BATCH_INTERVAL=0.5)
+    found = [_sync_spans(hub, r) for r in runs]
+    spans = sorted(s for sp, _ in found for s in sp)
+    assert len(spans) == 2, found
+    (_, first_end), (second_start, _) = spans
+    print(f"two syncs of app: first ended {first_end:.1f}, second started {second_start:.1f}")  # noqa: T201
+    assert second_start >= first_end - 0.1, f"the two syncs of app overlapped: {spans}"
+    # the Prefect limit did it (not the store lease behind it): the second says it waited for it
+    assert any("for another sync of app to finish" in m for _, msgs in found for m in msgs), found
