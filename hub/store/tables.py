@@ -229,7 +229,7 @@ delivery_cursors = Table(
     Column("updated_at", TS, nullable=False),
 )
 
-#: one sync of a source at a time where no shared Prefect limit applies (migration 0016_sync_leases)
+#: one sync of a source at a time where no shared Prefect limit applies (migration 0014_sync_leases)
 sync_leases = Table(
     "sync_leases", metadata,
     Column("source", String(20), primary_key=True),

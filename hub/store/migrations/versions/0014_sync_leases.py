@@ -1,17 +1,17 @@
 """A store lease per source: one sync of a source at a time even where Prefect's limit does not reach (issue 17)
 
-Revision ID: 0016_sync_leases
+Revision ID: 0014_sync_leases
 Revises: 0013_sms_delivery
 Create Date: 2026-12-01 18:10:00
 
 - `sync_leases`: per source, who holds it (`host:pid:token`), since when and until when. A holder
   renews `expires_at` while it runs; a holder that died is taken over once it expired
-  (hub/store/leases.py). Numbered 0016 because 0014/0015 are reserved by parallel work.
+  (hub/store/sync_lease.py).
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_sync_leases"
+revision = "0014_sync_leases"
 down_revision = "0013_sms_delivery"
 branch_labels = None
 depends_on = None
