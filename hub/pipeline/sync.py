@@ -29,7 +29,7 @@ from core.schema import to_utc, utcnow
 from hub.outbox.ops_alert import raise_ops_alert
 from hub.pipeline.enrich import EnrichStats, enrich_and_route
 from hub.pipeline.normalise import NormaliseStats, normalise_pending, replay_quarantine
-from hub.pipeline.pull import COMMITTED, PullFailed, PullReport, pull_source
+from hub.pipeline.pull import COMMITTED, PageEntry, PullFailed, PullReport, pull_source
 from hub.pipeline.stranded import UnroutedReport, route_stranded, unrouted_report
 from hub.recovery.config import get_recovery_config
 from hub.store import Store
@@ -148,12 +148,17 @@ async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_
                      sweep: bool) -> SourceResult:
     """`sync_once`'s body, under the source's store lease."""
     limit = get_recovery_config().deadlines.sync.total_seconds()
+    so_far: dict[str, PullReport] = {}  # the pull's report as of its last landed page (kept if the deadline cuts it)
+
+    def keep(r: PullReport, _entry: PageEntry) -> None:
+        so_far["report"] = r
+
     try:
         report = await asyncio.wait_for(pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
                                                     portal_runtime=portal_runtime, ledger=StorePushLedger(store, source),
-                                                    normalise=True), limit)
-    except TimeoutError:  # the pages landed before it stay landed (and are routed below)
-        report = PullReport(source=source)
+                                                    normalise=True, on_page=keep), limit)
+    except TimeoutError:  # the pages landed before it stay landed, are counted, and are routed below
+        report = so_far.get("report") or PullReport(source=source)
         _failed(result, SyncDeadline(f"the pull of {source} passed its deadline of {limit:.0f} s "
                                      "(config/recovery.yaml deadlines.sync); the next run resumes from its cursor",
                                      source=source))
