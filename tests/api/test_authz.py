@@ -140,6 +140,7 @@ def test_pii_masked_unless_revealed_and_audited(api) -> None:  # noqa: ANN001
     again = h.get(f"/api/v1/tickets/{tid}").json()
     assert "pii_revealed" in [e["kind"] for e in again["timeline"]]
     assert again["explanations"]["category"]["matched"] == ["年费", "乱收费"]
+    assert again["explanations"]["category"]["reason_zh"] == "关键词权重 3"  # for people: Chinese, as on the console
 
 
 def test_queue_sorted_and_filtered(api) -> None:  # noqa: ANN001

@@ -76,6 +76,9 @@ class ExplanationOut(BaseModel):
 
     value: str
     reason: str
+    #: the reason for people, in Chinese (what the console shows; texts earlier versions stored
+    #: in English are translated, `hub.labels.explain_reason`)
+    reason_zh: str = ""
     matched: list[str] = Field(default_factory=list)
     score: float | None = None
 

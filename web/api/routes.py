@@ -42,6 +42,7 @@ from hub.backoffice.queries import (
     ticket_view,
     timeline,
 )
+from hub.labels import explain_reason
 from hub.store.db import Store
 from web.api.models import (
     ActionOut,
@@ -135,7 +136,8 @@ def ticket_detail(request: Request, ticket_id: str, p: Caller,
         ticket_id=t.ticket_id, team=t.handling.team, status=t.handling.status.value,
         deadline_state=deadline_state(t.handling.status.value, t.clocks, utcnow()), revealed=reveal,
         ticket=ticket_view(t, reveal=reveal),
-        explanations={k: ExplanationOut(**v.model_dump()) for k, v in t.explanations.items()},
+        explanations={k: ExplanationOut(**v.model_dump(), reason_zh=explain_reason(v.reason))
+                      for k, v in t.explanations.items()},
         timeline=[EventOut(**event_view(e, reveal=reveal)) for e in events],
         pending_extension=_jsonable(pending_extension(events)))
 
