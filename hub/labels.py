@@ -27,7 +27,7 @@ EXPLANATION = {"category": "分类", "sub_category": "子类", "urgency": "紧�
                "priority": "优先级", "clock.first_response": "首次响应时限", "clock.resolution": "办结时限",
                "clock.revisit": "回访时限", "case": "关联案件", "survey": "满意度回访"}
 EVENT = {"created": "创建", "updated": "来源更新", "routed": "分派", "status_changed": "状态变更",
-         "reminded": "催办", "pushed": "已回传来源", "reopened": "重新打开", "escalation_threat": "客户威胁升级投诉", "linked": "关联案件",
+         "reminded": "催办", "sms_undelivered": "短信未送达", "pushed": "已回传来源", "reopened": "重新打开", "escalation_threat": "客户威胁升级投诉", "linked": "关联案件",
          "note": "备注", "note_added": "备注", "accepted": "受理", "replied": "回复客户", "transferred": "转办",
          "extension_requested": "申请延期", "extension_approved": "延期已批准",
          "extension_rejected": "延期未批准", "extension_denied": "延期未批准", "push_queued": "待回传来源", "pii_revealed": "查看明文个人信息", "escalated": "升级",
