@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from core.logs import get_logger
 from core.schema import utcnow
 from hub.store.db import Store
+from hub.store.processes import dead_local
 from hub.store.tables import outbox
 
 log = get_logger(__name__)
@@ -31,19 +32,9 @@ def local_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _dead_local(claimant: str, host: str) -> bool:
     name, _, pid = claimant.rpartition(":")
-    return name == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+    return name == host and dead_local(name, pid)
 
 
 def release_dead_claims(store: Store, now: datetime | None = None) -> int:

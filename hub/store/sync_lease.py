@@ -12,7 +12,8 @@ also takes a lease per source in the store every process shares:
 - taking it is one UPDATE of every wanted row that is free, expired or already ours — all or
   none (a multi-source replay never deadlocks against single-source syncs);
 - while held, a thread renews `expires_at` every `RENEW_EVERY`; a holder that died (SIGKILL,
-  OOM) stops renewing and is taken over `LEASE_TTL` later;
+  OOM) stops renewing and is taken over `LEASE_TTL` later — at once when it ran on this host
+  and its process is gone (`hub.store.processes`), so a rerun right after a crash does not wait;
 - a second sync waits its turn (polling, and saying so in its log) up to the sync deadline
   (`config/recovery.yaml` `deadlines.sync`) plus one TTL, then gives up with `SyncBusy`.
 
@@ -28,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from core.logs import get_logger
 from core.schema import to_local, utcnow
 from hub.store.db import Store
 from hub.store.faults import store_fault
+from hub.store.processes import dead_local
 from hub.store.sql import insert_ignore
 from hub.store.tables import sync_leases
 
@@ -68,9 +70,12 @@ def try_take(store: Store, sources: Sequence[str], holder: str) -> bool:
     try:
         with store.begin() as conn:
             conn.execute(insert_ignore(conn, sync_leases, ["source"]), [{"source": s} for s in sources])
+            dead = _dead_holders(conn.execute(select(sync_leases.c.holder).where(
+                sync_leases.c.source.in_(list(sources)), sync_leases.c.holder.is_not(None))).scalars())
             n = conn.execute(update(sync_leases).where(
                 sync_leases.c.source.in_(list(sources)),
-                or_(sync_leases.c.holder.is_(None), sync_leases.c.expires_at < now, sync_leases.c.holder == holder),
+                or_(sync_leases.c.holder.is_(None), sync_leases.c.expires_at < now, sync_leases.c.holder == holder,
+                    sync_leases.c.holder.in_(dead)),
             ).values(holder=holder, acquired_at=now, expires_at=now + LEASE_TTL)).rowcount
             if n != len(sources):
                 raise _Busy
@@ -79,6 +84,16 @@ def try_take(store: Store, sources: Sequence[str], holder: str) -> bool:
     except DBAPIError as exc:  # a database without this table (not migrated), a full disk, the server down
         raise store_fault(exc, f"taking the sync lease of {', '.join(sources)}") from None
     return True
+
+
+def _dead_holders(current: Iterable[str | None]) -> list[str]:
+    """The holders among `current` whose process on this host is gone: theirs is free at once, no TTL wait."""
+    out = []
+    for h in current:
+        host, _, rest = (h or "").partition(":")
+        if dead_local(host, rest.partition(":")[0]):
+            out.append(str(h))
+    return out
 
 
 def holders(store: Store, sources: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:

@@ -112,3 +112,20 @@ def test_hub_pull_in_another_process_waits_for_the_lease(sqlite_store, hub_sourc
     with sqlite_store.begin() as conn:
         landed = conn.execute(select(sync_state.c.last_run_at).where(sync_state.c.source == "app")).scalar()
     assert landed >= released  # nothing of the second pull landed while the first held the lease
+
+
+def test_a_holder_killed_on_this_host_is_taken_over_at_once(store) -> None:  # noqa: ANN001
+    """A rerun right after a SIGKILL must not wait out the TTL: the dead holder's process is gone."""
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = f"{socket.gethostname()}:{proc.pid}:deadbeef"
+    try:
+        assert try_take(store, ["app"], holder)
+        assert not try_take(store, ["app"], "other:1:x")  # its process lives: the lease holds
+    finally:
+        proc.kill()
+        proc.wait()
+    assert try_take(store, ["app"], sync_lease.new_holder())  # killed: free at once, not after 60 s
+    assert try_take(store, ["sms"], "remote-host:999999:x")
+    assert not try_take(store, ["sms"], sync_lease.new_holder())  # a holder on another host waits for its TTL
