@@ -74,8 +74,8 @@ def _wait_state(srv: PrefectServer, run_id: str, types: set[str], timeout: float
     raise AssertionError(f"run {run_id} still {state}, wanted {types}")
 
 
-def _run_deployment(srv: PrefectServer, *params: str) -> str:
-    res = srv.run("prefect", "deployment", "run", "sync-source/app", *params, "--param", "source=app")
+def _run_deployment(srv: PrefectServer, source: str = "app") -> str:
+    res = srv.run("prefect", "deployment", "run", "sync-source/app", "--param", f"source={source}")
     assert res.returncode == 0, res.stdout + res.stderr
     import re
 
@@ -118,16 +118,22 @@ def test_a_bad_parameter_is_refused_before_a_run_exists(hub: PrefectServer) -> N
 
 
 def test_a_killed_run_is_reported_at_the_ops_webhook(hub: PrefectServer, module_sandbox, ops_hook) -> None:  # noqa: ANN001
-    module_sandbox.set_faults("app", hang_rate=1.0, hang_seconds=120)  # the run hangs in its pull
+    # the killed run syncs sms: its slot's lease runs out while the next tests use app's
+    # (test_a_killed_holders_slot_is_freed, last in this module, checks that it does)
+    module_sandbox.set_faults("sms", hang_rate=1.0, hang_seconds=120)  # the run hangs in its pull
     try:
-        run_id = _run_deployment(hub)
+        run_id = _run_deployment(hub, "sms")
         _wait_state(hub, run_id, {"RUNNING"})
+        held_by = time.monotonic() + 60
+        while not _active_slots(hub, "hub-sync-sms") and time.monotonic() < held_by:
+            time.sleep(0.5)
+        assert _active_slots(hub, "hub-sync-sms") == 1, "the run never took the slot of sms"
         pid = _pid_of_run(run_id)
         os.kill(pid, signal.SIGKILL)  # what the OOM killer does
         killed = time.monotonic()
         assert _wait_state(hub, run_id, {"CRASHED", "FAILED", "COMPLETED"}) == "CRASHED"
     finally:
-        module_sandbox.set_faults("app", hang_rate=0.0)
+        module_sandbox.set_faults("sms", hang_rate=0.0)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not [b for b in ops_hook.bodies if b.get("run_id") == run_id]:
         time.sleep(1)
@@ -143,11 +149,6 @@ def _active_slots(srv: PrefectServer, name: str) -> int:
 
 
 def test_hub_lines_are_in_prefect_flow_run_logs(hub: PrefectServer) -> None:
-    # the killed run held hub-sync-app: its lease runs out (nobody renews it) and the slot is free again
-    deadline = time.monotonic() + 180
-    while _active_slots(hub, "hub-sync-app") and time.monotonic() < deadline:
-        time.sleep(2)
-    assert _active_slots(hub, "hub-sync-app") == 0, "a killed holder's slot was never freed"
     run_id = _run_deployment(hub)
     assert _wait_state(hub, run_id, {"COMPLETED", "FAILED", "CRASHED"}) == "COMPLETED"
     # what the worker's process cost: Pending (the worker started it) → Completed
@@ -245,3 +246,11 @@ def test_two_workers_never_sync_one_source_at_once(hub: PrefectServer, module_sa
     assert second_start >= first_end - 0.1, f"the two syncs of app overlapped: {spans}"
     # the Prefect limit did it (not the store lease behind it): the second says it waited for it
     assert any("for another sync of app to finish" in m for _, msgs in found for m in msgs), found
+
+
+def test_a_killed_holders_slot_is_freed_when_its_lease_runs_out(hub: PrefectServer) -> None:
+    """The run killed above held hub-sync-sms: nobody renews its lease, so the slot is free again."""
+    deadline = time.monotonic() + 180
+    while _active_slots(hub, "hub-sync-sms") and time.monotonic() < deadline:
+        time.sleep(2)
+    assert _active_slots(hub, "hub-sync-sms") == 0, "a killed holder's slot was never freed"
