@@ -127,6 +127,8 @@ tickets = Table(
     UniqueConstraint("source", "external_id", name="uq_ticket_natural_key"),
     Index("ix_tickets_status_due", "status", "next_due_at"),
     Index("ix_tickets_team_status", "team", "status"),
+    # the assigner's open-ticket count per handler, read from the index alone (migration 0015)
+    Index("ix_tickets_open_load", "status", "team", "handler"),
     Index("ix_tickets_phone_hash", "phone_hash", "received_at"),
     Index("ix_tickets_id_hash", "id_hash", "received_at"),  # migration 0007_ix_id_hash
     Index("ix_tickets_case", "case_id"),
