@@ -56,7 +56,14 @@ def hub(prefect_server: PrefectServer, module_sandbox, ops_hook, tmp_path_factor
 
 
 def _api(srv: PrefectServer, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
-    return httpx.request(method, f"{srv.api}{path}", timeout=15, **kw)
+    # a 503 is the server's "busy, try again" (its SQLite database locked a moment, e.g. while it
+    # expires a lease): Prefect's own client retries it, and so does this helper (CI saw one)
+    for _ in range(5):
+        resp = httpx.request(method, f"{srv.api}{path}", timeout=15, **kw)
+        if resp.status_code != 503:
+            return resp
+        time.sleep(1)
+    return resp
 
 
 def _runs(srv: PrefectServer) -> list[dict]:
