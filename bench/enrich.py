@@ -290,8 +290,8 @@ def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | Non
     store.upgrade()
     start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
     fill_s = _prefill_apart(store, stored, start, days, blocks)
-    # the pre-fill leaves gigabytes of dirty pages: written back now, not by the kernel's flusher
-    # threads during the timed batch (they took the CPU a 1M store's batch was measured on)
+    # the pre-fill leaves gigabytes of dirty pages: written back now, so the kernel's flusher threads
+    # cannot compete with the timed batch (measured: no difference today, on a quiet machine)
     os.sync()
     fresh = new_batch(new, start, blocks=blocks)
     with store.begin() as conn:

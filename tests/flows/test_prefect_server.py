@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tenacity import retry, retry_if_result, stop_after_attempt, wait_fixed
 
 from tests.fixtures.prefect_server import REPO, PrefectServer
 from tests.outbox.helpers import Receiver, webhook_receiver
@@ -55,15 +56,13 @@ def hub(prefect_server: PrefectServer, module_sandbox, ops_hook, tmp_path_factor
     return prefect_server
 
 
+# a 503 is the server's "busy, try again" (its SQLite database locked a moment, e.g. while it
+# expires a lease): Prefect's own client retries it, and so does this helper (CI saw one); after
+# the last attempt the 503 itself is returned, for the test's assertion to show
+@retry(retry=retry_if_result(lambda r: r.status_code == 503), stop=stop_after_attempt(5), wait=wait_fixed(1),
+       retry_error_callback=lambda state: state.outcome.result())
 def _api(srv: PrefectServer, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
-    # a 503 is the server's "busy, try again" (its SQLite database locked a moment, e.g. while it
-    # expires a lease): Prefect's own client retries it, and so does this helper (CI saw one)
-    for _ in range(5):
-        resp = httpx.request(method, f"{srv.api}{path}", timeout=15, **kw)
-        if resp.status_code != 503:
-            return resp
-        time.sleep(1)
-    return resp
+    return httpx.request(method, f"{srv.api}{path}", timeout=15, **kw)
 
 
 def _runs(srv: PrefectServer) -> list[dict]:
