@@ -1,9 +1,8 @@
 """Pacing of one drain pass: a deadline, a bound per push, and a breaker per source that is down.
 
-Connector pushes (status updates, SMS) go one by one within a source (the sources' lanes run
-side by side), and each may spend the retry layer's whole budget (attempts and up to a minute)
-on a source that is down. With all sources down a pass of a few hundred rows took many
-minutes — `hub cycle` looked hung.
+Connector pushes (status updates, SMS) go one by one, and each may spend the retry
+layer's whole budget (attempts and up to a minute) on a source that is down. With all
+sources down a pass of a few hundred rows took many minutes — `hub cycle` looked hung.
 Now the first push to a source that fails with a transient error opens that source's
 breaker for the rest of the pass; no push may take longer than `deadlines.push_one`;
 the pass stops pushing at `deadlines.push` (config/recovery.yaml). Rows not tried are

@@ -362,36 +362,26 @@ async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int,
         # Customer- and regulator-facing pushes first; their effects land at a source, so each
         # is marked on its own. Team messages follow, marked together (receivers dedupe on the
         # idempotency key, so a crash before that commit costs a resend, not a double effect).
-        # One lane per source, the lanes side by side: a source that is down (its first push may
-        # spend the whole retry budget) holds up only its own rows, never another source's. In a
-        # lane the rows go one by one in claim order, so a ticket's updates reach it in order.
         pace, untried = Pace(), []
-        lanes: dict[str, list[ob.OutboxMessage]] = {}
         for msg in (m for m in msgs if m.kind not in TEAM_KINDS):
-            lanes.setdefault(str(msg.payload.get("source") or msg.target), []).append(msg)
-
-        async def lane(dest: str, rows: list[ob.OutboxMessage]) -> None:
-            """Push one source's rows in order until the pass ends or the source is found down."""
-            for msg in rows:
-                if pace.why_not(dest):
-                    untried.append(msg)
-                    continue
-                try:
-                    receipt = await asyncio.wait_for(_push(connectors, store, msg), pace.budget())
-                except TimeoutError:
-                    slow = TransientError(f"push to {dest} took longer than {pace.push_one:.0f} s", source=dest,
-                                          outcome_unknown=True)
-                    record(msg, None, slow)
-                    pace.trip(dest, str(slow))
-                    continue
-                except Exception as exc:  # noqa: BLE001
-                    record(msg, None, exc)
-                    if isinstance(exc, TransientError):
-                        pace.trip(dest, str(exc))
-                    continue
-                record(msg, receipt, None)
-
-        await asyncio.gather(*(lane(dest, rows) for dest, rows in lanes.items()))
+            dest = str(msg.payload.get("source") or msg.target)
+            if pace.why_not(dest):
+                untried.append(msg)
+                continue
+            try:
+                receipt = await asyncio.wait_for(_push(connectors, store, msg), pace.budget())
+            except TimeoutError:
+                slow = TransientError(f"push to {dest} took longer than {pace.push_one:.0f} s", source=dest,
+                                      outcome_unknown=True)
+                record(msg, None, slow)
+                pace.trip(dest, str(slow))
+                continue
+            except Exception as exc:  # noqa: BLE001
+                record(msg, None, exc)
+                if isinstance(exc, TransientError):
+                    pace.trip(dest, str(exc))
+                continue
+            record(msg, receipt, None)
         stats.deferred = release_untried(store, untried, now, set(pace.down))
         stats.down = sorted(pace.down)
         await asyncio.gather(*(team_one(m) for m in msgs if m.kind in TEAM_KINDS))
