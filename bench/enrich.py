@@ -1,14 +1,16 @@
 """Benchmark: classify + route + clock (ENRICH) for N tickets, records/s and peak memory.
 
     .venv/bin/python bench/enrich.py [--n 100000] [--db sqlite:///var/bench-enrich.db] [--batch 5000]
-    .venv/bin/python bench/enrich.py --stored 1000000 [--new 2000] [--days 60]
+    .venv/bin/python bench/enrich.py --stored 10000 1000000 [--new 2000] [--days 60] [--rounds 3]
 
 `--stored N` (the store-size mode): N tickets are pre-filled by a bulk insert
 (rows built from the corpus's texts, not timed), spread over `--days` before the
 batch, customers drawn from a realistic pool (`customer_pool`: most complain once,
 a few regulars many times, Zipf-weighted); then a fixed batch of `--new` fresh
 tickets of the same pool is enriched and routed (timed). Per ticket that rate
-should not depend on N.
+should not depend on N. Several sizes are pre-filled side by side and timed in
+turns, the same batch `--rounds` times on a fresh copy of each store (median): a
+shared machine's slow minutes fall on every size alike, not on whichever ran last.
 
 Tickets are generated from the labelled test texts (all five channels' voices)
 with a pool of customers (so sticky routing and repeats happen), stored first
@@ -25,9 +27,12 @@ import random
 import re
 import resource
 import shutil
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.schema import SHANGHAI, Customer, Matter, Source, Ticket, make_ticket_id  # noqa: E402
 from hub.judge import judge_text  # noqa: E402
+from hub.pipeline.dedupe import forget_descriptors  # noqa: E402
 from hub.pipeline.enrich import enrich_and_route  # noqa: E402
 from hub.store.db import Store  # noqa: E402
 from hub.store.tickets import upsert_tickets  # noqa: E402
@@ -281,40 +287,78 @@ def pool_blocks(stored: int, pool: str) -> int:
 
 
 def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | None = None,
-                   batch: int = 2000, profile: bool = False, pool: str = "scaled") -> dict[str, Any]:
-    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures
-    (`profile`: print pyinstrument's top costs of the timed part; `pool`: see `CustomerPool`)."""
-    blocks = pool_blocks(stored, pool)
-    tmp = tempfile.mkdtemp(prefix="bench-enrich-")
-    store = Store(db or f"sqlite:///{tmp}/hub.db")
-    store.upgrade()
+                   batch: int = 2000, profile: bool = False, pool: str = "scaled", rounds: int = 1) -> dict[str, Any]:
+    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures (see `measure_sizes`)."""
+    return measure_sizes([(stored, pool)], new, days, db, batch, profile, rounds)[0]
+
+
+def measure_sizes(specs: list[tuple[int, str]], new: int = 2000, days: float = 60, db: str | None = None,
+                  batch: int = 2000, profile: bool = False, rounds: int = 3) -> list[dict[str, Any]]:
+    """One store per (stored, pool) pre-filled, then the same batch of `new` fresh tickets enriched
+    `rounds` times on each — every round on a fresh copy of the pre-filled store, with an empty
+    descriptor cache, as a new worker would — the stores taking turns (round 1 on every store, then
+    round 2 …): a shared machine's slow minutes fall on every store alike. Each store's figures are
+    the median of its rounds (`profile`: pyinstrument's top costs of each store's first round;
+    `pool`: see `CustomerPool`; `db`: one store at that URL, kept afterwards, one round)."""
+    if db is not None and len(specs) != 1:
+        raise ValueError("--db names one store: give one --stored size with it")
+    rounds = 1 if db is not None else rounds  # a store at a URL cannot be copied for a second round
     start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
-    fill_s = _prefill_apart(store, stored, start, days, blocks)
-    # the pre-fill leaves gigabytes of dirty pages: written back now, so the kernel's flusher threads
-    # cannot compete with the timed batch (measured: no difference today, on a quiet machine)
-    os.sync()
-    fresh = new_batch(new, start, blocks=blocks)
-    with store.begin() as conn:
-        upsert_tickets(conn, fresh)
-    ids = [t.ticket_id for t in fresh]
+    filled = []
+    for stored, pool in specs:
+        blocks = pool_blocks(stored, pool)
+        tmp = Path(tempfile.mkdtemp(prefix="bench-enrich-"))
+        store = Store(db or f"sqlite:///{tmp}/filled.db")
+        store.upgrade()
+        fill_s = _prefill_apart(store, stored, start, days, blocks)
+        store.dispose()
+        if db is None:  # the WAL folded into the file: a copy of the file is the whole store
+            with closing(sqlite3.connect(tmp / "filled.db")) as raw:
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        filled.append({"stored": stored, "pool": pool, "blocks": blocks, "tmp": tmp, "prefill_s": fill_s,
+                       "runs": [], "fresh": new_batch(new, start, blocks=blocks)})
     warm_up()
-    before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    prof = _profiler() if profile else None
-    t0, c0 = time.perf_counter(), time.process_time()
-    linked = 0
-    for i in range(0, len(ids), batch):
-        linked += enrich_and_route(store, ids[i:i + batch], now=start + timedelta(hours=1)).linked
-    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if prof is not None:
-        prof.stop()
-        print(f"--- profile, {stored:,} stored ---\n{profile_summary(prof)}", flush=True)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    store.dispose()
-    if db is None:
-        shutil.rmtree(tmp, ignore_errors=True)  # a 1M-ticket store is gigabytes
-    return {"stored": stored, "pool": pool, "new": new, "prefill_s": fill_s, "seconds": secs, "cpu_s": cpu,
-            "per_s": new / secs, "per_cpu_s": new / cpu, "linked": linked, "peak_mb": peak_mb, "before_mb": before_mb,
-            "judge_per_cpu_s": judge_alone(fresh)}
+    for r in range(rounds):
+        for f in filled:
+            if db is None:
+                for left in f["tmp"].glob("round.db*"):  # the last round's file, WAL and shared memory
+                    left.unlink()
+                shutil.copyfile(f["tmp"] / "filled.db", f["tmp"] / "round.db")
+            # the pre-fill and the copy leave gigabytes of dirty pages: written back now, so the kernel's
+            # flusher threads cannot compete with the timed batch
+            os.sync()
+            store = Store(db or f"sqlite:///{f['tmp']}/round.db")
+            fresh = [t.model_copy(deep=True) for t in f["fresh"]]
+            with store.begin() as conn:
+                upsert_tickets(conn, fresh)
+            forget_descriptors()
+            f["before_mb"] = f.get("before_mb") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            prof = _profiler() if profile and r == 0 else None
+            ids = [t.ticket_id for t in fresh]
+            t0, c0 = time.perf_counter(), time.process_time()
+            linked = 0
+            for i in range(0, len(ids), batch):
+                linked += enrich_and_route(store, ids[i:i + batch], now=start + timedelta(hours=1)).linked
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+            if prof is not None:
+                prof.stop()
+                print(f"--- profile, {f['stored']:,} stored ---\n{profile_summary(prof)}", flush=True)
+            store.dispose()
+            f["runs"].append({"seconds": secs, "cpu_s": cpu, "linked": linked})
+            f["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = []
+    for f in filled:
+        if db is None:
+            shutil.rmtree(f["tmp"], ignore_errors=True)  # a 1M-ticket store is gigabytes
+        runs = f["runs"]
+        secs, cpu = statistics.median(x["seconds"] for x in runs), statistics.median(x["cpu_s"] for x in runs)
+        out.append({"stored": f["stored"], "pool": f["pool"], "new": new, "prefill_s": f["prefill_s"],
+                    "rounds": len(runs), "seconds": secs, "cpu_s": cpu, "per_s": new / secs, "per_cpu_s": new / cpu,
+                    "per_cpu_s_rounds": [round(new / x["cpu_s"]) for x in runs], "linked": runs[0]["linked"],
+                    "linked_rounds": [x["linked"] for x in runs],
+                    "peak_mb": f["peak_mb"], "before_mb": f["before_mb"],
+                    "judge_per_cpu_s": judge_alone(f["fresh"])})
+    return out
 
 
 def judge_alone(batch: list[Ticket]) -> float:
@@ -358,16 +402,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true", help="--stored mode: print pyinstrument's top costs")
     ap.add_argument("--pool", choices=("scaled", "fixed"), default="scaled",
                     help="--stored mode: regular customers grow with the store (scaled) or stay 2,000 (fixed)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="--stored mode: batches timed per store, the stores taking turns (median reported)")
     args = ap.parse_args(argv)
     if args.stored:
-        rows = []
-        for n in args.stored:
-            m = measure_stored(n, args.new, args.days, args.db, args.batch, args.profile, args.pool)
-            rows.append(m)
-            print(f"stored {n:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new: "
-                  f"{m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, {m['per_cpu_s']:,.0f} per CPU-s; "
-                  f"linked {m['linked']}; peak RSS {m['before_mb']:,.0f} MB before the batch, "
-                  f"{m['peak_mb']:,.0f} MB after", flush=True)
+        rows = measure_sizes([(n, args.pool) for n in args.stored], args.new, args.days, args.db, args.batch,
+                             args.profile, args.rounds)
+        for m in rows:
+            print(f"stored {m['stored']:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new, "
+                  f"median of {m['rounds']}: {m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, "
+                  f"{m['per_cpu_s']:,.0f} per CPU-s (rounds {m['per_cpu_s_rounds']}); linked {m['linked']}; "
+                  f"peak RSS {m['before_mb']:,.0f} MB before the batches, {m['peak_mb']:,.0f} MB after", flush=True)
         print(table(rows))
         return
     tmp = tempfile.mkdtemp(prefix="bench-enrich-")

@@ -31,7 +31,7 @@ class Choice:
     matched: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Prior:
     """An earlier ticket of the same customer or case."""
 
@@ -84,9 +84,9 @@ class Assigner:
         for cs in chunks(cases, 400):
             rows += conn.execute(select(*cols).where(tickets.c.case_id.in_(cs), tickets.c.received_at >= since,
                                                      complaint)).all()
-        for r in rows:
-            self._remember(r.ticket_id, r.received_at, r.team, r.handler, r.first_handler, r.sub_category,
-                           r.phone_hash, r.case_id)
+        remember = self._remember
+        for tid, at, team, handler, first, sub, phone, case in rows:  # unpacked: named access on a Row costs
+            remember(tid, at, team, handler, first, sub, phone, case)  # ~4 µs a row; 15k rows at 1M stored
 
     def _remember(self, tid: str, at: datetime, team: str | None, handler: str | None, first: str | None,
                   sub: str | None, phone: str | None, case: str | None) -> Prior:

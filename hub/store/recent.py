@@ -3,7 +3,7 @@
 Case linking and sticky routing read the earlier tickets of a batch's customers. A
 few customers complain hundreds of times; reading all of their history makes a
 batch's cost grow with the store. `recent_rows` first counts each key's tickets
-in the time window (an index-only scan of `ix_tickets_phone_hash` /
+in the time window (an index-only scan of `ix_tickets_phone_history` /
 `ix_tickets_id_hash`), fetches the keys within the bound in one query, and each
 key above it with its own `ORDER BY received_at DESC LIMIT n` (the same index).
 """

@@ -129,7 +129,9 @@ tickets = Table(
     Index("ix_tickets_team_status", "team", "status"),
     # the assigner's open-ticket count per handler, read from the index alone (migration 0015)
     Index("ix_tickets_open_load", "status", "team", "handler"),
-    Index("ix_tickets_phone_hash", "phone_hash", "received_at"),
+    # a customer's tickets by phone hash, with what sticky routing reads (index-only; migration 0016)
+    Index("ix_tickets_phone_history", "phone_hash", "received_at", "kind", "team", "handler", "first_handler",
+          "sub_category", "case_id", "ticket_id"),
     Index("ix_tickets_id_hash", "id_hash", "received_at"),  # migration 0007_ix_id_hash
     Index("ix_tickets_case", "case_id"),
     Index("ix_tickets_received", "received_at"),

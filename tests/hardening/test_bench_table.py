@@ -29,3 +29,18 @@ def test_runner_child_mode_reports_a_row_as_json() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("outbox drain"))
     assert "rows/s" in line and "plain POSTs" in line
+
+
+def test_enrich_store_sizes_take_turns_on_fresh_copies(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """`bench/enrich.py --stored`: every round enriches the same batch on a fresh copy of its store, so the
+    rounds do the very same work (the same links found each time) and differ only by the machine's noise."""
+    from bench.enrich import measure_sizes
+
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    small, big = measure_sizes([(2000, "scaled"), (6000, "fixed")], new=400, rounds=2)
+    for m in (small, big):
+        assert m["rounds"] == 2 and len(m["per_cpu_s_rounds"]) == 2 and m["per_cpu_s"] > 0
+        assert m["linked_rounds"][0] == m["linked_rounds"][1]  # round 2 did not see round 1's tickets
+        assert m["judge_per_cpu_s"] > 0 and m["peak_mb"] >= m["before_mb"] > 0
+    assert small["linked"] + big["linked"] > 0  # the batch did link to stored tickets: the equality says something
+    assert (small["stored"], small["pool"], big["stored"], big["pool"]) == (2000, "scaled", 6000, "fixed")

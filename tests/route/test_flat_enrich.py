@@ -231,3 +231,39 @@ def test_a_large_group_is_linked_in_numpy_exactly_as_pair_by_pair(monkeypatch) -
     assert len(by_pair) > 100 and {"text", "same amount 300.00"} <= why  # every signal decided some links
     assert any(w.startswith("same topic") for w in why)
     assert by_numpy == by_pair
+
+
+def test_candidate_pairs_are_every_pair_with_a_batch_ticket_that_shares_a_band_topic_or_amount() -> None:
+    """The blocking index (batch tickets' keys only) finds exactly the pairs a brute-force comparison
+    of every pair finds: a shared LSH band, topic or amount, and at least one batch ticket."""
+    import random
+    from datetime import datetime
+
+    import numpy as np
+
+    from core.schema import SHANGHAI
+
+    cfg = dedupe.load_config()
+    rows_per_band = cfg.num_perm // cfg.bands
+    rnd = random.Random(3)
+
+    def bands(d: dedupe._Doc) -> set[tuple[int, bytes]]:
+        assert d.sig is not None
+        return {(b, d.sig[b * rows_per_band:(b + 1) * rows_per_band].tobytes()) for b in range(cfg.bands)}
+
+    found = 0
+    for _ in range(200):
+        ds = []
+        for i in range(rnd.randrange(1, dedupe.VECTOR_FROM)):
+            d = dedupe._Doc(f"T{i:03d}", "app", datetime(2026, 11, 1, tzinfo=SHANGHAI), None, True, 0, ("k",))
+            d.sig = np.array([rnd.randrange(3) for _ in range(cfg.num_perm)], dtype=np.uint64)  # bands collide
+            d.topics = frozenset(rnd.sample(["fee", "app", "loan", "card"], rnd.randrange(2)))
+            d.amounts = frozenset(rnd.sample(["300.00", "1200.00"], rnd.randrange(2)))
+            ds.append(d)
+        fresh = {d.ticket_id for d in ds if rnd.random() < 0.25}
+        brute = {(a, b) for a in range(len(ds)) for b in range(a + 1, len(ds))
+                 if (ds[a].ticket_id in fresh or ds[b].ticket_id in fresh)
+                 and (bands(ds[a]) & bands(ds[b]) or ds[a].topics & ds[b].topics or ds[a].amounts & ds[b].amounts)}
+        assert dedupe._candidate_pairs(ds, cfg, rows_per_band, fresh) == brute
+        found += len(brute)
+    assert found > 500  # the groups did share keys: the comparison was not of empty sets
