@@ -286,12 +286,6 @@ def pool_blocks(stored: int, pool: str) -> int:
     return max(1, stored // 10_000) if pool == "scaled" else 1
 
 
-def measure_stored(stored: int, new: int = 2000, days: float = 60, db: str | None = None,
-                   batch: int = 2000, profile: bool = False, pool: str = "scaled", rounds: int = 1) -> dict[str, Any]:
-    """Pre-fill `stored` tickets, then time enrich+route of `new` fresh ones; the figures (see `measure_sizes`)."""
-    return measure_sizes([(stored, pool)], new, days, db, batch, profile, rounds)[0]
-
-
 def measure_sizes(specs: list[tuple[int, str]], new: int = 2000, days: float = 60, db: str | None = None,
                   batch: int = 2000, profile: bool = False, rounds: int = 3) -> list[dict[str, Any]]:
     """One store per (stored, pool) pre-filled, then the same batch of `new` fresh tickets enriched
