@@ -2,15 +2,23 @@
 
     .venv/bin/python bench/enrich.py [--n 100000] [--db sqlite:///var/bench-enrich.db] [--batch 5000]
     .venv/bin/python bench/enrich.py --stored 10000 1000000 [--new 2000] [--days 60] [--rounds 3]
+        [--pool scaled|fixed] [--customers same spread]
 
 `--stored N` (the store-size mode): N tickets are pre-filled by a bulk insert
 (rows built from the corpus's texts, not timed), spread over `--days` before the
-batch, customers drawn from a realistic pool (`customer_pool`: most complain once,
-a few regulars many times, Zipf-weighted); then a fixed batch of `--new` fresh
-tickets of the same pool is enriched and routed (timed). Per ticket that rate
-should not depend on N. Several sizes are pre-filled side by side and timed in
-turns, the same batch `--rounds` times on a fresh copy of each store (median): a
-shared machine's slow minutes fall on every size alike, not on whichever ran last.
+batch, customers drawn from a realistic pool (`CustomerPool`: most complain once,
+a few regulars many times, Zipf-weighted; a bigger store serves more customers of
+the same kind); then a fixed batch of `--new` fresh tickets is enriched and routed
+(timed). Per ticket that rate should not depend on N. With `--customers same` (the
+default) the batch is the very same tickets for every store — its regulars are the
+first block's, whom every store size holds with a history alike — so the sizes
+differ by the store alone. `spread` draws the batch's regulars across the store's
+whole pool: in a 1M store its ~400 regular tickets belong to ~400 customers, each
+with a history to read, in a 10k store to ~200 who share reads — the cost of a
+batch whose customers have more history between them, not of the store's size.
+Several sizes are pre-filled side by side and timed in turns, the same batch
+`--rounds` times on a fresh copy of each store (median): a shared machine's slow
+minutes fall on every size alike, not on whichever ran last.
 
 Tickets are generated from the labelled test texts (all five channels' voices)
 with a pool of customers (so sticky routing and repeats happen), stored first
@@ -75,6 +83,8 @@ def make_tickets(n: int, seed: int = 7, start_at: int = 0, count: int | None = N
 
 #: share of tickets from the regulars (the rest: customers who complain once), and how many regulars
 REGULAR_SHARE, REGULARS = 0.2, 2000
+#: how a regular's phone starts (block 0's regulars have the same phone in every store size)
+REGULAR_PREFIX = "138"
 
 
 class CustomerPool:
@@ -103,8 +113,8 @@ class CustomerPool:
         if self.rnd.random() < self.share:
             k = self.rnd.choices(range(len(self.cum)), cum_weights=self.cum)[0]
             if self.blocks == 1:
-                return f"1380{k:07d}"
-            return f"138{self.rnd.randrange(self.blocks):04d}{k:04d}"
+                return f"{REGULAR_PREFIX}0{k:07d}"
+            return f"{REGULAR_PREFIX}{self.rnd.randrange(self.blocks):04d}{k:04d}"
         self.once += 1
         return f"15{self.seed % 10}{self.once:08d}"
 
@@ -286,43 +296,65 @@ def pool_blocks(stored: int, pool: str) -> int:
     return max(1, stored // 10_000) if pool == "scaled" else 1
 
 
-def measure_sizes(specs: list[tuple[int, str]], new: int = 2000, days: float = 60, db: str | None = None,
-                  batch: int = 2000, profile: bool = False, rounds: int = 3) -> list[dict[str, Any]]:
-    """One store per (stored, pool) pre-filled, then the same batch of `new` fresh tickets enriched
-    `rounds` times on each — every round on a fresh copy of the pre-filled store, with an empty
-    descriptor cache, as a new worker would — the stores taking turns (round 1 on every store, then
-    round 2 …): a shared machine's slow minutes fall on every store alike. Each store's figures are
-    the median of its rounds (`profile`: pyinstrument's top costs of each store's first round;
-    `pool`: see `CustomerPool`; `db`: one store at that URL, kept afterwards, one round)."""
-    if db is not None and len(specs) != 1:
+#: who files the timed batch: "same" — the very same tickets for every store (its regulars are the first
+#: block's, whom every store holds with a history alike); "spread" — regulars drawn across the store's pool
+BATCH_CUSTOMERS = ("same", "spread")
+
+
+def batch_blocks(blocks: int, customers: str) -> int:
+    """The pool blocks the timed batch's regulars come from (see `BATCH_CUSTOMERS`)."""
+    if customers not in BATCH_CUSTOMERS:
+        raise ValueError(f"customers must be one of {BATCH_CUSTOMERS}, not {customers!r}")
+    return 1 if customers == "same" else blocks
+
+
+def measure_sizes(specs: list[tuple[int, str] | tuple[int, str, str]], new: int = 2000, days: float = 60,
+                  db: str | None = None, batch: int = 2000, profile: bool = False,
+                  rounds: int = 3) -> list[dict[str, Any]]:
+    """One store per distinct (stored, pool) pre-filled, then each spec's batch of `new` fresh tickets
+    enriched `rounds` times — every round on a fresh copy of the pre-filled store, with an empty
+    descriptor cache, as a new worker would — the specs taking turns (round 1 of every spec, then
+    round 2 …): a shared machine's slow minutes fall on every store alike. Each spec's figures are
+    the median of its rounds. A spec is (stored, pool[, customers]): `pool` see `CustomerPool`,
+    `customers` (default "same") see `BATCH_CUSTOMERS`. `profile`: pyinstrument's top costs of each
+    spec's first round; `db`: one store at that URL, kept afterwards, one round."""
+    full = [(s[0], s[1], s[2] if len(s) > 2 else "same") for s in specs]
+    if db is not None and len({s[:2] for s in full}) != 1:
         raise ValueError("--db names one store: give one --stored size with it")
     rounds = 1 if db is not None else rounds  # a store at a URL cannot be copied for a second round
     start = datetime(2026, 11, 16, 9, tzinfo=SHANGHAI)
-    filled = []
-    for stored, pool in specs:
-        blocks = pool_blocks(stored, pool)
-        tmp = Path(tempfile.mkdtemp(prefix="bench-enrich-"))
-        store = Store(db or f"sqlite:///{tmp}/filled.db")
-        store.upgrade()
-        fill_s = _prefill_apart(store, stored, start, days, blocks)
-        store.dispose()
-        if db is None:  # the WAL folded into the file: a copy of the file is the whole store
-            with closing(sqlite3.connect(tmp / "filled.db")) as raw:
-                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        filled.append({"stored": stored, "pool": pool, "blocks": blocks, "tmp": tmp, "prefill_s": fill_s,
-                       "runs": [], "fresh": new_batch(new, start, blocks=blocks)})
+    stores: dict[tuple[int, str], dict[str, Any]] = {}
+    timed = []
+    for stored, pool, customers in full:
+        f = stores.get((stored, pool))
+        if f is None:
+            blocks = pool_blocks(stored, pool)
+            tmp = Path(tempfile.mkdtemp(prefix="bench-enrich-"))
+            store = Store(db or f"sqlite:///{tmp}/filled.db")
+            store.upgrade()
+            fill_s = _prefill_apart(store, stored, start, days, blocks)
+            store.dispose()
+            if db is None:  # the WAL folded into the file: a copy of the file is the whole store
+                with closing(sqlite3.connect(tmp / "filled.db")) as raw:
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            f = stores[(stored, pool)] = {"blocks": blocks, "tmp": tmp, "prefill_s": fill_s}
+        # the batch is made again for each round (the same tickets each time: seeded), so the specs'
+        # batches are not all held at once — four of them would add ~30 MB to the peak measured
+        timed.append({"stored": stored, "pool": pool, "customers": customers, "store": f, "runs": [],
+                      "batch_blocks": batch_blocks(f["blocks"], customers)})
     warm_up()
     for r in range(rounds):
-        for f in filled:
+        for f in timed:
+            tmp = f["store"]["tmp"]
             if db is None:
-                for left in f["tmp"].glob("round.db*"):  # the last round's file, WAL and shared memory
+                for left in tmp.glob("round.db*"):  # the last round's file, WAL and shared memory
                     left.unlink()
-                shutil.copyfile(f["tmp"] / "filled.db", f["tmp"] / "round.db")
+                shutil.copyfile(tmp / "filled.db", tmp / "round.db")
             # the pre-fill and the copy leave gigabytes of dirty pages: written back now, so the kernel's
             # flusher threads cannot compete with the timed batch
             os.sync()
-            store = Store(db or f"sqlite:///{f['tmp']}/round.db")
-            fresh = [t.model_copy(deep=True) for t in f["fresh"]]
+            store = Store(db or f"sqlite:///{tmp}/round.db")
+            fresh = new_batch(new, start, blocks=f["batch_blocks"])
             with store.begin() as conn:
                 upsert_tickets(conn, fresh)
             forget_descriptors()
@@ -336,22 +368,28 @@ def measure_sizes(specs: list[tuple[int, str]], new: int = 2000, days: float = 6
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             if prof is not None:
                 prof.stop()
-                print(f"--- profile, {f['stored']:,} stored ---\n{profile_summary(prof)}", flush=True)
+                print(f"--- profile, {f['stored']:,} stored, {f['customers']} customers ---\n"
+                      f"{profile_summary(prof)}", flush=True)
             store.dispose()
             f["runs"].append({"seconds": secs, "cpu_s": cpu, "linked": linked})
             f["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if db is None:
+        for s in stores.values():
+            shutil.rmtree(s["tmp"], ignore_errors=True)  # a 1M-ticket store is gigabytes
     out = []
-    for f in filled:
-        if db is None:
-            shutil.rmtree(f["tmp"], ignore_errors=True)  # a 1M-ticket store is gigabytes
+    for f in timed:
         runs = f["runs"]
         secs, cpu = statistics.median(x["seconds"] for x in runs), statistics.median(x["cpu_s"] for x in runs)
-        out.append({"stored": f["stored"], "pool": f["pool"], "new": new, "prefill_s": f["prefill_s"],
-                    "rounds": len(runs), "seconds": secs, "cpu_s": cpu, "per_s": new / secs, "per_cpu_s": new / cpu,
+        batch_made = new_batch(new, start, blocks=f["batch_blocks"])
+        regulars = [t.customer.phone_hash for t in batch_made if t.customer.phone_hash.startswith("h" + REGULAR_PREFIX)]
+        out.append({"stored": f["stored"], "pool": f["pool"], "customers": f["customers"], "new": new,
+                    "prefill_s": f["store"]["prefill_s"], "rounds": len(runs), "seconds": secs, "cpu_s": cpu,
+                    "per_s": new / secs, "per_cpu_s": new / cpu,
                     "per_cpu_s_rounds": [round(new / x["cpu_s"]) for x in runs], "linked": runs[0]["linked"],
                     "linked_rounds": [x["linked"] for x in runs],
+                    "regular_tickets": len(regulars), "regular_customers": len(set(regulars)),
                     "peak_mb": f["peak_mb"], "before_mb": f["before_mb"],
-                    "judge_per_cpu_s": judge_alone(f["fresh"])})
+                    "judge_per_cpu_s": judge_alone(batch_made)})
     return out
 
 
@@ -374,10 +412,12 @@ def judge_alone(batch: list[Ticket]) -> float:
 def table(rows: list[dict[str, Any]]) -> str:
     """The store-size runs as one markdown table (rates per CPU-second: the machine is shared), each
     beside the first (smallest) store's rate and the judge's own rate on the same texts."""
-    head = ("| stored | enrich+route /s wall | enrich+route /CPU-s | × first row | judge alone /CPU-s | "
-            "enrich ÷ judge | linked | peak RSS MB (so far) |\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| stored | pool | batch customers (regulars: tickets / people) | enrich+route /s wall | "
+            "enrich+route /CPU-s | × first row | judge alone /CPU-s | enrich ÷ judge | linked | "
+            "peak RSS MB (so far) |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     base = rows[0]["per_cpu_s"] if rows else 1.0
-    lines = [f"| {m['stored']:,} | {m['per_s']:,.0f} | {m['per_cpu_s']:,.0f} | {m['per_cpu_s'] / base:.2f} | "
+    lines = [f"| {m['stored']:,} | {m['pool']} | {m['customers']} ({m['regular_tickets']} / "
+             f"{m['regular_customers']}) | {m['per_s']:,.0f} | {m['per_cpu_s']:,.0f} | {m['per_cpu_s'] / base:.2f} | "
              f"{m['judge_per_cpu_s']:,.0f} | {m['per_cpu_s'] / m['judge_per_cpu_s']:.2f} | {m['linked']:,} | "
              f"{m['peak_mb']:,.0f} |" for m in rows]
     return "\n".join([head, *lines])
@@ -396,14 +436,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true", help="--stored mode: print pyinstrument's top costs")
     ap.add_argument("--pool", choices=("scaled", "fixed"), default="scaled",
                     help="--stored mode: regular customers grow with the store (scaled) or stay 2,000 (fixed)")
+    ap.add_argument("--customers", choices=BATCH_CUSTOMERS, nargs="+", default=["same"],
+                    help="--stored mode: the batch's regulars the same for every store (same) or drawn across "
+                         "the store's pool (spread); several: each timed on every store")
     ap.add_argument("--rounds", type=int, default=3,
                     help="--stored mode: batches timed per store, the stores taking turns (median reported)")
     args = ap.parse_args(argv)
     if args.stored:
-        rows = measure_sizes([(n, args.pool) for n in args.stored], args.new, args.days, args.db, args.batch,
+        rows = measure_sizes([(n, args.pool, c) for n in args.stored for c in args.customers], args.new, args.days, args.db, args.batch,
                              args.profile, args.rounds)
         for m in rows:
-            print(f"stored {m['stored']:>9,}: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new, "
+            print(f"stored {m['stored']:>9,}, {m['customers']} customers: pre-fill {m['prefill_s']:.0f} s; enrich+route {m['new']:,} new, "
                   f"median of {m['rounds']}: {m['seconds']:.2f} s, {m['per_s']:,.0f} tickets/s wall, "
                   f"{m['per_cpu_s']:,.0f} per CPU-s (rounds {m['per_cpu_s_rounds']}); linked {m['linked']}; "
                   f"peak RSS {m['before_mb']:,.0f} MB before the batches, {m['peak_mb']:,.0f} MB after", flush=True)

@@ -33,14 +33,23 @@ def test_runner_child_mode_reports_a_row_as_json() -> None:
 
 def test_enrich_store_sizes_take_turns_on_fresh_copies(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """`bench/enrich.py --stored`: every round enriches the same batch on a fresh copy of its store, so the
-    rounds do the very same work (the same links found each time) and differ only by the machine's noise."""
+    rounds do the very same work (the same links found each time) and differ only by the machine's noise.
+    The "same" batch is identical for every store; "spread" draws its regulars across a bigger store's pool
+    (more people, each with a history) and is timed on the same pre-filled store, not a second one."""
     from bench.enrich import measure_sizes
 
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    small, big = measure_sizes([(2000, "scaled"), (6000, "fixed")], new=400, rounds=2)
-    for m in (small, big):
+    small, big, spread, fixed = measure_sizes([(2000, "scaled"), (30_000, "scaled", "same"),
+                                               (30_000, "scaled", "spread"), (6000, "fixed")], new=400, rounds=2)
+    for m in (small, big, spread, fixed):
         assert m["rounds"] == 2 and len(m["per_cpu_s_rounds"]) == 2 and m["per_cpu_s"] > 0
         assert m["linked_rounds"][0] == m["linked_rounds"][1]  # round 2 did not see round 1's tickets
         assert m["judge_per_cpu_s"] > 0 and m["peak_mb"] >= m["before_mb"] > 0
     assert small["linked"] + big["linked"] > 0  # the batch did link to stored tickets: the equality says something
-    assert (small["stored"], small["pool"], big["stored"], big["pool"]) == (2000, "scaled", 6000, "fixed")
+    assert [(m["stored"], m["pool"], m["customers"]) for m in (small, big, spread, fixed)] == [
+        (2000, "scaled", "same"), (30_000, "scaled", "same"), (30_000, "scaled", "spread"), (6000, "fixed", "same")]
+    assert big["prefill_s"] == spread["prefill_s"]  # one pre-filled store for both batches
+    # the same batch: the same regulars at every size; spread over three blocks: more people for as many tickets
+    assert (small["regular_tickets"], small["regular_customers"]) == (big["regular_tickets"],
+                                                                      big["regular_customers"])
+    assert spread["regular_customers"] > big["regular_customers"]
