@@ -4,7 +4,8 @@
 
 In one run:
 1. the sandbox generates N records, written once to a JSONL file (one
-   {"source", "external_id", "payload"} per line) that both sides read;
+   {"source", "external_id", "payload"} per line, `bench.ingest.write_input`) that
+   both sides read, each timing its reading of it;
 2. dlt (pinned `DLT_VERSION`, installed in its own throw-away virtualenv under
    var/bench-dlt-env/dlt-<version>/, never a project dependency; a second run reuses
    it) merge-loads them (primary key source + external_id, write_disposition="merge")
@@ -75,14 +76,6 @@ def dlt_python(version: str = DLT_VERSION, root: Path = ENV_ROOT) -> Path:
     return py
 
 
-def write_jsonl(blobs: list[str], path: Path) -> None:
-    """One record (the JSON text a connector received) per line."""
-    with path.open("w", encoding="utf-8") as fh:
-        for b in blobs:
-            fh.write(b)
-            fh.write("\n")
-
-
 def run_dlt(py: Path, records: Path, work: Path) -> dict[str, Any]:
     """Merge-load `records` with dlt in its own interpreter; its DLT-RESULT line."""
     work.mkdir(parents=True, exist_ok=True)
@@ -98,34 +91,32 @@ def run_dlt(py: Path, records: Path, work: Path) -> dict[str, Any]:
 
 def measure(n: int, seed: int = 1, batch: int = 1000) -> dict[str, Any]:
     """Generate n records, run dlt and the hub on them; rates, ratios and the hub's peak memory."""
-    from bench.ingest import RssSampler, hub, store_floor
+    from bench.ingest import RssSampler, hub, read_input, store_floor, write_input
     from hub.mapping import get_mappings
     from hub.store.db import Store
-    from sandbox.generator import generate_records
 
     t0 = time.perf_counter()
     py = dlt_python()  # first: a missing dlt fails the row before anything is measured
     setup_s = time.perf_counter() - t0
-    blobs = [json.dumps({"source": s, "external_id": e, "payload": p}, ensure_ascii=False)
-             for s, e, p in generate_records(seed, n)]
     old_home = os.environ.get("HUB_HOME")
     with tempfile.TemporaryDirectory(prefix="bench-dlt-") as d:
         tmp = Path(d)
         os.environ["HUB_HOME"] = str(tmp / "home")
         records = tmp / "records.jsonl"
-        write_jsonl(blobs, records)
+        n = write_input(records, seed, n)  # generated in a child process: its memory is not the hub's
         dlt_doc = run_dlt(py, records, tmp / "dlt")
-        if dlt_doc["loaded"] != len(blobs):
-            raise DltUnavailable(f"dlt loaded {dlt_doc['loaded']} of {len(blobs)} records")
+        if dlt_doc["loaded"] != n:
+            raise DltUnavailable(f"dlt loaded {dlt_doc['loaded']} of {n} records")
         store = Store(f"sqlite:///{tmp / 'hub.db'}")
         store.upgrade()
         get_mappings()
         sampler = RssSampler()
         sampler.start()
-        (h_wall, h_cpu), stats, landed = hub(blobs, store, batch)
+        # read from the very file dlt read (its timing includes reading it, so does the hub's)
+        (h_wall, h_cpu), stats, landed = hub(read_input(records), store, batch)
         peak = sampler.stop()
         store.dispose()
-        f_wall, f_cpu = store_floor(blobs, tmp / "hub.db", tmp, batch)
+        f_wall, f_cpu = store_floor(records.read_text(encoding="utf-8").splitlines(), tmp / "hub.db", tmp, batch)
         if old_home is None:
             os.environ.pop("HUB_HOME", None)
         else:

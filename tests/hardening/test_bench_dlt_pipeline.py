@@ -28,10 +28,14 @@ def test_a_ready_env_is_reused_without_reinstalling(tmp_path: Path) -> None:
 
 
 def test_the_hub_and_dlt_load_the_same_jsonl(tmp_path: Path) -> None:
-    blobs = [json.dumps({"source": "app", "external_id": str(i), "payload": {"id": str(i), "t": "转账"}},
-                        ensure_ascii=False) for i in range(3)]
-    dlt_compare.write_jsonl(blobs, tmp_path / "r.jsonl")
-    assert (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines() == blobs
+    """The records both sides load: generated in a child process into one JSONL file, read back line by line."""
+    from bench.ingest import read_input, write_input
+    from sandbox.generator import generate_records
+
+    assert write_input(tmp_path / "r.jsonl", 3, 40) == 40
+    lines = list(read_input(tmp_path / "r.jsonl"))
+    assert [json.loads(ln) for ln in lines] == [{"source": s, "external_id": e, "payload": p}
+                                                for s, e, p in generate_records(3, 40)]
 
 
 def test_backlog_is_sized_for_the_api_sources() -> None:
