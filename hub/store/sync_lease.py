@@ -135,6 +135,10 @@ class _Renewer(threading.Thread):
             except Exception as exc:  # noqa: BLE001 - the store is away; the next beat tries again
                 log.warning("renewing the sync lease of %s failed: %s", ", ".join(self.sources), type(exc).__name__)
                 continue
+            if self.stopped.is_set():
+                # the holder finished while this renewal waited for the store (a long write of the
+                # run's own held SQLite's lock): it released the lease, so finding none is no loss
+                return
             if kept < len(self.sources):
                 log.error("the sync lease of %s was taken over (this run stalled past %.0f s)",
                           ", ".join(self.sources), LEASE_TTL.total_seconds())

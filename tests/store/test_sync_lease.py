@@ -61,6 +61,48 @@ def test_a_live_holder_is_renewed_past_its_ttl_and_a_waiter_gives_up_with_syncbu
     assert try_take(sqlite_store, ["app"], "after")
 
 
+def test_a_lease_taken_over_while_held_is_reported(sqlite_store, monkeypatch, caplog) -> None:  # noqa: ANN001
+    monkeypatch.setattr(sync_lease, "RENEW_EVERY", 0.05)
+    with caplog.at_level("ERROR", logger="hub.store.sync_lease"), hold_sync(sqlite_store, ["app"]):
+        with sqlite_store.begin() as conn:  # another worker took it (this one had stalled past the TTL)
+            conn.execute(update(sync_leases).where(sync_leases.c.source == "app").values(holder="other:1:x"))
+        deadline = time.monotonic() + 5
+        while "was taken over" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "the sync lease of app was taken over" in caplog.text
+
+
+def test_a_renewal_that_ends_after_the_release_is_no_takeover(sqlite_store, monkeypatch, caplog) -> None:  # noqa: ANN001
+    """A renewal waiting for the store (the run's own long write holds SQLite's lock) that goes through
+    only after the holder released the lease finds no lease of its own: that is the release, not a loss."""
+    import threading
+
+    monkeypatch.setattr(sync_lease, "RENEW_EVERY", 0.05)
+    released, renewed = threading.Event(), threading.Event()
+    real_renew, real_release = sync_lease._renew, sync_lease.release
+
+    def slow_renew(store, sources, holder):  # noqa: ANN001, ANN202
+        released.wait(5)  # held up until the holder has let go
+        try:
+            return real_renew(store, sources, holder)
+        finally:
+            renewed.set()
+
+    def release(store, sources, holder):  # noqa: ANN001, ANN202
+        real_release(store, sources, holder)
+        released.set()
+
+    monkeypatch.setattr(sync_lease, "_renew", slow_renew)
+    monkeypatch.setattr(sync_lease, "release", release)
+    with caplog.at_level("ERROR", logger="hub.store.sync_lease"):
+        with hold_sync(sqlite_store, ["app"]):
+            time.sleep(0.2)  # the renewer is inside _renew, waiting
+        assert renewed.wait(5)  # it did renew (0 rows: released) after the release
+        time.sleep(0.1)
+    assert "taken over" not in caplog.text
+    assert try_take(sqlite_store, ["app"], "next")
+
+
 async def test_two_syncs_of_one_source_without_prefect_never_overlap(sqlite_store, hub_sources, monkeypatch,
                                                                      caplog) -> None:  # noqa: ANN001
     import hub.pipeline.sync as sync
