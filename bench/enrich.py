@@ -210,19 +210,10 @@ def _prefill_child(url: str, n: int, end: datetime, days: float, blocks: int, ou
 
 def _prefill_apart(store: Store, n: int, end: datetime, days: float, blocks: int = 1) -> float:
     """`prefill` in a child process, so the peak memory of this process is the batch's, not the set-up's."""
-    import multiprocessing
+    from bench.child import result_of_child
 
-    ctx = multiprocessing.get_context("fork")
-    here, there = ctx.Pipe()
     store.dispose()  # no connection is shared across the fork
-    child = ctx.Process(target=_prefill_child, args=(store.url, n, end, days, blocks, there))
-    child.start()
-    there.close()  # the child holds its end: a child that dies ends recv() with EOFError
-    seconds = float(here.recv())
-    child.join()
-    if child.exitcode:
-        raise RuntimeError(f"pre-fill failed (exit {child.exitcode})")
-    return seconds
+    return float(result_of_child(_prefill_child, store.url, n, end, days, blocks, what="pre-fill"))
 
 
 def new_batch(count: int, start: datetime, seed: int = 13, blocks: int = 1) -> list[Ticket]:

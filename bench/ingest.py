@@ -28,7 +28,6 @@ import contextlib
 import gc
 import importlib
 import json
-import multiprocessing
 import os
 import resource
 import sqlite3
@@ -100,16 +99,9 @@ def _write_child(path: Path, seed: int, n: int, out: Any) -> None:
 def write_input(path: Path, seed: int, n: int) -> int:
     """The sandbox's `n` records (`sandbox.generator`, by seed) as JSONL at `path`, one {"source",
     "external_id", "payload"} per line; generated in a child process, whose memory goes with it. The count."""
-    ctx = multiprocessing.get_context("fork")
-    here, there = ctx.Pipe()
-    child = ctx.Process(target=_write_child, args=(path, seed, n, there))
-    child.start()
-    there.close()  # the child holds its end: a child that dies ends recv() with EOFError
-    count = int(here.recv())
-    child.join()
-    if child.exitcode:
-        raise RuntimeError(f"generating the records failed (exit {child.exitcode})")
-    return count
+    from bench.child import result_of_child
+
+    return int(result_of_child(_write_child, path, seed, n, what="generating the records"))
 
 
 def read_input(path: Path) -> Iterator[str]:
