@@ -136,8 +136,8 @@ class _Renewer(threading.Thread):
                 log.warning("renewing the sync lease of %s failed: %s", ", ".join(self.sources), type(exc).__name__)
                 continue
             if self.stopped.is_set():
-                # the holder finished while this renewal waited for the store (a long write of the
-                # run's own held SQLite's lock): it released the lease, so finding none is no loss
+                # the holder finished while this renewal waited for the store (on SQLite, behind the
+                # run's own long write): it has released the lease, so finding none is no takeover
                 return
             if kept < len(self.sources):
                 log.error("the sync lease of %s was taken over (this run stalled past %.0f s)",
