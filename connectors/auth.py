@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from connectors.retry import parse_retry_after
 from core.errors import AuthError, ConfigError, TransientError
 from core.logs import get_logger
+from core.tls import verifying_context
 
 log = get_logger(__name__)
 
@@ -55,7 +56,7 @@ class OAuth2ClientCredentials:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=verifying_context())
         #: tokens fetched in this process (tests read it)
         self.fetches = 0
 

@@ -35,6 +35,7 @@ from connectors.retry import (
 from core import jsonutil
 from core.errors import ConfigError, HubError, TransientError
 from core.logs import get_logger
+from core.tls import verifying_context
 
 log = get_logger(__name__)
 
@@ -158,7 +159,7 @@ class HttpClient:
             base_url=base_url.rstrip("/") + "/", timeout=(timeouts or Timeouts()).httpx(),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": "complaint-hub/0.1", **(headers or {})}, transport=transport,
-            follow_redirects=False)
+            follow_redirects=False, verify=verifying_context())
 
     @property
     def base_url(self) -> str:

@@ -32,6 +32,7 @@ from typing import Protocol, runtime_checkable
 import httpx
 
 from core.errors import AuthError, ConfigError
+from core.tls import verifying_context
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class SandboxCodeProvider:
         """Poll the sandbox admin endpoint until it shows a code; AuthError after `timeout`."""
         url = self.url_template.format(base=request.base_url.rstrip("/"), username=request.username)
         deadline = asyncio.get_running_loop().time() + self.timeout
-        async with httpx.AsyncClient(timeout=5.0) as client:
+        async with httpx.AsyncClient(timeout=5.0, verify=verifying_context()) as client:
             while True:
                 resp = await client.get(url)
                 if resp.status_code == 200:

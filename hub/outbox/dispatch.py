@@ -29,6 +29,7 @@ from core.schema import Ticket, to_local
 from core.secrets import resolve_plain, resolve_secret
 from core.settings import get_settings
 from hub import labels
+from hub.store.summaries import OPEN_CLOCK_STATES, TicketFacts
 from hub.teams import Destination, handler_name
 
 log = get_logger(__name__)
@@ -48,35 +49,46 @@ def ticket_link(ticket_id: str) -> str:
     return f"{get_settings().console_base_url.rstrip('/')}/tickets/{ticket_id}"
 
 
-def ticket_summary(t: Ticket) -> dict[str, Any]:
+def facts_of(t: Ticket) -> TicketFacts:
+    """The facts a team message shows, taken from a whole Ticket (the drain reads them from the
+    store directly: `hub.store.summaries.ticket_facts`)."""
+    due = min((c.due_at for c in t.clocks if c.state.value in OPEN_CLOCK_STATES), default=None)
+    return TicketFacts(
+        ticket_id=t.ticket_id, source=t.source, external_id=t.external_id, title=t.matter.title,
+        content=t.matter.content, name_masked=t.customer.name.masked() if t.customer.name else None,
+        phone_masked=t.customer.phone.masked() if t.customer.phone else None,
+        category=t.judgement.category.value if t.judgement.category else None, urgency=t.judgement.urgency.value,
+        risk=t.judgement.risk_level.value, team=t.handling.team, handler=t.handling.handler,
+        status=t.handling.status.value, deadline=due)
+
+
+def ticket_summary(t: Ticket | TicketFacts) -> dict[str, Any]:
     """The masked facts a team needs to pick a ticket up."""
-    due = min((c.due_at for c in t.clocks if c.state.value in ("running", "breached")), default=None)
+    f = facts_of(t) if isinstance(t, Ticket) else t
     return {
-        "ticket_id": t.ticket_id, "source": t.source, "external_id": t.external_id,
-        "title": scrub_text(t.matter.title)[:120], "summary": scrub_text(t.matter.content)[:300],
-        "customer": {"name": t.customer.name.masked() if t.customer.name else None,
-                     "phone": t.customer.phone.masked() if t.customer.phone else None},
-        "category": t.judgement.category.value if t.judgement.category else None,
-        "urgency": t.judgement.urgency.value, "risk": t.judgement.risk_level.value,
-        "team": t.handling.team, "handler": t.handling.handler, "status": t.handling.status.value,
-        "deadline": to_local(due).strftime("%Y-%m-%d %H:%M") if due else None,
-        "link": ticket_link(t.ticket_id),
+        "ticket_id": f.ticket_id, "source": f.source, "external_id": f.external_id,
+        "title": scrub_text(f.title)[:120], "summary": scrub_text(f.content)[:300],
+        "customer": {"name": f.name_masked, "phone": f.phone_masked},
+        "category": f.category, "urgency": f.urgency, "risk": f.risk,
+        "team": f.team, "handler": f.handler, "status": f.status,
+        "deadline": to_local(f.deadline).strftime("%Y-%m-%d %H:%M") if f.deadline else None,
+        "link": ticket_link(f.ticket_id),
     }
 
 
-def dispatch_message(t: Ticket) -> Message:
+def dispatch_message(t: Ticket | TicketFacts) -> Message:
     """New ticket for a team."""
     s = ticket_summary(t)
     urgency, risk = labels.label(labels.URGENCY, s["urgency"]), labels.label(labels.RISK, s["risk"])
-    title = f"[{urgency}] 新投诉 {t.ticket_id}"
+    title = f"[{urgency}] 新投诉 {s['ticket_id']}"
     text = (f"{title}\n来源: {labels.source_label(s['source'])} {s['external_id']}\n标题: {s['title']}\n"
             f"客户: {s['customer']['name'] or '-'} {s['customer']['phone'] or ''}\n"
-            f"紧急程度: {urgency}  风险: {risk}  处理人: {handler_name(t.handling.team, s['handler'])}\n"
+            f"紧急程度: {urgency}  风险: {risk}  处理人: {handler_name(s['team'], s['handler'])}\n"
             f"处理期限: {s['deadline'] or '-'}\n{s['link']}")
     return Message(title=title, text=text, doc={"event": "dispatch", "ticket": s})
 
 
-def reminder_message(t: Ticket | None, payload: dict[str, Any]) -> Message:
+def reminder_message(t: Ticket | TicketFacts | None, payload: dict[str, Any]) -> Message:
     """A chase reminder (warning, breach, escalation) to named recipients."""
     s = ticket_summary(t) if t else {"ticket_id": payload.get("ticket_id"), "link": ticket_link(
         str(payload.get("ticket_id"))), "title": "", "deadline": payload.get("due_local")}

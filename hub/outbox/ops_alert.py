@@ -18,6 +18,7 @@ import httpx
 
 from core.logs import get_logger
 from core.pii import scrub_text
+from core.tls import verifying_context
 from hub.chase.config import get_chase_config
 from hub.outbox.dispatch import deliver, ops_message
 from hub.store import outbox as ob
@@ -57,7 +58,7 @@ def send_direct(key: str, payload: dict[str, Any], timeout: float = 10.0) -> lis
     errors: list[BaseException] = []
 
     async def go() -> None:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout)) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), verify=verifying_context()) as client:
             out.append(await deliver(client, dests, ops_message(payload), key))
 
     def run() -> None:

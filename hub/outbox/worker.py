@@ -32,6 +32,7 @@ from core.errors import HubError, TransientError, Undeliverable
 from core.logs import get_logger
 from core.pii import Phone, get_vault, mask_phone
 from core.schema import Source, Status, StatusUpdate, utcnow
+from core.tls import verifying_context
 from hub.chase.config import get_chase_config
 from hub.outbox.delivery import DeliveryStats, awaiting_sources, consume_reports
 from hub.outbox.dispatch import Message, deliver, dispatch_message, ops_message, reminder_message
@@ -41,8 +42,8 @@ from hub.outbox.priority import backlog, claim_by_priority
 from hub.store import outbox as ob
 from hub.store.db import Store
 from hub.store.ledger import StorePushLedger
+from hub.store.summaries import TicketFacts, ticket_facts
 from hub.store.tables import contact_optouts, outbox
-from hub.store.tickets import get_tickets
 from hub.teams import get_teams
 
 log = get_logger(__name__)
@@ -151,20 +152,20 @@ def _opted_out(store: Store, phone: str) -> bool:
             contact_optouts.c.phone_hash == h)).first() is not None
 
 
-def _load_tickets(store: Store, ids: list[str]) -> dict[str, Any]:
-    """Tickets for team messages; one unreadable ticket must not stop the others' delivery."""
+def _load_tickets(store: Store, ids: list[str]) -> dict[str, TicketFacts]:
+    """What team messages show of their tickets; one unreadable ticket must not stop the others' delivery."""
     if not ids:
         return {}
     try:
         with store.begin() as conn:
-            return get_tickets(conn, ids)
+            return ticket_facts(conn, ids)
     except Exception as exc:  # noqa: BLE001
         log.warning("loading tickets for a drain batch failed (%s); loading one by one", type(exc).__name__)
     out: dict[str, Any] = {}
     for tid in set(ids):
         try:
             with store.begin() as conn:
-                out.update(get_tickets(conn, [tid]))
+                out.update(ticket_facts(conn, [tid]))
         except Exception:  # noqa: BLE001 - the message is sent without ticket details
             log.warning("ticket %s unreadable; its messages go out with ids only", tid)
     return out
@@ -240,7 +241,8 @@ async def _push(connectors: _Connectors, store: Store, msg: ob.OutboxMessage) ->
     raise HubError(f"unknown outbox kind {msg.kind!r}")
 
 
-async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage, tickets: dict[str, Any]) -> dict[str, Any]:
+async def _send_team(client: httpx.AsyncClient, msg: ob.OutboxMessage,
+                     tickets: dict[str, TicketFacts]) -> dict[str, Any]:
     t = tickets.get(msg.ticket_id) if msg.ticket_id else None
     team_id = msg.payload.get("team") or (msg.target.removeprefix("team:") if msg.target != "ops" else None)
     if msg.kind == "reminder":
@@ -316,7 +318,7 @@ async def _drain(store: Store, worker_id: str, stats: DrainStats, *, limit: int,
     ids = [m.ticket_id for m in msgs if m.ticket_id and m.kind in ("dispatch", "reminder")]
     tickets = _load_tickets(store, ids)
     connectors = _Connectors(store, connector_factory, portal_runtime)
-    client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(10.0), verify=verifying_context())
     sem = asyncio.Semaphore(CONCURRENCY)
 
     sent_batch: list[tuple[int, dict[str, Any]]] = []
