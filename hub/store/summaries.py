@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from core.pii import PiiVault, get_vault
 from hub.store.sql import chunks
@@ -56,10 +56,13 @@ def ticket_facts(conn: Connection, ids: Sequence[str], vault: PiiVault | None = 
             d[("customer", "name")].as_string(), d[("customer", "phone")].as_string())
     out: dict[str, TicketFacts] = {}
     for part in chunks(sorted(set(ids)), 500):
-        due: dict[str, datetime] = {tid: at for tid, at in conn.execute(
-            select(clocks.c.ticket_id, func.min(clocks.c.due_at))
-            .where(clocks.c.ticket_id.in_(part), clocks.c.state.in_(OPEN_CLOCK_STATES))
-            .group_by(clocks.c.ticket_id))}
+        # by the primary key alone: a `state IN` filter let SQLite read every running clock through
+        # `ix_clocks_alert` (the drain's facts took 26 s of a 100k backlog's 147 s drain)
+        due: dict[str, datetime] = {}
+        for tid, at, state in conn.execute(select(clocks.c.ticket_id, clocks.c.due_at, clocks.c.state)
+                                           .where(clocks.c.ticket_id.in_(part))):
+            if state in OPEN_CLOCK_STATES and (tid not in due or at < due[tid]):
+                due[tid] = at
         for (tid, source, ext, category, urgency, risk, team, handler, status, pii_enc, title, content, name,
              phone) in conn.execute(select(*cols).where(c.ticket_id.in_(part))):
             # the free text is sealed in the PII blob (a row from before that keeps it in the JSON);
