@@ -3,11 +3,12 @@
 A dispatch or reminder carries the ticket's masked summary (`hub.outbox.dispatch`).
 Loading whole tickets for it (`get_tickets`: the JSON document with its
 explanations parsed, the PII decrypted, a pydantic `Ticket` validated) took more
-than half of the outbox drain's time. `ticket_facts` reads the columns, two
-values of the JSON by path (the masked name and phone the row already stores),
-the free text from the encrypted blob and the nearest running deadline from the
-clocks: the same facts, `tests/outbox/test_ticket_facts.py` holds them equal to
-the ones taken from the full Ticket.
+than half of the outbox drain's time. `ticket_facts` reads the columns, four
+values of the JSON by path (the masked name and phone the row already stores; the
+title and content a row from before sealing keeps in clear), the free text from the
+encrypted blob and the nearest open deadline from the clocks: the same facts —
+`tests/outbox/test_ticket_facts.py` holds them equal to the ones taken from the
+full Ticket.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from core.pii import PiiVault, get_vault
 from hub.store.sql import chunks
 from hub.store.tables import clocks, tickets
 
-#: the clock states whose deadline is still ahead of the team (stopped and paused clocks are not)
+#: the clock states whose deadline is still ahead of the team (met and paused clocks are not)
 OPEN_CLOCK_STATES = ("running", "breached")
 
 
