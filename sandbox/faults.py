@@ -28,6 +28,7 @@ class Faults(BaseModel):
     throttle_rate: float = Field(0.0, ge=0, le=1)
     throttle_burst: int = Field(3, ge=1)
     throttle_next: int = Field(0, ge=0)
+    error_next: int = Field(0, ge=0)  # the next N requests past any throttling fail with a code of error_codes
     outage_after: int = Field(-1, ge=-1)  # -1: never; else that many more requests work, then all fail
     retry_after: int = Field(1, ge=0)
     latency_ms: int = Field(0, ge=0)
@@ -82,7 +83,7 @@ class FaultMiddleware:
             resp.headers["Retry-After"] = str(f.retry_after)
             await resp(scope, receive, send)
             return
-        if self._outage(f) or (f.error_rate and self.rng.random() < f.error_rate):
+        if self._outage(f) or self._forced_error(f) or (f.error_rate and self.rng.random() < f.error_rate):
             await self._error(scope, receive, send, self.rng.choice(f.error_codes or [500]))
             return
         await self.app(scope, receive, send)
@@ -97,6 +98,13 @@ class FaultMiddleware:
                 return True
             if f.throttle_rate and self.rng.random() < f.throttle_rate:
                 self._throttle_left = f.throttle_burst - 1
+                return True
+        return False
+
+    def _forced_error(self, f: Faults) -> bool:
+        with self._lock:
+            if f.error_next > 0:
+                f.error_next -= 1
                 return True
         return False
 

@@ -43,6 +43,7 @@ class KioskServer:
         self.throttle_next = 0
         self.retry_after = 1
         self.error_rate = 0.0
+        self.error_next = 0
         self.lock = threading.Lock()
         self.generate(backlog)
         self.url = ""
@@ -80,9 +81,15 @@ class KioskServer:
             return list(self.write_log)
 
     def set_faults(self, source: str, *, throttle_next: int = 0, retry_after: int = 1,
-                   error_rate: float = 0.0) -> None:
-        """The next `throttle_next` requests get 429 with Retry-After; `error_rate` of them 503."""
+                   error_rate: float = 0.0, error_next: int = 0) -> None:
+        """The next `throttle_next` requests get 429 with Retry-After, the `error_next` after them 503,
+        and `error_rate` of the rest 503."""
         self.throttle_next, self.retry_after, self.error_rate = throttle_next, retry_after, error_rate
+        self.error_next = error_next
+
+    def faults(self, source: str) -> dict[str, Any]:
+        """The fault settings left, in the sandbox's keys."""
+        return {"throttle_next": self.throttle_next, "error_next": self.error_next, "error_rate": self.error_rate}
 
     def expire_sessions(self, source: str | None = None) -> int:
         """An API key has no session to expire."""
@@ -96,6 +103,9 @@ class KioskServer:
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": str(self.retry_after)})
+        if self.error_next > 0:
+            self.error_next -= 1
+            return JSONResponse({"error": "busy"}, status_code=503)
         if self.error_rate and self.rng.random() < self.error_rate:
             return JSONResponse({"error": "busy"}, status_code=503)
         return None
