@@ -10,6 +10,7 @@ mixed numerals (3万, 五万, 两千多, 1.2万元, 三千五百块) as `Decimal
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,13 @@ from decimal import Decimal, InvalidOperation
 
 import cn2an
 import opencc
-from pypinyin import Style, lazy_pinyin
+
+# pypinyin reads these when first imported: its phrase dictionary (and a copy of each dictionary) is
+# ~43 MB of every worker's memory, and only single characters are ever converted here (`_syllable`),
+# whose readings come from the character dictionary alone (the same for all of U+4E00..U+9FFF)
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, lazy_pinyin  # noqa: E402 - after the settings above
 
 _T2S = opencc.OpenCC("t2s")
 

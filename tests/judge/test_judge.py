@@ -98,3 +98,13 @@ def test_hub_classify_json_lines() -> None:
     assert out[2]["category"] == "info_security" and out[2]["urgency"] == "urgent" and out[2]["escalation"] is False
     assert out[3]["urgency"] == "consultation"
     assert set(out[2]) >= {"kind", "category", "sub_category", "urgency", "escalation", "risk_level"}
+
+
+def test_pinyin_loads_only_the_character_dictionary() -> None:
+    """A fresh worker importing the judge leaves pypinyin's ~43 MB phrase dictionary unloaded; repair still works."""
+    code = ("import sys, hub.judge, pypinyin.constants as c\n"
+            "from hub.judge.normalise import AsrRepair\n"
+            "print(len(c.PHRASES_DICT), 'pypinyin.phrases_dict' in sys.modules, AsrRepair(['盗刷', '理财'])('卡被到刷了，里财说'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "False", "卡被盗刷了，理财说"]
