@@ -128,9 +128,13 @@ class MinHasher:
 _NUMBER = re.compile(r"(?<![\d.])\d{2,}(?:\.\d+)?")
 
 
-#: (config, ticket id, raw hash) → matter descriptor; a ticket's matter changes only with its raw record
-_DESCRIPTORS: OrderedDict[Any, tuple[int, np.ndarray, frozenset[str], frozenset[str]]] = OrderedDict()
+#: ticket id → (config key, raw hash, shingle count, signature bytes, topics, amounts): a ticket's matter
+#: changes only with its raw record. Packed (the signature as bytes, not an ndarray; topic sets shared)
+#: because a full cache is a worker's largest structure: ~1.4 → ~1.1 KB an entry.
+_DESCRIPTORS: OrderedDict[str, tuple[Any, str, int, bytes, frozenset[str], frozenset[str]]] = OrderedDict()
 _CACHE_MAX = 50_000
+#: one frozenset object per distinct topic combination (there are few; bounded all the same)
+_TOPIC_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 
 def forget_descriptors() -> None:
@@ -153,17 +157,26 @@ class _Doc:
     topics: frozenset[str] = frozenset()
     amounts: frozenset[str] = frozenset()
 
-    def load(self, key: Any) -> bool:
-        hit = _DESCRIPTORS.get(key)
-        if hit is None or key[2] is None:
+    def load(self, ckey: Any) -> bool:
+        """Take this doc's matter from the process cache when it is there for its raw record and `ckey`."""
+        hit = _DESCRIPTORS.get(self.ticket_id)
+        if hit is None or self.raw_hash is None or hit[0] != ckey or hit[1] != self.raw_hash:
             return False
-        self.size, self.sig, self.topics, self.amounts = hit
+        # a read-only view of the cached bytes: signatures are only compared, stacked and copied
+        self.size, self.sig, self.topics, self.amounts = hit[2], np.frombuffer(hit[3], dtype=np.uint64), hit[4], hit[5]
         return True
 
-    def save(self, key: Any) -> None:
-        if key[2] is None or self.sig is None:
+    def save(self, ckey: Any) -> None:
+        """Keep this doc's matter in the process cache (oldest entries leave first)."""
+        if self.raw_hash is None or self.sig is None:
             return
-        _DESCRIPTORS[key] = (self.size, self.sig, self.topics, self.amounts)
+        hit = _DESCRIPTORS.get(self.ticket_id)
+        if hit is not None and hit[0] == ckey and hit[1] == self.raw_hash:
+            return  # cached already (it keeps its place: the cache is first in, first out)
+        topics = self.topics
+        if topics:
+            topics = _TOPIC_SETS.setdefault(topics, topics) if len(_TOPIC_SETS) < 4096 else topics
+        _DESCRIPTORS[self.ticket_id] = (ckey, self.raw_hash, self.size, self.sig.tobytes(), topics, self.amounts)
         while len(_DESCRIPTORS) > _CACHE_MAX:
             _DESCRIPTORS.popitem(last=False)
 
@@ -368,7 +381,7 @@ def _describe_groups(conn: Connection, groups: dict[str, list[_Doc]], mine: dict
     for d in docs:  # a batch ticket's raw hash is the one in memory (a source update changes it)
         if d.ticket_id in mine:
             d.raw_hash = mine[d.ticket_id].raw_hash
-    todo = [d for d in docs if not d.load((ckey, d.ticket_id, d.raw_hash))]
+    todo = [d for d in docs if not d.load(ckey)]
     vault = get_vault()
     todo = load_signatures(conn, todo, cfg, vault)
     for d in todo:
@@ -382,7 +395,7 @@ def _describe_groups(conn: Connection, groups: dict[str, list[_Doc]], mine: dict
             m = stored_matter(r.data or {}, r.pii_enc, vault)  # free text is stored encrypted
             by_id[r.ticket_id].describe(_text_of(m), m.get("amount"), cfg, hasher)
     for d in docs:
-        d.save((ckey, d.ticket_id, d.raw_hash))
+        d.save(ckey)
     save_signatures(conn, [d for d in todo if d.sig is not None], cfg, vault)
 
 
