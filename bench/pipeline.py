@@ -17,9 +17,8 @@ empty again:
 
 A source whose pull passes its sync deadline (config/recovery.yaml) resumes from its
 cursor in another pass, as the scheduler's next run would. Prints records/s (new
-raw records landed / seconds), the wall time of each stage (pull + land +
-normalise, enrich + route, sweep, drain; the sources' pulls and routings overlap,
-so the shares add up to more than 100 %) and the peak resident memory of this
+raw records landed / seconds), the share of each stage (pull + land +
+normalise, enrich + route, sweep, drain) and the peak resident memory of this
 process (the sandbox and the receiver are other processes). The store is SQLite
 in a temp dir or a throw-away PostgreSQL database (`bench.pgdb`).
 """
@@ -37,6 +36,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,32 +76,14 @@ def backlog_for(n: int) -> int:
 
 
 class StageClock:
-    """Wall-clock seconds spent inside chosen functions (wrapped where the sync recipe looks them up).
-
-    The sources run concurrently (and a source's routing in a thread beside the others' pulls), so
-    calls of one stage overlap: a stage's figure is the length of the union of its calls' spans.
-    """
+    """Seconds spent inside chosen functions (wrapped where the sync recipe looks them up)."""
 
     def __init__(self) -> None:
-        self.spans: dict[str, list[tuple[float, float]]] = {}
-
-    @property
-    def seconds(self) -> dict[str, float]:
-        """Each stage's seconds: the union of its calls' spans."""
-        out = {}
-        for stage, spans in self.spans.items():
-            total, end = 0.0, float("-inf")
-            for a, b in sorted(spans):
-                if b > end:
-                    total += b - max(a, end)
-                    end = b
-            out[stage] = total
-        return out
+        self.seconds: Counter[str] = Counter()
 
     def wrap(self, module: Any, name: str, stage: str) -> None:
         """Time every call of `module.name` as `stage` (sync or async)."""
         fn = getattr(module, name)
-        spans = self.spans.setdefault(stage, [])
         if asyncio.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def timed_async(*a: Any, **k: Any) -> Any:
@@ -109,7 +91,7 @@ class StageClock:
                 try:
                     return await fn(*a, **k)
                 finally:
-                    spans.append((t, time.perf_counter()))
+                    self.seconds[stage] += time.perf_counter() - t
             setattr(module, name, timed_async)
         else:
             @functools.wraps(fn)
@@ -118,7 +100,7 @@ class StageClock:
                 try:
                     return fn(*a, **k)
                 finally:
-                    spans.append((t, time.perf_counter()))
+                    self.seconds[stage] += time.perf_counter() - t
             setattr(module, name, timed)
 
 
@@ -249,8 +231,9 @@ def measure(n: int, db: str = "sqlite", profile: Path | None = None) -> dict[str
             prof.stop()
             assert profile is not None
             profile.write_text(prof.output_text(unicode=True, show_all=False))
-    stages = clock.seconds
+    stages = dict(clock.seconds)
     stages["drain"] = doc["drain_s"]
+    stages["pull+land+normalise"] = doc["sync_s"] - stages.get("enrich+route", 0) - stages.get("sweep", 0)
     return {**doc, "db": db, "n_target": n, "backlog": backlog, "sandbox_counts": sandbox["counts"],
             "sandbox_setup_s": sandbox["seconds"], "seconds": secs, "per_s": doc["new"] / secs,
             "cpu_seconds": cpu, "cpu_per_s": doc["new"] / cpu if cpu else 0.0,
@@ -287,7 +270,6 @@ def _stage_clock() -> StageClock:
     import hub.pipeline.sync as sync
 
     clock = StageClock()
-    clock.wrap(sync, "pull_source", "pull+land+normalise")
     clock.wrap(sync, "enrich_and_route", "enrich+route")
     clock.wrap(sync, "route_stranded", "sweep")
     clock.wrap(sync, "normalise_pending", "normalise leftovers")

@@ -170,10 +170,7 @@ async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_
         _failed(result, store_fault(exc, f"syncing {source}") if is_store_fault(exc) else exc)
     result.pulled, result.new, result.pages = report.records, report.new, report.pages
     try:
-        # in a thread: routing a large pull takes minutes of synchronous work, and the event loop must
-        # go on serving the other sources' pulls meanwhile (`sync_sources`); blocked, their requests in
-        # flight outlived their retry budgets and their kept-alive connections were closed under them
-        leftovers, routed = await asyncio.to_thread(_route, store, source, report.normalised, now, sweep)
+        leftovers, routed = _route(store, source, report.normalised, now, sweep)
     except Exception as exc:  # the store went away after the pull: counts so far are kept, the cause named
         if not is_store_fault(exc):
             raise
