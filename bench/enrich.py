@@ -50,8 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.schema import SHANGHAI, Customer, Matter, Source, Ticket, make_ticket_id  # noqa: E402
 from hub.judge import judge_text  # noqa: E402
-from hub.pipeline.dedupe import forget_descriptors  # noqa: E402
 from hub.pipeline.enrich import enrich_and_route  # noqa: E402
+from hub.pipeline.matter import forget_descriptors  # noqa: E402
 from hub.store.db import Store  # noqa: E402
 from hub.store.tickets import upsert_tickets  # noqa: E402
 
@@ -135,7 +135,7 @@ def _templates() -> list[tuple[str, dict]]:
 
 def _signature_rows(tpls: list[tuple[str, dict]]) -> list[dict]:
     """Each template's stored case-linking descriptor (a store whose tickets were linked before has them)."""
-    from hub.pipeline import dedupe
+    from hub.pipeline import dedupe, matter
 
     try:
         from hub.store.tables import ticket_signatures  # noqa: F401  (absent before issue 19)
@@ -143,16 +143,16 @@ def _signature_rows(tpls: list[tuple[str, dict]]) -> list[dict]:
         return []
     from core.pii import get_vault
 
-    cfg, hasher, out = dedupe.load_config(), dedupe.MinHasher(dedupe.load_config().num_perm), []
+    cfg, hasher, out = dedupe.load_config(), matter.MinHasher(dedupe.load_config().num_perm), []
     for _, tpl in tpls:
         m = tpl["data"]["matter"]
-        d = dedupe._Doc("", "", tpl["received_at"], None, True, 0, ())
+        d = matter._Doc("", "", tpl["received_at"], None, True, 0, ())
         from hub.store.tickets import stored_matter
 
         full = stored_matter(tpl["data"], tpl["pii_enc"], get_vault())
-        d.describe(dedupe._text_of(full), m.get("amount"), cfg, hasher)
-        out.append({"config_key": dedupe.config_key(cfg), "size": d.size,
-                    "descriptor": get_vault().encrypt_bytes(dedupe._packed(d))})
+        d.describe(matter._text_of(full), m.get("amount"), cfg, hasher)
+        out.append({"config_key": matter.config_key(cfg), "size": d.size,
+                    "descriptor": get_vault().encrypt_bytes(matter._packed(d))})
     return out
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from hub.pipeline import dedupe
+from hub.pipeline import dedupe, dedupe_config, matter
 from hub.pipeline.enrich import enrich_and_route
 from hub.store.recent import recent_rows
 from hub.store.tables import ticket_signatures, tickets
@@ -27,14 +27,14 @@ def _with_raw(t, raw: str):  # noqa: ANN001, ANN202
 def describes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Ticket ids `_Doc.describe` ran for (the process cache emptied, so only the store can help)."""
     seen: list[str] = []
-    real = dedupe._Doc.describe
+    real = matter._Doc.describe
 
     def spy(self, text, amount, cfg, hasher) -> None:  # noqa: ANN001
         seen.append(self.ticket_id)
         real(self, text, amount, cfg, hasher)
 
-    monkeypatch.setattr(dedupe._Doc, "describe", spy)
-    dedupe._DESCRIPTORS.clear()
+    monkeypatch.setattr(matter._Doc, "describe", spy)
+    matter._DESCRIPTORS.clear()
     return seen
 
 
@@ -50,7 +50,7 @@ def _pair(store, phone: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
 def test_a_ticket_is_described_once_then_its_stored_signature_is_used(store, describes) -> None:  # noqa: ANN001
     a, b = _pair(store, "13600000011")
     assert sorted(describes) == sorted(a + b)  # a alone was not compared; then both, once
-    dedupe._DESCRIPTORS.clear()  # another process: only the store remembers
+    matter._DESCRIPTORS.clear()  # another process: only the store remembers
     c = store_tickets(store, _with_raw(make(TEXT, source="sms", phone="13600000011", at=L(2026, 11, 22, 9)), "rc"))
     enrich_and_route(store, c, now=NOW)
     assert sorted(describes) == sorted(a + b + c)  # a's and b's signatures came from ticket_signatures
@@ -66,7 +66,7 @@ def test_an_outdated_signature_is_recomputed(store, describes) -> None:  # noqa:
     a, b = _pair(store, "13600000012")
     with store.begin() as conn:  # as if a's source record changed after its signature was stored
         conn.execute(update(ticket_signatures).where(ticket_signatures.c.ticket_id == a[0]).values(raw_hash="older"))
-    dedupe._DESCRIPTORS.clear()
+    matter._DESCRIPTORS.clear()
     c = store_tickets(store, _with_raw(make(TEXT, source="sms", phone="13600000012", at=L(2026, 11, 22, 9)), "rc"))
     enrich_and_route(store, c, now=NOW)
     assert sorted(describes) == sorted(a + b + a + c)
@@ -96,7 +96,7 @@ def test_only_the_most_recent_candidates_of_a_customer_count(store) -> None:  # 
     store_tickets(store, first, *others)
     new = make(TEXT, source="wechat", phone="13600000014", at=L(2026, 11, 22, 9))
     store_tickets(store, new)
-    narrow = dedupe.DedupeConfig.model_validate({**dedupe.load_config().model_dump(), "max_candidates": 5})
+    narrow = dedupe_config.DedupeConfig.model_validate({**dedupe.load_config().model_dump(), "max_candidates": 5})
     with store.begin() as conn:
         assert dedupe.link_cases(conn, [new], narrow, NOW, caller_saves=True).linked == 0
     with store.begin() as conn:
@@ -203,7 +203,7 @@ def test_a_large_group_is_linked_in_numpy_exactly_as_pair_by_pair(monkeypatch) -
     from core.schema import SHANGHAI
 
     cfg = dedupe.load_config()
-    hasher = dedupe.MinHasher(cfg.num_perm)
+    hasher = matter.MinHasher(cfg.num_perm)
     rnd = random.Random(5)
     phrases = ["信用卡年费被乱扣", "手机银行登录闪退", "理财亏损要求赔偿", "转账一直不到账", "客服态度很差",
                "贷款利率太高", "账户被冻结", "个人信息泄露", "推销电话骚扰", "保险理赔被拒",
@@ -211,7 +211,7 @@ def test_a_large_group_is_linked_in_numpy_exactly_as_pair_by_pair(monkeypatch) -
     docs = []
     for i in range(260):
         text = "，".join(rnd.sample(phrases, rnd.randint(1, 3))) + ("金额300元" if rnd.random() < 0.2 else "")
-        d = dedupe._Doc(f"T{i:04d}", rnd.choice(["app", "sms", "wechat"]),
+        d = matter._Doc(f"T{i:04d}", rnd.choice(["app", "sms", "wechat"]),
                         datetime(2026, 11, 1, tzinfo=SHANGHAI) + timedelta(hours=rnd.uniform(0, 24 * 12)),
                         None, True, 0, ("phone_hash:h1",))
         d.describe(text, None, cfg, hasher)
@@ -247,7 +247,7 @@ def test_candidate_pairs_are_every_pair_with_a_batch_ticket_that_shares_a_band_t
     rows_per_band = cfg.num_perm // cfg.bands
     rnd = random.Random(3)
 
-    def bands(d: dedupe._Doc) -> set[tuple[int, bytes]]:
+    def bands(d: matter._Doc) -> set[tuple[int, bytes]]:
         assert d.sig is not None
         return {(b, d.sig[b * rows_per_band:(b + 1) * rows_per_band].tobytes()) for b in range(cfg.bands)}
 
@@ -255,7 +255,7 @@ def test_candidate_pairs_are_every_pair_with_a_batch_ticket_that_shares_a_band_t
     for _ in range(200):
         ds = []
         for i in range(rnd.randrange(1, dedupe.VECTOR_FROM)):
-            d = dedupe._Doc(f"T{i:03d}", "app", datetime(2026, 11, 1, tzinfo=SHANGHAI), None, True, 0, ("k",))
+            d = matter._Doc(f"T{i:03d}", "app", datetime(2026, 11, 1, tzinfo=SHANGHAI), None, True, 0, ("k",))
             d.sig = np.array([rnd.randrange(3) for _ in range(cfg.num_perm)], dtype=np.uint64)  # bands collide
             d.topics = frozenset(rnd.sample(["fee", "app", "loan", "card"], rnd.randrange(2)))
             d.amounts = frozenset(rnd.sample(["300.00", "1200.00"], rnd.randrange(2)))
