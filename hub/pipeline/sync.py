@@ -2,9 +2,10 @@
 
 `sync_once` is what the sync, backfill and cycle flows, `hub sync`, and the
 benchmarks run for a source: pull from the committed cursor (each page landed and
-normalised with its cursor, `hub.pipeline.pull`), normalise whatever an earlier
-run left landed, then enrich and route the tickets this run made or changed and
-those an earlier run normalised but never routed. A source that fails is reported
+normalised with its cursor, `hub.pipeline.pull`, then its tickets enriched and
+routed at once, `PageRouter`), normalise whatever an earlier run left landed, then
+enrich and route those, this run's tickets a failure kept from being routed page
+by page, and those an earlier run normalised but never routed. A source that fails is reported
 in its `SourceResult` (the pages it landed before failing are still routed); the
 other sources carry on. `replay_once` re-maps quarantined records after a mapping
 fix and routes the tickets it makes. Both hold the store lease of their sources
@@ -92,10 +93,10 @@ class ReplayResult:
                 "quarantined": n.quarantined, "ignored": n.ignored, "routed": self.routed}
 
 
-#: tickets routed between two returns to the event loop. `sync_sources` runs the sources in
-#: one loop: a source's routing done in one go (minutes at a 100k backlog) froze the other
-#: sources' requests in flight until their connections were dropped and their retry budgets
-#: spent. A slice is under a second of work here, so they go on between slices.
+#: tickets routed between two returns to the event loop when routing after the pull (what
+#: earlier runs left, a pull cut at its deadline): `sync_sources` runs the sources in one
+#: loop, and a backlog routed in one go (minutes at 100k) froze the other sources' requests
+#: in flight until their connections were dropped and their retry budgets spent
 ROUTE_SLICE = 500
 
 
@@ -109,17 +110,54 @@ async def route_in_slices(store: Store, ticket_ids: Sequence[str], now: datetime
     return routed
 
 
-async def _route(store: Store, source: str, done: NormaliseStats, now: datetime | None,
+class PageRouter:
+    """The pull's `on_page`: routes each page's tickets as soon as the page is landed and normalised.
+
+    A handler sees the first complaints of a large backlog at once, not after the whole
+    pull; and the routing is one page's work between two requests of the source, so the
+    sources pulling beside it in one event loop take turns page by page. A routing
+    failure (the store gone, a routing table that does not check) stops routing here:
+    the tickets left are routed after the pull (`rest`), which reports the failure as
+    before.
+    """
+
+    def __init__(self, store: Store, now: datetime | None):
+        self.store, self.now = store, now
+        self.routed = 0
+        self.fault: Exception | None = None
+        self._created = self._updated = 0  # how far into the report's id lists routing has gone
+
+    def __call__(self, report: PullReport, _entry: PageEntry) -> None:
+        """Route the tickets this page created or changed."""
+        if self.fault is not None:
+            return
+        done = report.normalised
+        fresh = list(dict.fromkeys([*done.created_ids[self._created:], *done.updated_ids[self._updated:]]))
+        try:
+            if fresh:
+                self.routed += enrich_and_route(self.store, fresh, now=self.now).routed
+        except Exception as exc:  # noqa: BLE001 - routed (and reported) after the pull instead
+            self.fault = exc
+            log.warning("%s: routing page by page stopped (%s: %s); the rest is routed after the pull",
+                        report.source, type(exc).__name__, exc)
+            return
+        self._created, self._updated = len(done.created_ids), len(done.updated_ids)
+
+    def rest(self, done: NormaliseStats) -> list[str]:
+        """This run's created or changed ticket ids that were not routed page by page."""
+        return [*done.created_ids[self._created:], *done.updated_ids[self._updated:]]
+
+
+async def _route(store: Store, source: str, ids: list[str], now: datetime | None,
                  sweep: bool) -> tuple[NormaliseStats, int]:
-    """Normalise what earlier runs left landed, route this run's tickets, then every stranded one.
+    """Normalise what earlier runs left landed, route those and `ids` (this run's not routed yet), then every stranded one.
 
     `sweep`: stranded complaints of every source (else of this one; `sync_sources` sweeps
     all once after its sources finished). Returns the leftovers' counts and how many of
     this source's tickets were routed.
     """
     leftovers = normalise_pending(store, source=source)
-    ids = list(dict.fromkeys([*done.changed_ids, *leftovers.changed_ids]))
-    routed = await route_in_slices(store, ids, now)
+    routed = await route_in_slices(store, list(dict.fromkeys([*ids, *leftovers.changed_ids])), now)
     swept = route_stranded(store, source=None if sweep else source, now=now)
     return leftovers, routed + swept.per_source.get(source, 0)
 
@@ -167,8 +205,11 @@ async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_
     limit = get_recovery_config().deadlines.sync.total_seconds()
     so_far: dict[str, PullReport] = {}  # the pull's report as of its last landed page (kept if the deadline cuts it)
 
-    def keep(r: PullReport, _entry: PageEntry) -> None:
+    router = PageRouter(store, now)
+
+    def keep(r: PullReport, entry: PageEntry) -> None:
         so_far["report"] = r
+        router(r, entry)
 
     try:
         report = await asyncio.wait_for(pull_source(store, source, cursor=cursor, move_cursor=move_cursor,
@@ -187,7 +228,7 @@ async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_
         _failed(result, store_fault(exc, f"syncing {source}") if is_store_fault(exc) else exc)
     result.pulled, result.new, result.pages = report.records, report.new, report.pages
     try:
-        leftovers, routed = await _route(store, source, report.normalised, now, sweep)
+        leftovers, routed = await _route(store, source, router.rest(report.normalised), now, sweep)
     except Exception as exc:  # the store went away after the pull: counts so far are kept, the cause named
         if not is_store_fault(exc):
             raise
@@ -201,7 +242,7 @@ async def _sync_held(store: Store, source: str, result: SourceResult, *, portal_
         result.updated += part.updated
         result.quarantined += part.quarantined
         result.ignored += part.ignored
-    result.routed = routed
+    result.routed = router.routed + routed
     if sweep:
         _mark_unrouted(store, [result], now)
     return result
@@ -275,4 +316,5 @@ def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] |
 
 
 __all__ = ["COLUMNS", "ReplayResult", "SourceResult", "backfill_once", "browser_for",
-           "finish_sweep", "raise_for_failures", "replay_once", "route_in_slices", "sync_once", "sync_sources"]
+           "PageRouter", "finish_sweep", "raise_for_failures", "replay_once", "route_in_slices", "sync_once",
+           "sync_sources"]
