@@ -7,7 +7,6 @@ an operator reading "0 pulled" would think nothing came in — and route their t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,18 @@ from sqlalchemy import func, select
 
 from hub.pipeline.sync import sync_once
 from hub.store.tables import raw_records, tickets
-from tests.fixtures.hub_config import clear_config_caches
+from tests.fixtures.hub_sources import point_hub_at
 
 
 async def test_a_sync_cut_by_its_deadline_counts_and_routes_the_pages_it_landed(
         sandbox_factory, sqlite_store, hub_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     sb = sandbox_factory(seed=3, backlog=300, rate=0)
-    urls = tmp_path / "urls.json"
-    urls.write_text(json.dumps(sb.urls))
-    monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
     recovery = hub_config / "recovery.yaml"
     recovery.write_text(recovery.read_text(encoding="utf-8").replace("  sync: 10m", "  sync: 2s"), encoding="utf-8")
     sources = hub_config / "sources.yaml"
     sources.write_text(sources.read_text(encoding="utf-8").replace(
         "    page_size: 200         # the API allows 1..200", "    page_size: 4"), encoding="utf-8")
-    clear_config_caches()
+    point_hub_at(sb, tmp_path, monkeypatch)
     sb.set_faults("app", latency_ms=250)  # ~0.5 s a page (list + token): a few pages fit in 2 s, not all
     total = len(sb.truth("app"))
     result = await sync_once(sqlite_store, "app", sweep=False)

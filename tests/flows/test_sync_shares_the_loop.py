@@ -12,7 +12,6 @@ what was routed page by page and after the pull must add up.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from sqlalchemy import func, select
 from core.errors import ConfigError
 from hub.pipeline import sync
 from hub.store.tables import tickets
-from tests.fixtures.hub_config import clear_config_caches
+from tests.fixtures.hub_sources import point_hub_at
 
 
 def _routed(store) -> int:  # noqa: ANN001
@@ -33,13 +32,10 @@ def _routed(store) -> int:  # noqa: ANN001
 async def test_other_coroutines_run_while_a_source_routes_its_backlog(
         sandbox_factory, sqlite_store, hub_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     sb = sandbox_factory(seed=5, backlog=240, rate=0)
-    urls = tmp_path / "urls.json"
-    urls.write_text(json.dumps(sb.urls))
-    monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
     sources = hub_config / "sources.yaml"
     sources.write_text(sources.read_text(encoding="utf-8").replace(
         "    page_size: 200         # the API allows 1..200", "    page_size: 10"), encoding="utf-8")
-    clear_config_caches()
+    point_hub_at(sb, tmp_path, monkeypatch)
     seen: list[int] = []
     done = asyncio.Event()
 
@@ -68,13 +64,10 @@ async def test_a_routing_table_that_does_not_check_still_fails_the_sync_loudly(
         sandbox_factory, sqlite_store, hub_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """Routing page by page stops at the first failure; the routing after the pull raises it, the tickets kept."""
     sb = sandbox_factory(seed=5, backlog=120, rate=0)
-    urls = tmp_path / "urls.json"
-    urls.write_text(json.dumps(sb.urls))
-    monkeypatch.setenv("HUB_SOURCE_URLS", str(urls))
     routing = hub_config / "routing.yaml"
     routing.write_text(routing.read_text(encoding="utf-8").replace("    team: regulatory\n", "    team: nobody\n", 1),
                        encoding="utf-8")
-    clear_config_caches()
+    point_hub_at(sb, tmp_path, monkeypatch)
     with pytest.raises(ConfigError, match="nobody"):
         await sync.sync_once(sqlite_store, "app", sweep=False)
     with sqlite_store.begin() as conn:
