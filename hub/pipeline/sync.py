@@ -118,7 +118,8 @@ class PageRouter:
     sources pulling beside it in one event loop take turns page by page. A routing
     failure (the store gone, a routing table that does not check) stops routing here:
     the tickets left are routed after the pull (`rest`), which reports the failure as
-    before.
+    before. A page is the batch: gathering pages into batches of 500 was measured slower
+    on PostgreSQL (100k pipeline 215 vs 268 records/s, loop stalls growing to 5 s).
     """
 
     def __init__(self, store: Store, now: datetime | None):
