@@ -100,12 +100,11 @@ class ReplayResult:
 ROUTE_SLICE = 500
 
 
-async def route_in_slices(store: Store, ticket_ids: Sequence[str], now: datetime | None,
-                          size: int | None = None) -> int:
-    """`enrich_and_route` over these tickets, `size` at a time, yielding to the event loop between; returns routed."""
-    routed, size = 0, size or ROUTE_SLICE
-    for i in range(0, len(ticket_ids), size):
-        routed += enrich_and_route(store, list(ticket_ids[i:i + size]), now=now).routed
+async def _route_in_slices(store: Store, ticket_ids: list[str], now: datetime | None) -> int:
+    """`enrich_and_route` over these tickets, `ROUTE_SLICE` at a time, yielding to the event loop between."""
+    routed = 0
+    for i in range(0, len(ticket_ids), ROUTE_SLICE):
+        routed += enrich_and_route(store, ticket_ids[i:i + ROUTE_SLICE], now=now).routed
         await asyncio.sleep(0)  # the other sources' pulls run here
     return routed
 
@@ -133,7 +132,7 @@ class PageRouter:
         if self.fault is not None:
             return
         done = report.normalised
-        fresh = list(dict.fromkeys([*done.created_ids[self._created:], *done.updated_ids[self._updated:]]))
+        fresh = list(dict.fromkeys(self.rest(done)))
         try:
             if fresh:
                 self.routed += enrich_and_route(self.store, fresh, now=self.now).routed
@@ -158,7 +157,7 @@ async def _route(store: Store, source: str, ids: list[str], now: datetime | None
     this source's tickets were routed.
     """
     leftovers = normalise_pending(store, source=source)
-    routed = await route_in_slices(store, list(dict.fromkeys([*ids, *leftovers.changed_ids])), now)
+    routed = await _route_in_slices(store, list(dict.fromkeys([*ids, *leftovers.changed_ids])), now)
     swept = route_stranded(store, source=None if sweep else source, now=now)
     return leftovers, routed + swept.per_source.get(source, 0)
 
@@ -317,5 +316,4 @@ def replay_once(store: Store, *, source: str | None = None, ids: Sequence[int] |
 
 
 __all__ = ["COLUMNS", "ReplayResult", "SourceResult", "backfill_once", "browser_for",
-           "PageRouter", "finish_sweep", "raise_for_failures", "replay_once", "route_in_slices", "sync_once",
-           "sync_sources"]
+           "PageRouter", "finish_sweep", "raise_for_failures", "replay_once", "sync_once", "sync_sources"]

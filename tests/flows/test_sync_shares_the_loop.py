@@ -58,8 +58,6 @@ async def test_other_coroutines_run_while_a_source_routes_its_backlog(
     assert len(partway) >= 3, (partway, result.routed)  # the loop came back between pages, again and again
 
 
-
-
 async def test_a_routing_table_that_does_not_check_still_fails_the_sync_loudly(
         sandbox_factory, sqlite_store, hub_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """Routing page by page stops at the first failure; the routing after the pull raises it, the tickets kept."""
