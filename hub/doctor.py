@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from core.errors import ConfigError
 from core.secrets import env_references as walk_env_references
 from core.secrets import resolve_plain
 from core.security_settings import sandbox_mode
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from hub.store.db import Store
 
 Level = Literal["ok", "warn", "error"]
 HOLIDAY_HORIZON = timedelta(days=90)
@@ -56,8 +59,27 @@ def check_store() -> Iterator[Finding]:
     if missing:
         yield Finding("store", "error", f"{shown} is not migrated (missing {', '.join(sorted(missing))}); "
                                         "run `hub db upgrade`")
+        return
+    yield Finding("store", "ok", f"{shown} reachable, migrated")
+    yield from check_handler_load(store)
+
+
+def check_handler_load(store: Store) -> Iterator[Finding]:
+    """The open-ticket counts least_loaded routing reads match the tickets (a full count, once)."""
+    from hub.store.handler_load import drift
+
+    try:
+        with store.begin() as conn:
+            off = drift(conn)
+    finally:
+        store.dispose()
+    if off:
+        (team, handler), (kept, real) = sorted(off.items())[0]
+        yield Finding("handler load", "warn", f"{len(off)} handler(s) with a wrong open-ticket count (e.g. "
+                                              f"{team}/{handler}: {kept} kept, {real} open), so least_loaded "
+                                              "routing is uneven; run `hub db recount-load`")
     else:
-        yield Finding("store", "ok", f"{shown} reachable, migrated")
+        yield Finding("handler load", "ok", "open-ticket counts per handler match the tickets")
 
 
 def env_references(config_dir: Path) -> list[tuple[str, str, str | None]]:

@@ -1,7 +1,7 @@
 """Choosing a handler inside a team, for a whole batch at once.
 
 The store is read once per batch: round-robin positions (`team_state`), open
-tickets per handler (least_loaded, one grouped query for all teams) and the
+tickets per handler (least_loaded; kept as tickets are written) and the
 customers' earlier tickets (sticky 首接责任 and repeat counts). Choices made in
 the batch update those in memory, so the batch behaves as if routed one by one.
 """
@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from core.schema import OPEN_STATUSES, RiskLevel, Ticket
+from core.schema import RiskLevel, Ticket
 from hub.routing.rules import Assignment
+from hub.store.handler_load import fold_log, open_load
 from hub.store.recent import recent_rows
 from hub.store.sql import chunks, upsert
 from hub.store.tables import team_state, tickets
@@ -61,14 +62,12 @@ class Assigner:
 
     # --- reading the store (once per batch) -------------------------------------------
     def load_state(self, conn: Connection) -> None:
-        """Round-robin positions and open-ticket counts of every team (two queries)."""
+        """Round-robin positions and open-ticket counts of every team (two small reads: the
+        counts are kept by the store, `hub.store.handler_load`, not counted per batch)."""
         for r in conn.execute(select(team_state.c.team, team_state.c.rr_index)):
             self.rr[r.team] = r.rr_index
-        q = (select(tickets.c.team, tickets.c.handler, func.count())
-             .where(tickets.c.handler.is_not(None), tickets.c.status.in_([s.value for s in OPEN_STATUSES]))
-             .group_by(tickets.c.team, tickets.c.handler))
-        for team, handler, n in conn.execute(q):
-            self.load[(team, handler)] = n
+        fold_log(conn.engine)  # PostgreSQL: keeps the unfolded log (what readers add up) short
+        self.load.update(open_load(conn))
 
     def load_history(self, conn: Connection, batch: Sequence[Ticket]) -> None:
         """Earlier tickets of the batch's customers (phone hash; the most recent `history_limit`

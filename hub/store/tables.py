@@ -285,6 +285,25 @@ team_state = Table(
     Column("data", JSON, nullable=False),
 )
 
+#: open tickets per (team, handler), kept by the ticket writers (hub/store/handler_load.py, migration 0017):
+#: least_loaded routing reads these few rows instead of counting every open ticket per batch
+handler_load = Table(
+    "handler_load", metadata,
+    Column("team", String(60), primary_key=True),
+    Column("handler", String(60), primary_key=True),
+    Column("open_count", Integer, nullable=False),
+)
+
+#: PostgreSQL only: the writers append their deltas here instead of updating `handler_load` rows, so
+#: two transactions touching the same handlers in another order never lock each other; folded in later
+handler_load_log = Table(
+    "handler_load_log", metadata,
+    Column("id", BIGID, primary_key=True, autoincrement=True),
+    Column("team", String(60), nullable=False),
+    Column("handler", String(60), nullable=False),
+    Column("delta", Integer, nullable=False),
+)
+
 surveys = Table(
     "surveys", metadata,
     Column("id", BIGID, primary_key=True, autoincrement=True),

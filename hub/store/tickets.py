@@ -8,6 +8,7 @@ JSON with PII masked, and the raw PII (name, phone, ID) encrypted (AES-GCM, see
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ from core.schema import (
     split_matter_text,
     utcnow,
 )
-from hub.store import bulk
+from hub.store import bulk, handler_load
 from hub.store.sql import chunks, insert_ignore, one_of
 from hub.store.tables import clocks, ticket_events, tickets
 from hub.store.textcrypt import seal, seal_data, unseal, unseal_data
@@ -277,10 +278,16 @@ def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """
     stmt = insert_ignore(conn, tickets, ["ticket_id"])
     with conn.begin_nested() as sp:
-        if bulk.executemany(conn, stmt, rows) == len(rows):
-            return {r["ticket_id"] for r in rows}
-        sp.rollback()
-    return set(conn.execute(stmt.returning(tickets.c.ticket_id), rows).scalars())
+        inserted: set[str] | None = {r["ticket_id"] for r in rows}
+        if bulk.executemany(conn, stmt, rows) != len(rows):
+            sp.rollback()
+            inserted = None
+    if inserted is None:
+        inserted = set(conn.execute(stmt.returning(tickets.c.ticket_id), rows).scalars())
+    # ingest's rows are unassigned; a ticket created already routed (an import, a test) counts at once
+    handler_load.adjust(conn, Counter(), handler_load.tally(
+        (r["team"], r["handler"], r["status"]) for r in rows if r["handler"] is not None and r["ticket_id"] in inserted))
+    return inserted
 
 
 def _changed_fields(old: Ticket, new: Ticket) -> list[str]:
@@ -312,6 +319,9 @@ def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[Tic
             add_events(conn, events)
         return
     vault = get_vault()
+    before = handler_load.states_of(conn, [t.ticket_id for t in items])
+    after = {t.ticket_id: (t.handling.team, t.handling.handler, t.handling.status.value) for t in items
+             if t.ticket_id in before}  # an id not stored is no row to update
     rows, fast = [], []
     for t in items:
         kept = stored.get(t.ticket_id) if stored is not None else None
@@ -328,6 +338,7 @@ def save_tickets(conn: Connection, items: Sequence[Ticket], events: Sequence[Tic
             # `+ 1` as SQL text: a bound 1 would be a parameter the rows do not carry (bulk's fast path needs all)
             bulk.executemany(conn, update(tickets).where(tickets.c.ticket_id == bindparam("b_id"))
                              .values(**cols, version=tickets.c.version + literal_column("1")), part)
+    handler_load.adjust(conn, handler_load.tally(before.values()), handler_load.tally(after.values()))
     _write_clocks(conn, items, replace=True)
     add_events(conn, events)
 

@@ -82,3 +82,19 @@ def test_good_installation_passes(prefect_harness, sqlite_store, hub_config, mon
     assert not bad, bad
     assert res.exit_code == 0, res.output
     assert "OK    prefect:" in res.output and res.output.strip().endswith("all checks passed")
+
+
+def test_wrong_handler_load_counts_warn_until_recounted(sqlite_store, monkeypatch) -> None:  # noqa: ANN001
+    from cli import app
+    from hub.doctor import check_store
+    from hub.store.tables import handler_load
+
+    monkeypatch.setenv("HUB_DATABASE_URL", str(sqlite_store.engine.url))
+    with sqlite_store.begin() as conn:  # counters edited by hand: no ticket is open
+        conn.execute(handler_load.insert().values(team="retail", handler="h0", open_count=3))
+    found = {f.check: f for f in check_store()}
+    assert found["handler load"].level == "warn"
+    assert "retail/h0: 3 kept, 0 open" in found["handler load"].text and "hub db recount-load" in found["handler load"].text
+    res = CliRunner().invoke(app, ["db", "recount-load"])
+    assert res.exit_code == 0 and "rebuilt for 0 handler(s)" in res.output, res.output
+    assert [f.level for f in check_store()] == ["ok", "ok"]
