@@ -66,7 +66,7 @@ class Assigner:
         counts are kept by the store, `hub.store.handler_load`, not counted per batch)."""
         for r in conn.execute(select(team_state.c.team, team_state.c.rr_index)):
             self.rr[r.team] = r.rr_index
-        fold_log(conn.engine)  # PostgreSQL: keeps the unfolded log (what readers add up) short
+        fold_log(conn)  # PostgreSQL: keeps the unfolded log (what readers add up) short
         self.load.update(open_load(conn))
 
     def load_history(self, conn: Connection, batch: Sequence[Ticket]) -> None:

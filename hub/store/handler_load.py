@@ -11,8 +11,8 @@ call (`adjust`):
 - SQLite (one writer at a time) adds to `handler_load` in place;
 - PostgreSQL appends the deltas to `handler_load_log`, so writers never wait for
   one another on a handler's counter row (nor deadlock, routing to the same
-  handlers in another order); `fold_log` moves the log into `handler_load` in a
-  short transaction of its own, and readers add what is not folded yet.
+  handlers in another order); `fold_log` moves the log into `handler_load` before
+  each routing batch reads it, and readers add what is not folded yet.
 
 Reads see what the reader's transaction sees — its own uncommitted routing
 included — exactly as the count over `tickets` did. Rows written by hand or
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, func, literal_column, select, text, union_all
+from sqlalchemy import Connection, func, literal_column, select, text, union_all
 from sqlalchemy.dialects import sqlite
 
 from core.schema import Status
@@ -96,28 +96,30 @@ def open_load(conn: Connection) -> dict[tuple[str, str], int]:
     return {(team, handler): int(n) for team, handler, n in rows if n}
 
 
-def fold_log(engine: Engine) -> int:
-    """PostgreSQL: move the log's deltas into `handler_load` (own transaction); rows folded.
+def fold_log(conn: Connection) -> int:
+    """PostgreSQL: move the log's committed deltas into `handler_load`, in the caller's transaction;
+    rows folded.
 
-    Skips (0) when another process is folding. Cost follows the changes since the
-    last fold, not the number of tickets. A no-op on SQLite, which keeps no log.
+    One folder at a time (a transaction-scoped advisory lock): another transaction that
+    would fold meanwhile skips it (0) instead of waiting, and writers only ever append to
+    the log, so nobody waits for the folder. Cost follows the changes since the last
+    fold, not the number of tickets. A no-op on SQLite, which keeps no log.
     """
-    if engine.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":
         return 0
-    with engine.begin() as conn:
-        if not conn.execute(select(func.pg_try_advisory_xact_lock(_FOLD_LOCK))).scalar():
-            return 0
-        # one statement: the deleted deltas land in the counters in the same snapshot
-        moved = conn.execute(text("""
-            WITH moved AS (DELETE FROM handler_load_log RETURNING team, handler, delta),
-                 summed AS (SELECT team, handler, sum(delta) AS n, count(*) AS rows_ FROM moved
-                            GROUP BY team, handler),
-                 upserted AS (INSERT INTO handler_load (team, handler, open_count)
-                              SELECT team, handler, n FROM summed ORDER BY team, handler
-                              ON CONFLICT (team, handler)
-                              DO UPDATE SET open_count = handler_load.open_count + excluded.open_count)
-            SELECT coalesce(sum(rows_), 0) FROM summed""")).scalar()
-        conn.execute(handler_load.delete().where(handler_load.c.open_count == literal_column("0")))
+    if not conn.execute(select(func.pg_try_advisory_xact_lock(_FOLD_LOCK))).scalar():
+        return 0
+    # one statement: the deleted deltas land in the counters in the same snapshot
+    moved = conn.execute(text("""
+        WITH moved AS (DELETE FROM handler_load_log RETURNING team, handler, delta),
+             summed AS (SELECT team, handler, sum(delta) AS n, count(*) AS rows_ FROM moved
+                        GROUP BY team, handler),
+             upserted AS (INSERT INTO handler_load (team, handler, open_count)
+                          SELECT team, handler, n FROM summed ORDER BY team, handler
+                          ON CONFLICT (team, handler)
+                          DO UPDATE SET open_count = handler_load.open_count + excluded.open_count)
+        SELECT coalesce(sum(rows_), 0) FROM summed""")).scalar()
+    conn.execute(handler_load.delete().where(handler_load.c.open_count == literal_column("0")))
     return int(moved or 0)
 
 

@@ -86,13 +86,14 @@ def test_the_kept_counts_follow_every_kind_of_ticket_change(store):
     kept = _check(store)
     assert kept[("retail", "h0")] == 2 and kept[("retail", "h1")] == 1 and kept[("card", "c2")] == 1
 
-    hl.fold_log(store.engine)  # PostgreSQL: folded counts plus what is left to fold read the same
+    with store.begin() as conn:  # PostgreSQL: folded counts plus what is left to fold read the same
+        hl.fold_log(conn)
     _check(store)
     with store.begin() as conn:
         _route(conn, {10: ("card", "c1", Status.RESOLVED)})
     assert _check(store)[("card", "c1")] == 2
-    hl.fold_log(store.engine)
     with store.begin() as conn:
+        hl.fold_log(conn)
         assert conn.execute(select(func.count()).select_from(handler_load_log)).scalar() == 0
     _check(store)
 
@@ -159,7 +160,8 @@ def test_two_writers_routing_to_the_same_handlers_crosswise_never_wait_for_each_
         t.join(30)
     assert not errors, errors
     assert _check(pg_store) == {("retail", "h0"): 2, ("retail", "h1"): 2}
-    assert hl.fold_log(pg_store.engine) == 4
+    with pg_store.begin() as conn:
+        assert hl.fold_log(conn) == 4
     assert _check(pg_store) == {("retail", "h0"): 2, ("retail", "h1"): 2}
 
 
@@ -167,7 +169,8 @@ def test_drift_is_found_and_a_recount_repairs_it(store):
     with store.begin() as conn:
         upsert_tickets(conn, [_new(i) for i in range(4)])
         _route(conn, {i: ("retail", "h0", Status.ASSIGNED) for i in range(4)})
-    hl.fold_log(store.engine)
+    with store.begin() as conn:
+        hl.fold_log(conn)
     with store.begin() as conn:  # a hand edit of the counters (or a partial restore)
         conn.execute(update(handler_load).values(open_count=9))
         conn.execute(handler_load.insert().values(team="card", handler="ghost", open_count=2))
@@ -176,3 +179,19 @@ def test_drift_is_found_and_a_recount_repairs_it(store):
         assert hl.recount(conn) == 1
     with store.begin() as conn:
         assert hl.drift(conn) == {} and hl.open_load(conn) == {("retail", "h0"): 4}
+
+
+@pytest.mark.postgres
+def test_a_second_fold_skips_instead_of_waiting_and_reads_stay_right(pg_store):
+    with pg_store.begin() as conn:
+        upsert_tickets(conn, [_new(i) for i in range(3)])
+        _route(conn, {i: ("retail", "h0", Status.ASSIGNED) for i in range(3)})
+    with pg_store.begin() as a:
+        assert hl.fold_log(a) == 1  # one log row (+3, one batch); folded, not committed: a holds the fold
+        with pg_store.begin() as b:
+            b.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            assert hl.fold_log(b) == 0  # at once, not after a's commit
+            assert hl.open_load(b) == {("retail", "h0"): 3}  # the log a deleted is still b's to add up
+    with pg_store.begin() as conn:
+        assert hl.open_load(conn) == {("retail", "h0"): 3}
+        assert conn.execute(select(func.count()).select_from(handler_load_log)).scalar() == 0
