@@ -72,15 +72,14 @@ def adjust(conn: Connection, before: Counter[tuple[str, str]], after: Counter[tu
     delta = {k: after[k] - before[k] for k in before.keys() | after.keys() if after[k] != before[k]}
     if not delta:
         return
-    rows = [{"team": t, "handler": h, "n": n} for (t, h), n in sorted(delta.items())]
+    keys = sorted(delta)  # one order for every writer
     if conn.dialect.name == "postgresql":
-        conn.execute(handler_load_log.insert(), [{"team": r["team"], "handler": r["handler"], "delta": r["n"]}
-                                                 for r in rows])
+        conn.execute(handler_load_log.insert(), [{"team": t, "handler": h, "delta": delta[t, h]} for t, h in keys])
         return
     stmt = sqlite.insert(handler_load)
     stmt = stmt.on_conflict_do_update(index_elements=["team", "handler"],
                                       set_={"open_count": handler_load.c.open_count + stmt.excluded.open_count})
-    conn.execute(stmt, [{"team": r["team"], "handler": r["handler"], "open_count": r["n"]} for r in rows])
+    conn.execute(stmt, [{"team": t, "handler": h, "open_count": delta[t, h]} for t, h in keys])
 
 
 def open_load(conn: Connection) -> dict[tuple[str, str], int]:
