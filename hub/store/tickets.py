@@ -276,18 +276,21 @@ def _insert_fresh(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     concurrent worker won a race the savepoint is rolled back and the rows are
     inserted again with RETURNING to learn which ones are ours.
     """
-    stmt = insert_ignore(conn, tickets, ["ticket_id"])
-    with conn.begin_nested() as sp:
-        inserted: set[str] | None = {r["ticket_id"] for r in rows}
-        if bulk.executemany(conn, stmt, rows) != len(rows):
-            sp.rollback()
-            inserted = None
-    if inserted is None:
-        inserted = set(conn.execute(stmt.returning(tickets.c.ticket_id), rows).scalars())
+    inserted = _insert_ignoring_taken(conn, rows)
     # ingest's rows are unassigned; a ticket created already routed (an import, a test) counts at once
     handler_load.adjust(conn, Counter(), handler_load.tally(
         (r["team"], r["handler"], r["status"]) for r in rows if r["handler"] is not None and r["ticket_id"] in inserted))
     return inserted
+
+
+def _insert_ignoring_taken(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """The insert itself (see `_insert_fresh`): rows whose id is taken are skipped, not raised."""
+    stmt = insert_ignore(conn, tickets, ["ticket_id"])
+    with conn.begin_nested() as sp:
+        if bulk.executemany(conn, stmt, rows) == len(rows):
+            return {r["ticket_id"] for r in rows}
+        sp.rollback()
+    return set(conn.execute(stmt.returning(tickets.c.ticket_id), rows).scalars())
 
 
 def _changed_fields(old: Ticket, new: Ticket) -> list[str]:
